@@ -1,0 +1,254 @@
+"""HTTP: the requests session, headers, timeouts, retries, HTTP errors -> exceptions, body chunks.
+
+Nothing here writes to stdout or knows click; diagnostics (retries, ``-v``) go to the text
+stream it is given, with the key redacted.
+"""
+
+import email.utils
+import random
+import re
+import time
+
+import requests
+import urllib3
+
+from pplx_cli import __version__
+from pplx_cli.errors import AgentAPIRequired, APIError, AuthError, NetworkError, RateLimitError, StreamError
+from pplx_cli.pieces import error_message
+
+#: Statuses worth another try (before any answer output was written).
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+#: The longest wait a Retry-After header can impose.
+MAX_RETRY_AFTER = 60.0
+#: The most bytes one read asks for; a read returns as soon as any bytes are there.
+READ_SIZE = 64 * 1024
+#: Error types of the 403 that says this key must use the Agent API.
+AGENT_API_ERRORS = {"chat_completions_not_available", "agent_api_migration_required"}
+
+
+def redact(text: str, secret: str) -> str:
+    """``text`` with every occurrence of ``secret`` replaced."""
+    if secret and secret in text:
+        text = text.replace(secret, redacted(secret))
+    return text
+
+
+def redacted(secret: str) -> str:
+    """How a key is shown: its first 5 characters and a mark."""
+    return (secret[:5] if len(secret) > 12 else "") + "…[redacted]"
+
+
+def parse_retry_after(value, now=None):
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with jitter: about 1 s, 2 s, 4 s ... capped at 30 s."""
+    return min(30.0, 2.0**attempt) * random.uniform(0.5, 1.0)
+
+
+def summarise_body(body: bytes, content_type: str = "") -> str:
+    """A one-line summary of an error body: the API's message, an HTML title, or an excerpt."""
+    text = body.decode("utf-8", "replace").strip()
+    if not text:
+        return "empty body"
+    if "html" in content_type.lower() or text[:200].lower().lstrip().startswith(("<!doctype html", "<html")):
+        m = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+        title = " ".join(m.group(1).split()) if m else ""
+        return f"HTML page {title!r}" if title else "HTML page"
+    import json
+
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        obj = None
+    if obj is not None:
+        return error_message(obj)
+    line = " ".join(text.split())
+    return line[:200] + ("..." if len(line) > 200 else "")
+
+
+def _error_type(body: bytes):
+    import json
+
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return None
+    err = obj.get("error") if isinstance(obj, dict) else None
+    if isinstance(err, dict):
+        for key in ("type", "code"):
+            if isinstance(err.get(key), str):
+                if err[key] in AGENT_API_ERRORS:
+                    return err[key]
+        return err.get("type") if isinstance(err.get("type"), str) else None
+    return None
+
+
+class Client:
+    """One API endpoint and key; ``post`` returns a response whose body has not been read."""
+
+    def __init__(self, *, base_url, api_key, timeout=300.0, retries=2, verbose=False, quiet=False, err=None, sleep=time.sleep):
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.retries = retries
+        self.verbose = verbose
+        self.quiet = quiet
+        self.err = err
+        self.sleep = sleep
+        self.session = requests.Session()
+        self.requests_made = 0
+
+    def _say(self, line):
+        if self.err is not None:
+            self.err.write(redact(line, self.api_key) + "\n")
+            self.err.flush()
+
+    def post(self, path: str, body: dict, *, stream: bool) -> requests.Response:
+        """POST ``body`` as JSON; retry connection failures, 429 and 5xx; raise on HTTP errors."""
+        url = self.base_url + path
+        headers = {
+            "Authorization": f"Bearer {self.api_key}",
+            "Content-Type": "application/json",
+            "User-Agent": f"pplx-cli/{__version__}",
+            "Accept": "text/event-stream" if stream else "application/json",
+        }
+        if stream:
+            headers["Accept-Encoding"] = "identity"  # raw bytes as they arrive, for raw | parse
+        import json
+
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        attempt = 0
+        while True:
+            if self.verbose:
+                self._say(f"> POST {url}")
+                for name, value in headers.items():
+                    self._say(f"> {name}: {redacted(self.api_key) if name == 'Authorization' else value}")
+                self._say(f"> ({len(data)} bytes of JSON)")
+            started = time.monotonic()
+            self.requests_made += 1
+            try:
+                response = self.session.post(url, data=data, headers=headers, stream=True, timeout=(self.timeout, self.timeout))
+            except requests.exceptions.ConnectionError as e:  # ConnectTimeout included
+                if attempt < self.retries:
+                    attempt += 1
+                    self._retry(backoff(attempt - 1), "connection failure", attempt)
+                    continue
+                raise NetworkError(f"cannot connect to {self.base_url}: {_reason(e)}") from None
+            except requests.exceptions.Timeout:
+                raise NetworkError(f"no response from {self.base_url} within {self.timeout:g}s") from None
+            except requests.exceptions.RequestException as e:
+                raise NetworkError(f"request to {self.base_url} failed: {_reason(e)}") from None
+            status = response.status_code
+            if self.verbose:
+                self._say(f"< HTTP {status} {response.reason or ''} ({time.monotonic() - started:.3f}s)".rstrip())
+                for name, value in response.headers.items():
+                    self._say(f"< {name}: {value}")
+            if status < 400:
+                return response
+            body_bytes = read_limited(response)
+            if status in RETRY_STATUSES and attempt < self.retries:
+                attempt += 1
+                wait = parse_retry_after(response.headers.get("Retry-After"))
+                self._retry(backoff(attempt - 1) if wait is None else wait, f"HTTP {status}", attempt)
+                continue
+            raise http_error(status, body_bytes, response.headers.get("Content-Type", ""))
+
+    def _retry(self, wait, why, attempt):
+        if not self.quiet:
+            self._say(f"pplx: retrying in {wait:.1f}s after {why} ({attempt}/{self.retries})")
+        self.sleep(wait)
+
+
+def http_error(status: int, body: bytes, content_type: str = "") -> Exception:
+    """The exception for an HTTP error status and its body."""
+    message = f"HTTP {status}: {summarise_body(body, content_type)}"
+    error_type = _error_type(body)
+    if status == 403 and error_type in AGENT_API_ERRORS:
+        return AgentAPIRequired(message, status=status, error_type=error_type)
+    if status in (401, 403):
+        return AuthError(message)
+    if status == 429:
+        return RateLimitError(message)
+    return APIError(message, status=status, error_type=error_type)
+
+
+def _reason(exc) -> str:
+    """The innermost useful reason of a requests/urllib3 exception, in a few words."""
+    text = str(exc)
+    m = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if m:
+        return m.group(1).strip()
+    m = re.search(r"(Connection refused|Name or service not known|timed out|Temporary failure in name resolution)", text)
+    return m.group(1) if m else text[:200]
+
+
+def read_limited(response, limit: int = 64 * 1024) -> bytes:
+    """Up to ``limit`` bytes of a (probably error) body; what arrived if the connection fails."""
+    parts = []
+    size = 0
+    try:
+        for chunk in iter_body(response):
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    except NetworkError:
+        pass
+    finally:
+        response.close()
+    return b"".join(parts)[:limit]
+
+
+def iter_body(response, size: int = READ_SIZE):
+    """Yield the body's bytes as they arrive: each read returns whatever is there.
+
+    ``read1`` hands on bytes as soon as they arrive whatever the framing (chunked,
+    Content-Length or connection close); ``iter_content``/``iter_lines`` wait to fill a
+    buffer. A dropped connection or an idle timeout raises NetworkError.
+    """
+    read1 = response.raw.read1
+    try:
+        while True:
+            chunk = read1(size)
+            if not chunk:
+                return
+            yield chunk
+    except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+        raise NetworkError("timed out waiting for data") from None
+    except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as e:
+        raise NetworkError(f"connection lost ({_reason(e)})") from None
+    finally:
+        response.close()
+
+
+def check_stream_type(response):
+    """Raise if a 200 answer to a streamed request is not an event stream (HTML, JSON)."""
+    content_type = response.headers.get("Content-Type", "")
+    lowered = content_type.lower()
+    if "html" in lowered or "json" in lowered:
+        body = read_limited(response)
+        summary = summarise_body(body, content_type)
+        if "json" in lowered and summary and _error_type(body):
+            raise APIError(f"HTTP {response.status_code}: {summary}")
+        raise StreamError(f"expected an event stream, got {content_type.split(';')[0]}: {summary}")
+
+
+def read_body(response) -> bytes:
+    """The whole body of a non-streamed response."""
+    return b"".join(iter_body(response))

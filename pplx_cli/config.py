@@ -1,0 +1,189 @@
+"""Settings: flag > environment > config file > built-in default; and the key.
+
+The config file is TOML at ``$XDG_CONFIG_HOME/pplx/config.toml`` (default
+``~/.config/pplx/config.toml``), read with the standard library's ``tomllib``.
+"""
+
+import os
+import stat
+from pathlib import Path
+
+from pplx_cli.errors import AuthError, UsageError
+
+DEFAULT_BASE_URL = "https://api.perplexity.ai"
+DEFAULTS = {
+    "model": "sonar",
+    "base_url": DEFAULT_BASE_URL,
+    "timeout": 300.0,
+    "retries": 2,
+    "stream_mode": "concise",
+    "api": "auto",
+    "log": True,
+}
+#: Environment variables per setting, first found wins.
+ENV = {
+    "api_key": ("PPLX_API_KEY", "PERPLEXITY_API_KEY"),
+    "base_url": ("PPLX_BASE_URL", "PERPLEXITY_BASE_URL"),
+    "api": ("PPLX_API",),
+}
+#: What each config key must hold.
+TYPES = {
+    "api_key": str,
+    "model": str,
+    "base_url": str,
+    "timeout": (int, float),
+    "retries": int,
+    "stream_mode": str,
+    "api": str,
+    "log": bool,
+}
+CHOICES = {"stream_mode": ("full", "concise"), "api": ("chat", "agent", "auto")}
+
+
+def xdg_dir(kind: str, env) -> Path:
+    """``$XDG_<KIND>_HOME`` or its default under the home directory."""
+    defaults = {"CONFIG": ".config", "CACHE": ".cache", "DATA": ".local/share"}
+    value = env.get(f"XDG_{kind}_HOME")
+    if value and os.path.isabs(value):
+        return Path(value)
+    return Path(env.get("HOME") or os.path.expanduser("~")) / defaults[kind]
+
+
+def config_path(env) -> Path:
+    """Where the config file is looked for."""
+    return xdg_dir("CONFIG", env) / "pplx" / "config.toml"
+
+
+def read_config(path: Path, warn) -> dict:
+    """The config file's settings ({} if there is none); UsageError naming the file if broken."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise UsageError(f"cannot read config file {path}: {e.strerror}") from None
+    import tomllib
+
+    try:
+        config = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise UsageError(f"config file {path} is not valid TOML: {e}") from None
+    for key, value in config.items():
+        if key not in TYPES:
+            warn(f"config file {path}: unknown key {key!r} ignored")
+            continue
+        expected = TYPES[key]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise UsageError(f"config file {path}: {key} must be a {_type_name(expected)}")
+        if key in CHOICES and value not in CHOICES[key]:
+            raise UsageError(f"config file {path}: {key} must be one of {', '.join(CHOICES[key])}")
+        if key in ("timeout", "retries") and value < 0:
+            raise UsageError(f"config file {path}: {key} must not be negative")
+        if key == "base_url":
+            check_base_url(value, f"config file {path}: base_url")
+    if "api_key" in config:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            mode = 0
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            warn(f"config file {path} holds an API key and is readable by others; run: chmod 600 {path}")
+    return {k: v for k, v in config.items() if k in TYPES}
+
+
+def _type_name(expected):
+    return {str: "string", int: "whole number", bool: "boolean"}.get(expected, "number")
+
+
+def check_base_url(url: str, what: str = "base URL") -> str:
+    """The URL if it is http(s) with a host; UsageError otherwise."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"{what} must be an http:// or https:// URL, not {url!r}")
+    return url
+
+
+class Settings:
+    """Resolved settings for one call: flag > env > config > default."""
+
+    def __init__(self, flags: dict, env=None, warn=None):
+        self.env = os.environ if env is None else env
+        self.warn = warn or (lambda message: None)
+        self.path = config_path(self.env)
+        self.config = read_config(self.path, self.warn)
+        self.flags = flags
+
+    def get(self, name):
+        """One setting's value, by precedence."""
+        value = self.flags.get(name)
+        if value is not None:
+            return value
+        for var in ENV.get(name, ()):
+            if self.env.get(var):
+                return self._from_env(name, var, self.env[var])
+        if name in self.config:
+            return self.config[name]
+        return DEFAULTS.get(name)
+
+    def _from_env(self, name, var, value):
+        if name in CHOICES and value not in CHOICES[name]:
+            raise UsageError(f"{var} must be one of {', '.join(CHOICES[name])}, not {value!r}")
+        if name == "base_url":
+            check_base_url(value, var)
+        return value
+
+    def api_key(self) -> str:
+        """The key, or AuthError naming where to put it."""
+        key = self.get("api_key")
+        if not key:
+            raise AuthError(
+                f"no API key: set PPLX_API_KEY (or PERPLEXITY_API_KEY), or api_key in {self.path}"
+            )
+        return key.strip()
+
+
+def _api_cache_path(env) -> Path:
+    return xdg_dir("CACHE", env) / "pplx" / "api.json"
+
+
+def _api_cache_key(base_url: str, api_key: str) -> str:
+    # a fingerprint, never the key itself
+    import hashlib
+
+    return hashlib.sha256(f"{base_url.rstrip('/')}\n{api_key}".encode()).hexdigest()[:24]
+
+
+def read_api_choice(env, base_url: str, api_key: str):
+    """The API remembered for this base URL and key (``agent``), or None."""
+    import json
+
+    try:
+        data = json.loads(_api_cache_path(env).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    choice = data.get(_api_cache_key(base_url, api_key)) if isinstance(data, dict) else None
+    return choice if choice in ("chat", "agent") else None
+
+
+def remember_api_choice(env, base_url: str, api_key: str, api: str) -> bool:
+    """Remember that this base URL and key must use ``api``; False if the cache is not writable."""
+    import json
+
+    path = _api_cache_path(env)
+    try:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            if not isinstance(data, dict):
+                data = {}
+        except (OSError, ValueError):
+            data = {}
+        data[_api_cache_key(base_url, api_key)] = api
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".api.json.{os.getpid()}")
+        tmp.write_text(json.dumps(data, indent=1) + "\n", "utf-8")
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        return False

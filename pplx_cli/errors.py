@@ -1,0 +1,82 @@
+"""Exit codes and the exceptions that carry them.
+
+Every error pplx reports is a :class:`PplxError`; ``cli.main`` prints its message as one
+line (``pplx: error: ...``) and exits with its ``exit_code``.
+"""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The documented exit statuses (README "Exit status", man page EXIT STATUS)."""
+
+    OK = 0
+    API = 1  # API or stream error: HTTP 4xx/5xx not below, error in the stream, bad body
+    USAGE = 2  # bad option, argument, prompt or config file
+    AUTH = 3  # no key, HTTP 401, HTTP 403
+    RATE_LIMITED = 4  # HTTP 429 after the last retry
+    NETWORK = 5  # cannot connect, timeout, connection lost mid-stream
+    INTERRUPTED = 130  # SIGINT (128 + 2)
+    PIPE_CLOSED = 141  # stdout closed by its reader (128 + SIGPIPE)
+    TERMINATED = 143  # SIGTERM (128 + 15)
+
+
+class PplxError(Exception):
+    """An error with a one-line message and an exit code."""
+
+    exit_code = ExitCode.API
+
+    def __init__(self, message, *, exit_code=None):
+        super().__init__(message)
+        self.message = message
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class UsageError(PplxError):
+    """Bad input found before anything was sent."""
+
+    exit_code = ExitCode.USAGE
+
+
+class AuthError(PplxError):
+    """No key, or the service refused it."""
+
+    exit_code = ExitCode.AUTH
+
+
+class RateLimitError(PplxError):
+    """HTTP 429 after the last retry."""
+
+    exit_code = ExitCode.RATE_LIMITED
+
+
+class NetworkError(PplxError):
+    """The connection could not be made, timed out, or was lost."""
+
+    exit_code = ExitCode.NETWORK
+
+
+class APIError(PplxError):
+    """The API answered with an error (HTTP status or error object)."""
+
+    def __init__(self, message, *, status=None, error_type=None, exit_code=None):
+        super().__init__(message, exit_code=exit_code)
+        self.status = status
+        self.error_type = error_type
+
+
+class AgentAPIRequired(APIError):
+    """HTTP 403 saying Sonar chat completions are retired for this key."""
+
+
+class StreamError(PplxError):
+    """The response body is not a well-formed stream."""
+
+
+class StreamIncomplete(StreamError):
+    """The stream ended before its final event."""
+
+    def __init__(self, message, *, events=0):
+        super().__init__(message)
+        self.events = events

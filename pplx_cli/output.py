@@ -1,0 +1,142 @@
+"""Writers: answer text to stdout, reasoning where asked, sources, and one metadata object.
+
+The contract (README "Output"): stdout carries only the answer (and, when asked, reasoning
+and sources); it ends with exactly one newline. Metadata is one JSON object on one line,
+on stderr or in a file. Everything is written as UTF-8 bytes, whatever the locale, and
+flushed per piece so a pipe sees each event the moment it is parsed.
+"""
+
+import json
+
+from pplx_cli.errors import StreamError
+from pplx_cli.pieces import BAD, META, REASONING, TEXT
+
+#: Metadata keys in the order they are written; ones never seen are left out unless listed in ALWAYS.
+META_ORDER = (
+    "api", "id", "model", "created", "usage", "citations", "search_results", "images",
+    "related_questions", "finish_reason", "reasoning", "skipped_events", "error",
+)
+ALWAYS = {"id": None, "model": None, "usage": None, "citations": [], "search_results": [], "finish_reason": None}
+
+
+class AnswerWriter:
+    """Consume pieces and write them; ``close`` writes the final newline, sources and metadata.
+
+    ``out`` and ``err`` are binary streams. ``reasoning`` is ``hide`` (kept in the
+    metadata only), ``show`` (on stdout, before the answer, set off by a blank line) or
+    ``stderr``. ``meta_path`` None writes metadata to ``err``; ``meta=False`` writes none.
+    """
+
+    def __init__(self, out, err, *, reasoning="hide", sources=False, meta=True, meta_path=None, secret=""):
+        self.out = out
+        self.err = err
+        self.reasoning_mode = reasoning
+        self.sources = sources
+        self.meta_enabled = meta
+        self.meta_path = meta_path
+        self.secret = secret
+        self.meta = {}
+        self.reasoning = []
+        self.skipped = 0
+        self.wrote_text = False
+        self.last = b""  # the last byte written to stdout
+        self.reasoning_on_stdout = False
+
+    def _write(self, data: bytes):
+        self.out.write(data)
+        self.out.flush()
+        self.last = data[-1:]
+
+    def write(self, piece):
+        """Write one piece."""
+        kind, value = piece
+        if kind == TEXT:
+            if self.reasoning_on_stdout and not self.wrote_text:
+                self._write(b"\n" if self.last == b"\n" else b"\n\n")
+            self._write(value.encode("utf-8", "surrogateescape"))
+            self.wrote_text = True
+        elif kind == META:
+            self.meta.update(value)
+        elif kind == REASONING:
+            self.reasoning.append(value)
+            if self.reasoning_mode == "show" and not self.wrote_text:
+                self._write(value.encode("utf-8", "surrogateescape"))
+                self.reasoning_on_stdout = True
+            elif self.reasoning_mode == "stderr":
+                self.err.write(value.encode("utf-8", "surrogateescape"))
+                self.err.flush()
+        elif kind == BAD:
+            number, excerpt = value
+            self.skipped += 1
+            self.warn(f"skipped malformed event {number} (not JSON): {excerpt}")
+
+    def warn(self, message):
+        self.err.write(f"pplx: warning: {message}\n".encode("utf-8", "backslashreplace"))
+        self.err.flush()
+
+    def render(self, pieces):
+        """Write every piece, then close; on an error close with it (metadata keeps what arrived)."""
+        try:
+            for piece in pieces:
+                self.write(piece)
+        except Exception as e:
+            self.close(error=getattr(e, "message", str(e)))
+            raise
+        except BaseException:  # interrupted: keep what arrived, say so in the metadata
+            self.close(error="interrupted")
+            raise
+        self.close()
+        if self.skipped:
+            raise StreamError(f"{self.skipped} malformed event{'s' if self.skipped != 1 else ''} skipped")
+
+    def close(self, error=None):
+        """Final newline, sources, metadata. Safe to call once."""
+        if self.wrote_text or self.reasoning_on_stdout:
+            if self.last != b"\n":
+                self._write(b"\n")
+        if self.reasoning_mode == "stderr" and self.reasoning and not "".join(self.reasoning).endswith("\n"):
+            self.err.write(b"\n")
+        if self.sources and error is None:
+            self._write_sources()
+        if self.meta_enabled:
+            self._write_meta(error)
+
+    def metadata(self, error=None) -> dict:
+        """The metadata object: keys in a fixed order, the last value seen winning."""
+        merged = dict(ALWAYS)
+        merged.update(self.meta)
+        if self.reasoning:
+            merged["reasoning"] = "".join(self.reasoning)
+        if self.skipped:
+            merged["skipped_events"] = self.skipped
+        if error is not None:
+            merged["error"] = error
+        ordered = {k: merged[k] for k in META_ORDER if k in merged}
+        ordered.update((k, v) for k, v in merged.items() if k not in ordered)
+        return ordered
+
+    def _write_sources(self):
+        citations = self.meta.get("citations") or []
+        if not citations:
+            return
+        titles = {}
+        for result in self.meta.get("search_results") or ():
+            if isinstance(result, dict) and result.get("url") and result.get("title"):
+                titles.setdefault(result["url"], result["title"])
+        lines = ["\n"]
+        for number, url in enumerate(citations, 1):
+            title = titles.get(url)
+            lines.append(f"[{number}] {title} <{url}>\n" if title else f"[{number}] {url}\n")
+        self._write("".join(lines).encode("utf-8", "surrogateescape"))
+
+    def _write_meta(self, error):
+        line = json.dumps(self.metadata(error), ensure_ascii=False)
+        if self.secret:
+            line = line.replace(self.secret, "[redacted]")
+        data = (line + "\n").encode("utf-8", "surrogateescape")
+        if self.meta_path is None:
+            self.err.write(data)
+            self.err.flush()
+        else:
+            with open(self.meta_path, "wb") as f:
+                f.write(data)

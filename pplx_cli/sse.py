@@ -1,0 +1,132 @@
+"""Server-sent events: bytes chunks -> lines -> events.
+
+Pure generators with no I/O, following the WHATWG event-stream rules: LF, CR and CRLF line
+ends (a CRLF may be split across two chunks), an optional leading byte order mark, ``data:``
+with or without one space, several ``data:`` lines joined with ``\\n``, ``event:``/``id:``
+fields, ``retry:`` and ``:`` comment lines ignored, an event dispatched by a blank line, and a
+trailing event with no blank line discarded.
+
+Lines are split on bytes, and a line is decoded only once it is complete, so a UTF-8
+sequence split across chunks is never broken.
+"""
+
+from typing import Iterable, Iterator, NamedTuple
+
+from pplx_cli.errors import StreamError
+
+BOM = b"\xef\xbb\xbf"
+#: The largest line or event accepted: past it the stream is an error, not an out-of-memory.
+MAX_EVENT_BYTES = 64 * 1024 * 1024
+
+
+class Event(NamedTuple):
+    """One dispatched event: its type (default ``message``), data and last event id."""
+
+    type: str
+    data: str
+    id: str = ""
+
+
+def _too_large(size, limit):
+    return StreamError(f"an event is larger than {limit // (1024 * 1024)} MiB ({size} bytes so far)")
+
+
+def iter_strip_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Yield the chunks with one leading UTF-8 byte order mark removed, even if split."""
+    it = iter(chunks)
+    head = b""
+    for chunk in it:
+        head += chunk
+        if len(head) >= len(BOM) or not BOM.startswith(head):
+            break
+    if head.startswith(BOM):
+        head = head[len(BOM):]
+    elif BOM.startswith(head):
+        return  # the stream ended inside what could only be a byte order mark
+    if head:
+        yield head
+    yield from it
+
+
+def iter_lines(chunks: Iterable[bytes], max_line: int = MAX_EVENT_BYTES) -> Iterator[bytes]:
+    """Yield each complete line as bytes, without its line end.
+
+    A line is yielded as soon as its end arrives (a CR is an end at once; the LF of a
+    CRLF split across chunks is then skipped). An unterminated last line is discarded,
+    as it can only belong to an event that was never dispatched.
+    """
+    parts = []  # pieces of the line still open
+    size = 0
+    skip_lf = False
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if skip_lf:
+            skip_lf = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+                if not chunk:
+                    continue
+        if b"\r" in chunk:
+            skip_lf = chunk[-1:] == b"\r"
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if b"\n" not in chunk:
+            parts.append(chunk)
+            size += len(chunk)
+            if size > max_line:
+                raise _too_large(size, max_line)
+            continue
+        lines = chunk.split(b"\n")
+        tail = lines.pop()
+        if parts:
+            parts.append(lines[0])
+            lines[0] = b"".join(parts)
+            if len(lines[0]) > max_line:
+                raise _too_large(len(lines[0]), max_line)
+        yield from lines
+        parts = [tail] if tail else []
+        size = len(tail)
+
+
+def iter_events(lines: Iterable[bytes], max_event: int = MAX_EVENT_BYTES) -> Iterator[Event]:
+    """Turn lines into dispatched events (WHATWG "interpret an event stream")."""
+    data = []
+    size = 0
+    event_type = ""
+    last_id = ""
+    for line in lines:
+        if not line:
+            if data:
+                yield Event(event_type or "message", b"\n".join(data).decode("utf-8", "replace"), last_id)
+                data = []
+                size = 0
+            event_type = ""
+            continue
+        if line[:5] == b"data:":
+            value = line[5:]
+            if value[:1] == b" ":
+                value = value[1:]
+        elif line[:1] == b":":
+            continue  # a comment, e.g. a keep-alive ping
+        else:
+            field, _, value = line.partition(b":")
+            if value[:1] == b" ":
+                value = value[1:]
+            if field == b"event":
+                event_type = value.decode("utf-8", "replace")
+                continue
+            if field == b"id":
+                if b"\0" not in value:
+                    last_id = value.decode("utf-8", "replace")
+                continue
+            if field != b"data":
+                continue  # retry: and unknown fields do not affect output
+        data.append(value)
+        size += len(value) + 1
+        if size > max_event:
+            raise _too_large(size, max_event)
+
+
+def iter_sse(chunks: Iterable[bytes]) -> Iterator[Event]:
+    """Yield the events of an event-stream body given as any iterable of bytes chunks."""
+    return iter_events(iter_lines(iter_strip_bom(chunks)))

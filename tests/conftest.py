@@ -1,0 +1,57 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.server import FakeAPI
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+KEY = "pplx-test-0123456789abcdef"
+
+
+def pplx_executable():
+    """The installed console script (beside this Python), else the one on PATH."""
+    candidate = Path(sys.executable).parent / "pplx"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("pplx")
+    if not found:
+        pytest.fail("the pplx console script is not installed: pip install -e '.[test]'")
+    return found
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An isolated HOME and XDG dirs with a key in the environment."""
+    h = tmp_path / "home"
+    h.mkdir()
+    for var in list(os.environ):
+        if var.startswith(("PPLX_", "PERPLEXITY_", "XDG_")):
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("HOME", str(h))
+    monkeypatch.setenv("PPLX_API_KEY", KEY)
+    return h
+
+
+@pytest.fixture
+def api():
+    with FakeAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def run(home):
+    """Run the installed CLI as a subprocess: run(*args, input=b"", timeout=30) -> CompletedProcess."""
+
+    def _run(*args, input=b"", timeout=30, env=None, **kw):
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        return subprocess.run(
+            [pplx_executable(), *args], input=input, capture_output=True, timeout=timeout, env=full_env, **kw
+        )
+
+    return _run
