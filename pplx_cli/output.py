@@ -43,9 +43,10 @@ class AnswerWriter:
         self.reasoning_on_stdout = False
 
     def _write(self, data: bytes):
+        # state first: a signal can land between any two lines, and close() relies on it
+        self.last = data[-1:]
         self.out.write(data)
         self.out.flush()
-        self.last = data[-1:]
 
     def write(self, piece):
         """Write one piece."""
@@ -53,8 +54,8 @@ class AnswerWriter:
         if kind == TEXT:
             if self.reasoning_on_stdout and not self.wrote_text:
                 self._write(b"\n" if self.last == b"\n" else b"\n\n")
-            self._write(value.encode("utf-8", "surrogateescape"))
             self.wrote_text = True
+            self._write(value.encode("utf-8", "surrogateescape"))
         elif kind == META:
             self.meta.update(value)
         elif kind == REASONING:

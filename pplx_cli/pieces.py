@@ -457,16 +457,11 @@ class PieceStream:
         return self.parser.events if self.parser else 0
 
     def __iter__(self) -> Iterator[Piece]:
-        events = self._events
-        api = self._api
-        if api is None:
-            first = next(events, None)
-            if first is None:
-                raise StreamError("the response is empty: no events")
-            api = detect_dialect(first)
-            events = _chain(first, events)
-        self.parser = DIALECTS[api]()
-        return self.parser.iter_stream(events)
+        first = next(self._events, None)
+        if first is None:
+            raise StreamError("the response is empty: no events")
+        self.parser = DIALECTS[self._api or detect_dialect(first)]()
+        return self.parser.iter_stream(_chain(first, self._events))
 
 
 def _chain(first, rest):

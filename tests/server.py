@@ -61,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = raw
         server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-        reply = server.next_reply(self.path)
+        reply = server.reject_unknown_agent_fields(self.path, body) or server.next_reply(self.path)
         if reply.stall_before_headers:
             time.sleep(reply.stall_before_headers)
         self.send_response(reply.status)
@@ -109,6 +109,13 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
+#: The request fields the Agent API accepts; like the real one, the fake rejects any other.
+AGENT_FIELDS = {
+    "input", "model", "preset", "instructions", "stream", "max_output_tokens", "reasoning", "response_format",
+    "tools", "temperature", "top_p", "previous_response_id", "language_preference", "max_steps",
+}
+
+
 class FakeAPI:
     """The server; use as a context manager. ``url`` is its base URL."""
 
@@ -136,6 +143,16 @@ class FakeAPI:
             if not queue:
                 return json_reply({"error": {"message": f"no route {path}", "type": "not_found"}}, status=404)
             return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    def reject_unknown_agent_fields(self, path, body):
+        """A 400 naming the first unknown field of an Agent API request, as the service does."""
+        if not path.startswith(("/v1/responses", "/v1/agent")) or not isinstance(body, dict):
+            return None
+        unknown = sorted(set(body) - AGENT_FIELDS)
+        if not unknown:
+            return None
+        return json_reply({"error": {"message": f"Unknown parameter: '{unknown[0]}'.", "type": "invalid_request_error",
+                                     "param": unknown[0], "code": 400}}, status=400)
 
     def paths(self):
         return [r["path"] for r in self.requests]

@@ -1,0 +1,156 @@
+"""Options -> request bodies: plain equality, both APIs."""
+
+import pytest
+
+from pplx_cli.request import RequestOptions, apply_overrides, build_agent_body, build_chat_body, parse_date, parse_override
+
+
+def test_minimal_chat_bodies():
+    opts = RequestOptions()
+    assert build_chat_body("hi", opts, stream=False) == {
+        "model": "sonar", "messages": [{"role": "user", "content": "hi"}], "stream": False,
+    }
+    assert build_chat_body("hi", opts, stream=True) == {
+        "model": "sonar", "messages": [{"role": "user", "content": "hi"}], "stream": True, "stream_mode": "concise",
+    }
+
+
+def full_options(**kw):
+    base = dict(
+        model="sonar-pro", system="Be brief.", max_tokens=100, temperature=0.2, top_p=0.9, search_mode="academic",
+        domains=["arxiv.org", "-reddit.com"], recency="week", after="3/1/2025", before="12/31/2025",
+        context_size="high", images=True, related=True, reasoning_effort="low",
+        json_schema={"type": "object"}, stream_mode="full",
+    )
+    base.update(kw)
+    return RequestOptions(**base)
+
+
+def test_every_chat_option_reaches_its_field():
+    assert build_chat_body("q", full_options(), stream=True) == {
+        "model": "sonar-pro",
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "q"}],
+        "stream": True,
+        "stream_mode": "full",
+        "max_tokens": 100,
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "search_mode": "academic",
+        "search_recency_filter": "week",
+        "search_after_date_filter": "3/1/2025",
+        "search_before_date_filter": "12/31/2025",
+        "reasoning_effort": "low",
+        "search_domain_filter": ["arxiv.org", "-reddit.com"],
+        "web_search_options": {"search_context_size": "high"},
+        "return_images": True,
+        "return_related_questions": True,
+        "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "object"}}},
+    }
+
+
+def test_no_search_chat():
+    assert build_chat_body("q", RequestOptions(no_search=True), stream=False)["disable_search"] is True
+
+
+def test_every_agent_option_reaches_its_field():
+    body = build_agent_body("q", full_options(model="sonar"), stream=True)
+    assert body == {
+        "model": "perplexity/sonar",
+        "input": "q",
+        "instructions": "Be brief.",
+        "stream": True,
+        "tools": [{
+            "type": "web_search",
+            "filters": {
+                "search_domain_filter": ["arxiv.org", "-reddit.com"],
+                "search_recency_filter": "week",
+                "search_after_date_filter": "3/1/2025",
+                "search_before_date_filter": "12/31/2025",
+            },
+            "search_context_size": "high",
+        }],
+        "max_output_tokens": 100,
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "reasoning": {"effort": "low"},
+        "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "object"}}},
+    }
+
+
+@pytest.mark.parametrize(
+    "model, expected",
+    [
+        ("sonar", {"model": "perplexity/sonar", "tools": [{"type": "web_search"}]}),
+        ("sonar-pro", {"preset": "low"}),
+        ("sonar-reasoning-pro", {"preset": "low"}),
+        ("sonar-deep-research", {"preset": "medium"}),
+        ("openai/gpt-5", {"model": "openai/gpt-5", "tools": [{"type": "web_search"}]}),
+    ],
+)
+def test_agent_model_mapping(model, expected):
+    body = build_agent_body("q", RequestOptions(model=model), stream=False)
+    assert body == {**expected, "input": "q", "stream": False}
+
+
+def test_agent_preset_passes_through_and_wins_over_model():
+    assert build_agent_body("q", RequestOptions(model="sonar", preset="high"), stream=False) == {
+        "preset": "high", "input": "q", "stream": False,
+    }
+
+
+def test_agent_preset_with_filters_gets_the_tool():
+    body = build_agent_body("q", RequestOptions(preset="fast", recency="day"), stream=False)
+    assert body["tools"] == [{"type": "web_search", "filters": {"search_recency_filter": "day"}}]
+
+
+def test_agent_no_search_sends_no_tools():
+    assert "tools" not in build_agent_body("q", RequestOptions(no_search=True, recency="day"), stream=False)
+
+
+def test_agent_sends_nothing_chat_only():
+    body = build_agent_body("q", RequestOptions(search_mode="sec", images=True, related=True, stream_mode="full"), stream=True)
+    assert set(body) == {"model", "input", "stream", "tools"}
+
+
+def test_agent_history_becomes_input_list():
+    history = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+    body = build_agent_body("c", RequestOptions(), stream=False, history=history)
+    assert body["input"] == history + [{"role": "user", "content": "c"}]
+
+
+def test_overrides_nest_and_win_on_both_apis():
+    overrides = [parse_override("web_search_options.user_location.country", "DE"), parse_override("top_k", "5"),
+                 parse_override("model", '"sonar-pro"')]
+    chat = build_chat_body("q", RequestOptions(context_size="low", overrides=overrides), stream=False)
+    assert chat["web_search_options"] == {"search_context_size": "low", "user_location": {"country": "DE"}}
+    assert chat["top_k"] == 5 and chat["model"] == "sonar-pro"
+    agent = build_agent_body("q", RequestOptions(overrides=[parse_override("language_preference", "de")]), stream=False)
+    assert agent["language_preference"] == "de"
+
+
+def test_override_values_json_or_string():
+    assert parse_override("a", "true") == ("a", True)
+    assert parse_override("a", "[1, 2]") == ("a", [1, 2])
+    assert parse_override("a", "null") == ("a", None)
+    assert parse_override("a", "hello world") == ("a", "hello world")
+
+
+@pytest.mark.parametrize("key", ["", ".a", "a.", "a..b", "a b", "ä"])
+def test_malformed_override_keys(key):
+    with pytest.raises(ValueError):
+        parse_override(key, "1")
+
+
+def test_apply_overrides_replaces_a_scalar_parent():
+    assert apply_overrides({"a": 1}, [("a.b", 2)]) == {"a": {"b": 2}}
+
+
+@pytest.mark.parametrize("text, sent", [("2025-03-01", "3/1/2025"), ("3/1/2025", "3/1/2025"), ("12/31/2024", "12/31/2024"), ("2024-02-29", "2/29/2024")])
+def test_dates(text, sent):
+    assert parse_date(text) == sent
+
+
+@pytest.mark.parametrize("text", ["2025-02-30", "13/1/2025", "2023-02-29", "yesterday", "2025/03/01", "1-2-2025"])
+def test_impossible_or_malformed_dates(text):
+    with pytest.raises(ValueError):
+        parse_date(text)
