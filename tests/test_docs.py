@@ -1,0 +1,78 @@
+"""The README and the man page are the contract: every command, option, variable and exit code is in both."""
+
+import re
+
+import click
+import pytest
+
+from pplx_cli.cli import cli
+from pplx_cli.errors import ExitCode
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+# roff: "\-" is a literal minus, "\fB...\fR" are font changes
+MAN = re.sub(r"\\f[BIRP]", "", (ROOT / "man" / "pplx.1").read_text()).replace("\\-", "-")
+
+COMMANDS = sorted(cli.commands)
+
+
+def option_names():
+    names = set()
+    for name in COMMANDS:
+        for param in cli.commands[name].params:
+            if isinstance(param, click.Option):
+                names.update(param.opts)
+                names.update(param.secondary_opts)
+    names.update(["--version", "--help"])
+    return sorted(names)
+
+
+@pytest.mark.parametrize("option", option_names())
+def test_every_option_is_documented(option):
+    pattern = re.compile(re.escape(option) + r"(?![\w-])")
+    assert pattern.search(README), f"{option} missing from README.md"
+    assert pattern.search(MAN), f"{option} missing from man/pplx.1"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_is_documented(command):
+    assert f"pplx {command}" in README
+    assert re.search(rf"^\.B {command}$", MAN, re.M) or f"pplx {command}" in MAN
+
+
+@pytest.mark.parametrize("var", ["PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API"])
+def test_every_environment_variable_is_documented(var):
+    assert var in README and var in MAN
+
+
+def test_every_variable_the_code_reads_is_in_the_list():
+    from pplx_cli.config import ENV
+
+    read = {v for names in ENV.values() for v in names}
+    assert read == {"PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API"}
+
+
+@pytest.mark.parametrize("code", [int(c) for c in ExitCode])
+def test_every_exit_code_is_documented(code):
+    assert re.search(rf"^\| {code} \|", README, re.M), f"exit {code} missing from README.md"
+    assert re.search(rf"^\.B {code}$", MAN, re.M), f"exit {code} missing from man/pplx.1"
+
+
+def test_config_keys_are_documented():
+    from pplx_cli.config import TYPES
+
+    for key in TYPES:
+        assert f"`{key}`" in README and key in MAN
+
+
+def test_readme_opens_with_the_two_setup_commands():
+    block = README.split("```sh", 1)[1].split("```", 1)[0]
+    lines = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert lines == ["pip install . && pplx parse examples/quantum.sse", "pip install -e '.[test]' && pytest"]
+    assert (ROOT / "examples" / "quantum.sse").exists()
+
+
+def test_man_page_has_the_sections():
+    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS", "ENVIRONMENT", "FILES", "EXIT STATUS",
+                    "DIAGNOSTICS", "EXAMPLES", "SEE ALSO"):
+        assert re.search(rf"^\.SH {section}$", MAN, re.M), section
