@@ -74,6 +74,8 @@ class PplxGroup(click.Group):
 
 #: The key in use, so that no error message can show it.
 _KEY_SEEN = [""]
+#: The idle timeout in use, for messages.
+_TIMEOUT = [None]
 
 
 @click.group(cls=PplxGroup, context_settings=CONTEXT)
@@ -302,8 +304,9 @@ def _send(mode, words, p):
     from pplx_cli.config import read_api_choice, remember_api_choice
     from pplx_cli.request import API_PATHS, agent_unmapped, build_body
 
+    _TIMEOUT[0] = float(settings.get("timeout"))
     client = Client(
-        base_url=base_url, api_key=key, timeout=float(settings.get("timeout")), retries=int(settings.get("retries")),
+        base_url=base_url, api_key=key, timeout=_TIMEOUT[0], retries=int(settings.get("retries")),
         verbose=p["verbose"], quiet=p["quiet"], err=sys.stderr,
     )
     api = api_setting
@@ -337,7 +340,10 @@ def _stream_pieces(stream):
     except StreamIncomplete as e:
         raise NetworkError(f"connection lost after {e.events} events") from None
     except NetworkError as e:
-        raise NetworkError(f"connection lost after {stream.events} events: {e.message}") from None
+        if e.timed_out:
+            timeout = f"{_TIMEOUT[0]:g}s" if _TIMEOUT[0] else "the timeout"
+            raise NetworkError(f"timed out after {stream.events} events: no data for {timeout}") from None
+        raise NetworkError(f"connection lost after {stream.events} events") from None
 
 
 def run_stream(words, p):

@@ -220,7 +220,8 @@ def iter_body(response, size: int = READ_SIZE):
 
     ``read1`` hands on bytes as soon as they arrive whatever the framing (chunked,
     Content-Length or connection close); ``iter_content``/``iter_lines`` wait to fill a
-    buffer. A dropped connection or an idle timeout raises NetworkError.
+    buffer. An idle timeout raises NetworkError with ``timed_out`` set; a dropped
+    connection raises NetworkError.
     """
     read1 = response.raw.read1
     try:
@@ -230,9 +231,11 @@ def iter_body(response, size: int = READ_SIZE):
                 return
             yield chunk
     except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
-        raise NetworkError("timed out waiting for data") from None
-    except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as e:
-        raise NetworkError(f"connection lost ({_reason(e)})") from None
+        error = NetworkError("timed out waiting for data")
+        error.timed_out = True
+        raise error from None
+    except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError):
+        raise NetworkError("the connection closed mid-response") from None
     finally:
         response.close()
 

@@ -55,6 +55,7 @@ class NetworkError(PplxError):
     """The connection could not be made, timed out, or was lost."""
 
     exit_code = ExitCode.NETWORK
+    timed_out = False  # an idle timeout rather than a dropped connection
 
 
 class APIError(PplxError):

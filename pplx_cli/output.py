@@ -86,6 +86,10 @@ class AnswerWriter:
         except BaseException:  # interrupted: keep what arrived, say so in the metadata
             self.close(error="interrupted")
             raise
+        if not self.wrote_text:
+            error = StreamError("the response has no answer text")
+            self.close(error=error.message)
+            raise error
         self.close()
         if self.skipped:
             raise StreamError(f"{self.skipped} malformed event{'s' if self.skipped != 1 else ''} skipped")
