@@ -66,3 +66,18 @@ if __name__ == "__main__":
         full = sum(len(e) for e in full_stream(n))
         concise = sum(len(e) for e in concise_stream(n))
         print(f"{n} chunks: full {full} bytes, concise {concise} bytes, ratio {full / concise:.1f}")
+
+
+def answer_text(n):
+    """The answer both stream shapes carry."""
+    return "".join(deltas(n))
+
+
+def marked_stream(n):
+    """n events whose texts are unique tokens ``t0000 ``..., for timing each event's delivery."""
+    tokens = [f"t{i:04d} " for i in range(n)]
+    events = [_event({"id": "bench-lat", "model": "sonar", "object": "chat.completion.chunk",
+                      "choices": [{"index": 0, "finish_reason": "stop" if i == n - 1 else None,
+                                   "delta": {"role": "assistant", "content": t}}]})
+              for i, t in enumerate(tokens)]
+    return events, tokens

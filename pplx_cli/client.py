@@ -4,8 +4,7 @@ Nothing here writes to stdout or knows click; diagnostics (retries, ``-v``) go t
 stream it is given, with the key redacted.
 """
 
-import email.utils
-import random
+import http.client
 import re
 import time
 
@@ -46,6 +45,8 @@ def parse_retry_after(value, now=None):
     if re.fullmatch(r"\d+(\.\d+)?", value):
         seconds = float(value)
     else:
+        import email.utils
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
@@ -58,6 +59,8 @@ def parse_retry_after(value, now=None):
 
 def backoff(attempt: int) -> float:
     """Exponential backoff with jitter: about 1 s, 2 s, 4 s ... capped at 30 s."""
+    import random
+
     return min(30.0, 2.0**attempt) * random.uniform(0.5, 1.0)
 
 
@@ -215,26 +218,42 @@ def read_limited(response, limit: int = 64 * 1024) -> bytes:
     return b"".join(parts)[:limit]
 
 
+def _reader(response):
+    """The fastest ``read1`` that gives the body's bytes.
+
+    urllib3's ``read1`` adds several Python layers per read (thousands of reads in a long
+    stream). When the body has no content coding (pplx asks for ``identity``), the
+    http.client response underneath gives the same bytes, chunked decoding included.
+    """
+    coding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    fp = getattr(response.raw, "_fp", None)
+    if coding in ("", "identity") and fp is not None and hasattr(fp, "read1"):
+        return fp.read1, fp
+    return response.raw.read1, None
+
+
 def iter_body(response, size: int = READ_SIZE):
     """Yield the body's bytes as they arrive: each read returns whatever is there.
 
     ``read1`` hands on bytes as soon as they arrive whatever the framing (chunked,
     Content-Length or connection close); ``iter_content``/``iter_lines`` wait to fill a
     buffer. An idle timeout raises NetworkError with ``timed_out`` set; a dropped
-    connection raises NetworkError.
+    connection (including a body shorter than its Content-Length) raises NetworkError.
     """
-    read1 = response.raw.read1
+    read1, fp = _reader(response)
     try:
         while True:
             chunk = read1(size)
             if not chunk:
-                return
+                break
             yield chunk
+        if fp is not None and getattr(fp, "length", None):
+            raise NetworkError("the connection closed mid-response")
     except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
         error = NetworkError("timed out waiting for data")
         error.timed_out = True
         raise error from None
-    except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError):
+    except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, http.client.HTTPException, OSError, ValueError):
         raise NetworkError("the connection closed mid-response") from None
     finally:
         response.close()

@@ -151,10 +151,40 @@ def _partial_suffix(text: str, tag: str) -> int:
     return 0
 
 
-def _loads(event: Event, number: int):
+#: How a full-mode chunk starts the growing copy of the whole answer so far.
+_MESSAGE_CONTENT = '"message":{"role":"assistant","content":"'
+
+
+def without_message_content(data: str) -> str:
+    """``data`` with the full-mode ``message.content`` string emptied, when it has one.
+
+    In full mode every chunk repeats the whole answer so far, so decoding it makes the
+    work grow with the square of the answer's length; the answer is read from the deltas.
+    The end of the string is found with ``str.find`` and a backslash-parity check: inside
+    a JSON string every quote is escaped, so the first unescaped one ends it. Anything
+    unexpected returns ``data`` unchanged, for ``json.loads`` to judge.
+    """
+    start = data.find(_MESSAGE_CONTENT)
+    if start < 0:
+        return data
+    start += len(_MESSAGE_CONTENT)
+    end = start
+    while True:
+        end = data.find('"', end)
+        if end < 0:
+            return data
+        backslashes = 0
+        while data[end - 1 - backslashes] == "\\":
+            backslashes += 1
+        if not backslashes % 2:
+            return data[:start] + data[end:]
+        end += 1
+
+
+def _loads(event: Event, number: int, skip_message: bool = False):
     """Decode an event's JSON data; a ``bad`` piece if it is not a JSON object."""
     try:
-        obj = json.loads(event.data)
+        obj = json.loads(without_message_content(event.data) if skip_message else event.data)
     except ValueError:
         return None, Piece(BAD, (number, _excerpt(event.data)))
     if not isinstance(obj, dict):
@@ -187,7 +217,8 @@ class ChatDialect:
             if event.data == "[DONE]":
                 self.complete = True
                 break
-            obj, bad = _loads(event, self.events)
+            # once text has been seen, a chunk's message copy is never needed
+            obj, bad = _loads(event, self.events, skip_message=self.text_seen)
             if bad:
                 if event.type == "error":
                     raise APIError(f"error event: {event.data[:200]}")
@@ -200,8 +231,9 @@ class ChatDialect:
         if not self.complete:
             raise StreamIncomplete(f"the stream ended before its final chunk after {self.events} events", events=self.events)
 
-    def _chunk(self, obj):
-        meta = {k: obj[k] for k in CHAT_META_KEYS if k in obj}
+    def _chunk(self, obj) -> list:
+        """The pieces of one decoded chunk (a list: this runs once per event)."""
+        out = []
         kind = obj.get("object")
         choices = obj.get("choices")
         choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
@@ -210,24 +242,25 @@ class ChatDialect:
             for step in delta.get("reasoning_steps") or ():
                 text = _reasoning_step_text(step)
                 if text:
-                    yield Piece(REASONING, text)
+                    out.append(Piece(REASONING, text))
         elif kind == "chat.completion.done":
             self.complete = True
             if not self.text_seen:  # nothing was streamed: the final message is the answer
-                message = choice.get("message") or {}
-                content = message.get("content")
+                content = (choice.get("message") or {}).get("content")
                 if isinstance(content, str) and content:
-                    yield from self._text(content)
+                    out += self._text(content)
         else:
             content = delta.get("content")
             if isinstance(content, str) and content:
-                yield from self._text(content)
+                out += self._text(content)
+        meta = {k: obj[k] for k in CHAT_META_KEYS if k in obj}
         finish = choice.get("finish_reason")
         if finish:
             meta["finish_reason"] = finish
             self.complete = True
         if meta:
-            yield Piece(META, meta)
+            out.append(Piece(META, meta))
+        return out
 
     def iter_body(self, obj: dict) -> Iterator[Piece]:
         """Yield the pieces of a non-streamed chat completion body."""

@@ -48,12 +48,13 @@ def iter_strip_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
     yield from it
 
 
-def iter_lines(chunks: Iterable[bytes], max_line: int = MAX_EVENT_BYTES) -> Iterator[bytes]:
-    """Yield each complete line as bytes, without its line end.
+def iter_line_batches(chunks: Iterable[bytes], max_line: int = MAX_EVENT_BYTES) -> Iterator[list]:
+    """Yield, for each chunk, the list of lines (bytes, without their ends) it completes.
 
-    A line is yielded as soon as its end arrives (a CR is an end at once; the LF of a
-    CRLF split across chunks is then skipped). An unterminated last line is discarded,
-    as it can only belong to an event that was never dispatched.
+    A line is handed on as soon as its end arrives (a CR is an end at once; the LF of a
+    CRLF split across chunks is then skipped). An unterminated last line is discarded, as
+    it can only belong to an event that was never dispatched. Lists rather than single
+    lines keep the per-line cost of a long stream down.
     """
     parts = []  # pieces of the line still open
     size = 0
@@ -83,50 +84,61 @@ def iter_lines(chunks: Iterable[bytes], max_line: int = MAX_EVENT_BYTES) -> Iter
             lines[0] = b"".join(parts)
             if len(lines[0]) > max_line:
                 raise _too_large(len(lines[0]), max_line)
-        yield from lines
+        yield lines
         parts = [tail] if tail else []
         size = len(tail)
 
 
+def iter_lines(chunks: Iterable[bytes], max_line: int = MAX_EVENT_BYTES) -> Iterator[bytes]:
+    """Yield each complete line as bytes, without its line end (see iter_line_batches)."""
+    for batch in iter_line_batches(chunks, max_line):
+        yield from batch
+
+
 def iter_events(lines: Iterable[bytes], max_event: int = MAX_EVENT_BYTES) -> Iterator[Event]:
     """Turn lines into dispatched events (WHATWG "interpret an event stream")."""
+    return _iter_events_of_batches((lines,), max_event)
+
+
+def _iter_events_of_batches(batches, max_event: int = MAX_EVENT_BYTES) -> Iterator[Event]:
     data = []
     size = 0
     event_type = ""
     last_id = ""
-    for line in lines:
-        if not line:
-            if data:
-                yield Event(event_type or "message", b"\n".join(data).decode("utf-8", "replace"), last_id)
-                data = []
-                size = 0
-            event_type = ""
-            continue
-        if line[:5] == b"data:":
-            value = line[5:]
-            if value[:1] == b" ":
-                value = value[1:]
-        elif line[:1] == b":":
-            continue  # a comment, e.g. a keep-alive ping
-        else:
-            field, _, value = line.partition(b":")
-            if value[:1] == b" ":
-                value = value[1:]
-            if field == b"event":
-                event_type = value.decode("utf-8", "replace")
+    for batch in batches:
+        for line in batch:
+            if not line:
+                if data:
+                    yield Event(event_type or "message", b"\n".join(data).decode("utf-8", "replace"), last_id)
+                    data = []
+                    size = 0
+                event_type = ""
                 continue
-            if field == b"id":
-                if b"\0" not in value:
-                    last_id = value.decode("utf-8", "replace")
-                continue
-            if field != b"data":
-                continue  # retry: and unknown fields do not affect output
-        data.append(value)
-        size += len(value) + 1
-        if size > max_event:
-            raise _too_large(size, max_event)
+            if line[:5] == b"data:":
+                value = line[5:]
+                if value[:1] == b" ":
+                    value = value[1:]
+            elif line[:1] == b":":
+                continue  # a comment, e.g. a keep-alive ping
+            else:
+                field, _, value = line.partition(b":")
+                if value[:1] == b" ":
+                    value = value[1:]
+                if field == b"event":
+                    event_type = value.decode("utf-8", "replace")
+                    continue
+                if field == b"id":
+                    if b"\0" not in value:
+                        last_id = value.decode("utf-8", "replace")
+                    continue
+                if field != b"data":
+                    continue  # retry: and unknown fields do not affect output
+            data.append(value)
+            size += len(value) + 1
+            if size > max_event:
+                raise _too_large(size, max_event)
 
 
 def iter_sse(chunks: Iterable[bytes]) -> Iterator[Event]:
     """Yield the events of an event-stream body given as any iterable of bytes chunks."""
-    return iter_events(iter_lines(iter_strip_bom(chunks)))
+    return _iter_events_of_batches(iter_line_batches(iter_strip_bom(chunks)))

@@ -26,7 +26,7 @@ class Reply:
     stall_before_headers: float = 0.0
     drop_after: int = None  # close the socket after this many parts, mid-body
     bytewise: bool = False  # write every byte of every part on its own
-    sent_at: list = field(default_factory=list)  # time.monotonic() after each part was written
+    sent_at: list = field(default_factory=list)  # time.monotonic() as each part's last byte was written
 
 
 def sse(*objects, event=None) -> bytes:
@@ -83,12 +83,13 @@ class _Handler(BaseHTTPRequestHandler):
                 if i and reply.delay:
                     time.sleep(reply.delay)
                 pieces = [part[j:j + 1] for j in range(len(part))] if reply.bytewise else [part]
-                for piece in pieces:
+                for k, piece in enumerate(pieces):
                     if reply.framing == "chunked":
                         piece = b"%x\r\n%s\r\n" % (len(piece), piece)
+                    if k == len(pieces) - 1:
+                        reply.sent_at.append(time.monotonic())  # the moment the part's last byte is sent
                     self.wfile.write(piece)
                     self.wfile.flush()
-                reply.sent_at.append(time.monotonic())
             if reply.drop_after is not None and reply.drop_after >= len(reply.parts):
                 self._drop()
                 return

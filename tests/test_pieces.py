@@ -290,3 +290,25 @@ def test_mutated_streams_keep_the_events_before_the_damage(data):
     # (the think splitter may hold back up to len("</think>") characters at a cut)
     assert text_of(got).startswith(want[: max(0, len(want) - len("</think>"))])
     assert sum(1 for k, _ in got if k == META) >= sum(1 for k, _ in prefix if k == META) - 1
+
+
+# ---- the full-mode fast path ----
+
+from pplx_cli.pieces import without_message_content  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.text())
+def test_message_content_is_emptied_and_nothing_else_changes(content, delta):
+    chunk = {"id": "x", "choices": [{"index": 0, "delta": {"role": "assistant", "content": delta},
+                                     "message": {"role": "assistant", "content": content}, "finish_reason": None}],
+             "search_results": [{"snippet": 'quoted "message":{"role":"assistant","content":"x"} \\'}]}
+    data = json.dumps(chunk, separators=(",", ":"), ensure_ascii=False)
+    stripped = json.loads(without_message_content(data))
+    chunk["choices"][0]["message"]["content"] = ""
+    assert stripped == chunk
+
+
+@pytest.mark.parametrize("data", ["{}", '{"message":{"role":"assistant","content":"unterminated', "not json"])
+def test_message_fast_path_leaves_odd_data_alone(data):
+    assert without_message_content(data) == data

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""pplx against its peers, side by side, in one run: python3 bench/run.py [--runs N]
+
+Creates bench/.venv (pplx installed as a user would, requests, and the official SDK when
+it can be installed), starts a threaded HTTP server on 127.0.0.1 that serves pre-built
+Perplexity streams, and measures pplx, the requests loop from Perplexity's streaming guide,
+the SDK, and curl | sed | jq on the same streams. It prints medians and pplx's ratio to
+each peer, and whether each goal of the speed issue is met. Machines are noisy: compare
+ratios, not absolute times.
+"""
+
+import argparse
+import os
+import re
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / "bench" / ".venv"
+BIN = VENV / "bin"
+CHAT = "/chat/completions"
+
+
+# ---- the bench venv ----------------------------------------------------------------------
+
+
+def ensure_venv(argv):
+    """Outside the bench venv: create or refresh it, then re-run this script inside it."""
+    if Path(sys.prefix).resolve() == VENV.resolve():
+        return
+    if not (BIN / "python").exists():
+        print(f"creating {VENV.relative_to(ROOT)} ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # a regular (not editable) install of the working tree: what a user runs
+    subprocess.run([*pip, "--force-reinstall", "--no-deps", str(ROOT)], check=True)
+    subprocess.run([*pip, "click", "requests"], check=True)
+    if subprocess.run([str(BIN / "python"), "-c", "import perplexity"], capture_output=True).returncode:
+        if subprocess.run([*pip, "perplexityai"], capture_output=True).returncode:
+            print("note: the official SDK (perplexityai) could not be installed; its columns are skipped", file=sys.stderr)
+    os.execv(str(BIN / "python"), [str(BIN / "python"), __file__, *argv])
+
+
+# ---- measuring ---------------------------------------------------------------------------
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def p95(xs):
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
+
+
+class Bench:
+    def __init__(self, api, runs):
+        self.api = api
+        self.runs = runs
+        self.home = tempfile.mkdtemp(prefix="pplx-bench-home-")
+        self.env = dict(os.environ, PPLX_API_KEY="pplx-bench", HOME=self.home, PPLX_BASE_URL=api.url)
+        self.env.pop("XDG_CONFIG_HOME", None)
+        self.env.pop("XDG_CACHE_HOME", None)
+        py = str(BIN / "python")
+        self.peers = {
+            "pplx": [str(BIN / "pplx"), "stream", "q", "--api", "chat", "--no-meta"],
+            "guide loop": [py, str(ROOT / "bench" / "peers" / "guide_loop.py"), api.url],
+        }
+        if subprocess.run([py, "-c", "import perplexity"], capture_output=True).returncode == 0:
+            self.peers["SDK"] = [py, str(ROOT / "bench" / "peers" / "sdk_stream.py"), api.url]
+        if shutil.which("curl") and shutil.which("jq") and shutil.which("sed"):
+            self.peers["curl|sed|jq"] = ["bash", "-c", (
+                f"curl -sN -X POST {api.url}{CHAT} -H 'Authorization: Bearer pplx-bench' "
+                "-H 'Content-Type: application/json' "
+                "-d '{\"model\":\"sonar\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"stream\":true}' "
+                "| sed -un 's/^data: //p' | jq --unbuffered -rj '.choices[0].delta.content // empty'; echo")]
+        else:
+            print("note: curl, sed or jq is missing; the curl peer is skipped", file=sys.stderr)
+
+    def serve(self, events, framing="chunked", delay=0.0):
+        from tests.server import Reply
+
+        reply = Reply(parts=events, framing=framing, delay=delay)
+        self.api.routes[CHAT] = [reply]
+        return reply
+
+    def check(self, name, cmd, events, expected):
+        """One run with stdout captured: a peer that prints the wrong text is not timed."""
+        self.serve(events)
+        out = subprocess.run(cmd, capture_output=True, env=self.env, stdin=subprocess.DEVNULL, timeout=300).stdout
+        if out.decode("utf-8", "replace").strip() != expected.strip():
+            raise SystemExit(f"{name} printed the wrong answer: {out[:200]!r}")
+
+    def wall(self, cmd, events, runs=None):
+        """Median wall time of the whole command, stdout to /dev/null."""
+        times = []
+        for _ in range(runs or self.runs):
+            self.serve(events)
+            started = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env,
+                           stdin=subprocess.DEVNULL, timeout=600)
+            times.append(time.perf_counter() - started)
+        return median(times)
+
+    def latency(self, cmd, framing, n=40, period=0.03):
+        """Server send time of each event -> the moment its token is read from the client's stdout pipe."""
+        from bench.streams import marked_stream
+
+        events, tokens = marked_stream(n)
+        lat = []
+        for _ in range(max(1, self.runs // 2)):
+            reply = self.serve(events, framing=framing, delay=period)
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env, stdin=subprocess.DEVNULL)
+            fd = proc.stdout.fileno()
+            buf = b""
+            seen = {}
+            pattern = re.compile(rb"t(\d{4})\b")
+            while True:
+                ready, _, _ = select.select([fd], [], [], 10)
+                if not ready:
+                    break
+                data = os.read(fd, 65536)
+                now = time.monotonic()
+                if not data:
+                    break
+                buf += data
+                for m in pattern.finditer(buf):
+                    seen.setdefault(int(m.group(1)), now)
+            proc.wait(30)
+            # the first event pays for start-up and connection set-up: measure steady delivery
+            lat += [(seen[i] - reply.sent_at[i]) * 1000 for i in range(1, len(tokens)) if i in seen and i < len(reply.sent_at)]
+        return median(lat), p95(lat)
+
+    def peak_rss(self, cmd, events=None):
+        """Peak resident set size of the command, in MB."""
+        if events is not None:
+            self.serve(events)
+        # measured by a small wrapper process: a child forked from this (large) process
+        # would count the pages it shared with it before exec
+        wrapper = ("import os, subprocess, sys\n"
+                   "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+                   "print(os.wait4(p.pid, 0)[2].ru_maxrss)")
+        out = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, env=self.env,
+                             stdin=subprocess.DEVNULL, timeout=600).stdout
+        return int(out) / 1024
+
+
+def fmt_ratio(a, b):
+    return f"{a / b:.2f}x" if b and b == b and a == a else "-"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="runs per timing (median taken)")
+    args = parser.parse_args()
+    ensure_venv(sys.argv[1:])
+    sys.path.insert(0, str(ROOT))
+    from bench.streams import answer_text, concise_stream, full_stream
+    from tests.server import FakeAPI
+
+    results = []  # (figure, pplx, peer columns..., goal, met)
+
+    with FakeAPI() as api:
+        b = Bench(api, args.runs)
+        peers = b.peers
+        long_full = full_stream(3000)
+        small_full = full_stream(20)
+        for name, cmd in peers.items():
+            b.check(name, cmd, small_full, answer_text(20))
+        b.check("pplx", peers["pplx"], long_full, answer_text(3000))
+
+        print(f"machine: {os.uname().machine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+              f"{args.runs} runs per timing; peers: {', '.join(peers)}\n")
+
+        # delivery latency
+        lat = {}
+        for framing in ("chunked", "close"):
+            for name, cmd in peers.items():
+                lat[name, framing] = b.latency(cmd, framing)
+        for framing in ("chunked", "close"):
+            med, hi = lat["pplx", framing]
+            row = [f"delivery latency, {framing} (ms, median / p95)", f"{med:.2f} / {hi:.2f}"]
+            for name in peers:
+                if name != "pplx":
+                    m2, h2 = lat[name, framing]
+                    row.append(f"{m2:.2f} / {h2:.2f}")
+            met = med <= 1.0 and hi <= 3.0
+            results.append((row, "median <= 1 ms, p95 <= 3 ms", met))
+
+        # long stream
+        walls = {name: b.wall(cmd, long_full, runs=max(3, args.runs // 2)) for name, cmd in peers.items()}
+        row = ["long stream, 3000 chunks full mode (s)", f"{walls['pplx']:.3f}"]
+        for name in peers:
+            if name != "pplx":
+                row.append(f"{walls[name]:.3f} ({fmt_ratio(walls['pplx'], walls[name])})")
+        met = walls["pplx"] <= 0.6 * walls["guide loop"] and ("SDK" not in walls or walls["pplx"] <= 0.25 * walls["SDK"])
+        results.append((row, "<= 0.6x guide loop, <= 0.25x SDK", met))
+
+        # small answer
+        smalls = {name: b.wall(cmd, small_full, runs=args.runs) for name, cmd in peers.items()}
+        row = ["small answer, 20 chunks (s)", f"{smalls['pplx']:.3f}"]
+        for name in peers:
+            if name != "pplx":
+                row.append(f"{smalls[name]:.3f} ({fmt_ratio(smalls['pplx'], smalls[name])})")
+        met = "SDK" not in smalls or smalls["pplx"] <= 0.5 * smalls["SDK"]
+        results.append((row, "<= 0.5x SDK", met))
+
+        # start-up
+        click_cmd = [str(BIN / "python"), "-c", "import click"]
+        base = b.wall(click_cmd, [], runs=args.runs * 3)
+        for flag in ("--version", "--help"):
+            t = b.wall([str(BIN / "pplx"), flag], [], runs=args.runs * 3)
+            results.append(([f"start-up, pplx {flag} (s)", f"{t:.4f}", f"python -c 'import click': {base:.4f} ({fmt_ratio(t, base)})"],
+                            "<= 1.25x import click", t <= 1.25 * base))
+
+        # memory
+        rss_version = median([b.peak_rss([str(BIN / "pplx"), "--version"]) for _ in range(3)])
+        rss_long = median([b.peak_rss(peers["pplx"], full_stream(6000)) for _ in range(2)])
+        rss_small = median([b.peak_rss(peers["pplx"], small_full) for _ in range(3)])
+        results.append(([f"peak RSS, 6000 chunks full mode (MB)", f"{rss_long:.1f}",
+                         f"pplx --version {rss_version:.1f} ({fmt_ratio(rss_long, rss_version)}); "
+                         f"20-chunk stream {rss_small:.1f} ({fmt_ratio(rss_long, rss_small)})"],
+                        "<= 1.3x pplx --version", rss_long <= 1.3 * rss_version))
+
+        # bytes on the wire
+        full_bytes = sum(len(e) for e in long_full)
+        concise_bytes = sum(len(e) for e in concise_stream(3000))
+        results.append((["bytes on the wire, 3000-chunk answer", f"concise (default) {concise_bytes / 1e6:.2f} MB",
+                         f"full {full_bytes / 1e6:.2f} MB ({full_bytes / concise_bytes:.0f}x more)"], "report; choose the default", True))
+
+    header = ["figure", "pplx"] + [f"{n} (pplx ratio)" if n != "pplx" else n for n in peers if n != "pplx"]
+    print("| " + " | ".join(header) + " | goal | met |")
+    print("|" + "---|" * (len(header) + 2))
+    for row, goal, met in results:
+        cells = row + [""] * (len(header) - len(row))
+        print("| " + " | ".join(cells) + f" | {goal} | {'yes' if met else 'NO'} |")
+    shutil.rmtree(b.home, ignore_errors=True)
+    return 0 if all(met for _, _, met in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
