@@ -99,16 +99,20 @@ class Bench:
         if out.decode("utf-8", "replace").strip() != expected.strip():
             raise SystemExit(f"{name} printed the wrong answer: {out[:200]!r}")
 
-    def wall(self, cmd, events, runs=None):
-        """Median wall time of the whole command, stdout to /dev/null."""
-        times = []
+    def walls(self, cmds, events, runs=None):
+        """Median wall time of each whole command, stdout to /dev/null.
+
+        The commands take turns, run by run, so that a noisy neighbour slows them alike.
+        """
+        times = {name: [] for name in cmds}
         for _ in range(runs or self.runs):
-            self.serve(events)
-            started = time.perf_counter()
-            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env,
-                           stdin=subprocess.DEVNULL, timeout=600)
-            times.append(time.perf_counter() - started)
-        return median(times)
+            for name, cmd in cmds.items():
+                self.serve(events)
+                started = time.perf_counter()
+                subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env,
+                               stdin=subprocess.DEVNULL, timeout=600)
+                times[name].append(time.perf_counter() - started)
+        return {name: median(ts) for name, ts in times.items()}
 
     def latency(self, cmd, framing, n=40, period=0.03):
         """Server send time of each event -> the moment its token is read from the client's stdout pipe."""
@@ -196,7 +200,7 @@ def main():
             results.append((row, "median <= 1 ms, p95 <= 3 ms", met))
 
         # long stream
-        walls = {name: b.wall(cmd, long_full, runs=max(3, args.runs // 2)) for name, cmd in peers.items()}
+        walls = b.walls(peers, long_full)
         row = ["long stream, 3000 chunks full mode (s)", f"{walls['pplx']:.3f}"]
         for name in peers:
             if name != "pplx":
@@ -205,7 +209,7 @@ def main():
         results.append((row, "<= 0.6x guide loop, <= 0.25x SDK", met))
 
         # small answer
-        smalls = {name: b.wall(cmd, small_full, runs=args.runs) for name, cmd in peers.items()}
+        smalls = b.walls(peers, small_full)
         row = ["small answer, 20 chunks (s)", f"{smalls['pplx']:.3f}"]
         for name in peers:
             if name != "pplx":
@@ -214,10 +218,11 @@ def main():
         results.append((row, "<= 0.5x SDK", met))
 
         # start-up
-        click_cmd = [str(BIN / "python"), "-c", "import click"]
-        base = b.wall(click_cmd, [], runs=args.runs * 3)
+        starts = b.walls({"click": [str(BIN / "python"), "-c", "import click"], "--version": [str(BIN / "pplx"), "--version"],
+                          "--help": [str(BIN / "pplx"), "--help"]}, [], runs=args.runs * 3)
+        base = starts["click"]
         for flag in ("--version", "--help"):
-            t = b.wall([str(BIN / "pplx"), flag], [], runs=args.runs * 3)
+            t = starts[flag]
             results.append(([f"start-up, pplx {flag} (s)", f"{t:.4f}", f"python -c 'import click': {base:.4f} ({fmt_ratio(t, base)})"],
                             "<= 1.25x import click", t <= 1.25 * base))
 
