@@ -12,15 +12,7 @@ import sys
 import click
 
 from pplx_cli import __version__
-from pplx_cli.errors import (
-    AgentAPIRequired,
-    ExitCode,
-    NetworkError,
-    PplxError,
-    StreamError,
-    StreamIncomplete,
-    UsageError,
-)
+from pplx_cli.errors import ExitCode, PplxError, UsageError, redact
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -59,9 +51,7 @@ class PplxGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PplxError as e:
-            secret = getattr(e, "secret", "") or _KEY_SEEN[0]
-            message = e.message.replace(secret, "[redacted]") if secret else e.message
-            click.echo(f"pplx: error: {message}", err=True)
+            click.echo(f"pplx: error: {redact(e.message)}", err=True)
             ctx.exit(int(e.exit_code))
         except BrokenPipeError:
             _quiet_stdout()
@@ -72,10 +62,6 @@ class PplxGroup(click.Group):
             ctx.exit(int(ExitCode.TERMINATED))
 
 
-#: The key in use, so that no error message can show it.
-_KEY_SEEN = [""]
-#: The idle timeout in use, for messages.
-_TIMEOUT = [None]
 
 
 @click.group(cls=PplxGroup, context_settings=CONTEXT)
@@ -218,6 +204,18 @@ def output_options(f):
     return f
 
 
+def history_options(f):
+    """Options for conversations and the history (ask, stream)."""
+    options = [
+        click.option("-c", "--continue", "continue_", is_flag=True, help="Continue the most recent conversation (its messages are sent before the prompt)."),
+        click.option("--cid", metavar="ID", help="Continue the conversation with this id (see pplx log)."),
+        click.option("--no-log", is_flag=True, help="Do not record this exchange in the history."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 prompt_argument = click.argument("prompt", nargs=-1)
 
 
@@ -261,134 +259,18 @@ def read_prompt(words) -> str:
 def _writer(p):
     from pplx_cli.output import AnswerWriter
 
-    return AnswerWriter(
-        sys.stdout.buffer, sys.stderr.buffer,
-        reasoning=p["reasoning"], sources=p["sources"],
-        meta=not p["no_meta"], meta_path=p["meta_path"], secret=_KEY_SEEN[0],
-    )
-
-
-def _request_options(p, settings):
-    from pplx_cli.request import RequestOptions
-
-    domains = list(p["domains"]) + ["-" + d.lstrip("-") for d in p["excluded"]]
-    return RequestOptions(
-        model=settings.get("model"),
-        system=p["system"], max_tokens=p["max_tokens"], temperature=p["temperature"], top_p=p["top_p"],
-        search_mode=p["search_mode"], domains=domains, recency=p["recency"], after=p["after"],
-        before=p["before"], context_size=p["context_size"], images=p["images"], related=p["related"],
-        no_search=p["no_search"], reasoning_effort=p["reasoning_effort"], json_schema=p["json_schema"],
-        preset=p["preset"], stream_mode=settings.get("stream_mode"), overrides=p["overrides"],
-    )
-
-
-def _send(mode, words, p):
-    """Send the request for ``mode`` (ask, stream, raw); return (response, api name)."""
-    from pplx_cli.config import Settings
-
     if p.get("meta_path") == "-":
         p["meta_path"] = None
-    prompt = read_prompt(words)
-    settings = Settings(
-        {"model": p["model"], "base_url": p["base_url"], "timeout": p["timeout"], "retries": p["retries"],
-         "stream_mode": p.get("stream_mode"), "api": p["api"]},
-        warn=warn,
+    return AnswerWriter(
+        sys.stdout.buffer, sys.stderr.buffer,
+        reasoning=p["reasoning"], sources=p["sources"], meta=not p["no_meta"], meta_path=p["meta_path"],
     )
-    opts = _request_options(p, settings)
-    key = settings.api_key()
-    _KEY_SEEN[0] = key
-    base_url = settings.get("base_url")
-    api_setting = "agent" if p["preset"] else settings.get("api")
-
-    from pplx_cli.client import Client
-    from pplx_cli.config import read_api_choice, remember_api_choice
-    from pplx_cli.request import API_PATHS, agent_unmapped, build_body
-
-    _TIMEOUT[0] = float(settings.get("timeout"))
-    client = Client(
-        base_url=base_url, api_key=key, timeout=_TIMEOUT[0], retries=int(settings.get("retries")),
-        verbose=p["verbose"], quiet=p["quiet"], err=sys.stderr,
-    )
-    api = api_setting
-    if api == "auto":
-        api = read_api_choice(settings.env, base_url, key) or "chat"
-    stream = mode != "ask"
-
-    def post(api):
-        if api == "agent" and not p["quiet"]:
-            for name in agent_unmapped(opts):
-                note(f"{name} has no Agent API equivalent; not sent")
-        body = build_body(api, prompt, opts, stream=stream)
-        return client.post(API_PATHS[api], body, stream=stream)
-
-    try:
-        return post(api), api
-    except AgentAPIRequired as e:
-        if api_setting != "auto":
-            e.message += " (try --api agent)"
-            raise
-    if not p["quiet"]:
-        note("Sonar chat completions are not available for this key; using the Agent API")
-    remember_api_choice(settings.env, base_url, key, "agent")
-    return post("agent"), "agent"
 
 
-def _stream_pieces(stream):
-    """The pieces of a live stream; an early end is a lost connection (exit 5)."""
-    try:
-        yield from stream
-    except StreamIncomplete as e:
-        raise NetworkError(f"connection lost after {e.events} events") from None
-    except NetworkError as e:
-        if e.timed_out:
-            timeout = f"{_TIMEOUT[0]:g}s" if _TIMEOUT[0] else "the timeout"
-            raise NetworkError(f"timed out after {stream.events} events: no data for {timeout}") from None
-        raise NetworkError(f"connection lost after {stream.events} events") from None
+def _exchange(mode, words, p):
+    from pplx_cli.exchange import Exchange
 
-
-def run_stream(words, p):
-    """``pplx stream``: print each text delta as its event completes."""
-    from pplx_cli.client import check_stream_type, iter_body
-    from pplx_cli.pieces import PieceStream
-    from pplx_cli.sse import iter_sse
-
-    response, api = _send("stream", words, p)
-    check_stream_type(response)
-    stream = PieceStream(iter_sse(iter_body(response)), api=api)
-    _writer(p).render(_stream_pieces(stream))
-
-
-def run_raw(words, p):
-    """``pplx raw``: the body byte for byte, flushed per read."""
-    from pplx_cli.client import iter_body
-
-    response, _ = _send("raw", words, p)
-    out = sys.stdout.buffer
-    for chunk in iter_body(response):
-        out.write(chunk)
-        out.flush()
-
-
-def run_ask(words, p, raw):
-    """``pplx ask``: the complete answer, or with ``raw`` the JSON body as received."""
-    import json
-
-    from pplx_cli.client import read_body
-    from pplx_cli.pieces import body_pieces
-
-    response, api = _send("ask", words, p)
-    body = read_body(response)
-    if raw:
-        sys.stdout.buffer.write(body)
-        sys.stdout.buffer.flush()
-        return
-    try:
-        obj = json.loads(body)
-    except ValueError:
-        from pplx_cli.client import summarise_body
-
-        raise StreamError(f"the response is not JSON: {summarise_body(body, response.headers.get('Content-Type', ''))}") from None
-    _writer(p).render(body_pieces(obj, api))
+    return Exchange(mode, read_prompt(words), p, warn=warn, note=note)
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -398,6 +280,7 @@ def run_ask(words, p, raw):
 @prompt_argument
 @request_options
 @output_options
+@history_options
 @click.option("--raw", is_flag=True, help="Print the JSON response body as received.")
 def ask(prompt, raw, **p):
     """Ask and print the complete answer.
@@ -411,8 +294,10 @@ def ask(prompt, raw, **p):
       pplx ask -m sonar-pro --recency week "AI news" --sources
       git diff | pplx ask "review this" --meta meta.json
       pplx ask --json-schema person.json "Who founded Perplexity?" | jq .
+      pplx ask -c "and why?"
     """
-    run_ask(prompt, p, raw)
+    writer = _writer(p)
+    _exchange("ask", prompt, p).ask(writer, raw=raw)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -420,7 +305,8 @@ def ask(prompt, raw, **p):
 @request_options
 @stream_mode_option
 @output_options
-@click.option("--raw", is_flag=True, help="Same as 'pplx raw': dump the event stream byte for byte.")
+@history_options
+@click.option("--raw", is_flag=True, help="Same as 'pplx raw': dump the event stream byte for byte (not recorded).")
 def stream(prompt, raw, **p):
     """Stream the answer as it is generated.
 
@@ -434,11 +320,10 @@ def stream(prompt, raw, **p):
       pplx stream "hello" 2>meta.json | tee answer.txt
     """
     if raw:
-        for name in ("reasoning", "sources", "meta_path", "no_meta"):
-            p.pop(name)
-        run_raw(prompt, p)
+        _exchange("raw", prompt, p).raw(sys.stdout.buffer)
     else:
-        run_stream(prompt, p)
+        writer = _writer(p)
+        _exchange("stream", prompt, p).stream(writer)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -456,7 +341,7 @@ def raw(prompt, **p):
       pplx raw "hello" > hello.sse
       pplx raw --stream-mode full "hello" | head -c 400
     """
-    run_raw(prompt, p)
+    _exchange("raw", prompt, p).raw(sys.stdout.buffer)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -476,8 +361,7 @@ def parse(file, **p):
     from pplx_cli.pieces import PieceStream
     from pplx_cli.sse import iter_sse
 
-    if p["meta_path"] == "-":
-        p["meta_path"] = None
+    writer = _writer(p)
     if file in (None, "-"):
         if sys.stdin is None or sys.stdin.isatty():
             raise UsageError("no FILE given and stdin is a terminal (see pplx parse --help)")
@@ -492,10 +376,15 @@ def parse(file, **p):
     try:
         read = getattr(source, "read1", source.read)
         chunks = iter(lambda: read(65536), b"")
-        _writer(p).render(PieceStream(iter_sse(chunks)))
+        writer.render(PieceStream(iter_sse(chunks)))
     finally:
         if close:
             source.close()
+
+
+from pplx_cli.logcmd import log  # noqa: E402  (logcmd uses the option bundles above)
+
+cli.add_command(log)
 
 
 def main(argv=None):

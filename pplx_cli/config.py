@@ -18,6 +18,7 @@ DEFAULTS = {
     "retries": 2,
     "stream_mode": "concise",
     "api": "auto",
+    "log": True,
 }
 #: Environment variables per setting, first found wins.
 ENV = {
@@ -34,6 +35,7 @@ TYPES = {
     "retries": int,
     "stream_mode": str,
     "api": str,
+    "log": bool,
 }
 CHOICES = {"stream_mode": ("full", "concise"), "api": ("chat", "agent", "auto")}
 

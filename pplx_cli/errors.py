@@ -81,3 +81,22 @@ class StreamIncomplete(StreamError):
     def __init__(self, message, *, events=0):
         super().__init__(message)
         self.events = events
+
+
+#: Secrets in use (the API key): no message pplx prints may show them.
+_SECRETS = []
+
+
+def register_secret(secret: str):
+    """Remember a secret so that :func:`redact` hides it (too short a string could not be
+    hidden without mangling ordinary words, and is no real key)."""
+    if secret and len(secret) >= 8 and secret not in _SECRETS:
+        _SECRETS.append(secret)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret replaced by ``[redacted]``."""
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+    return text

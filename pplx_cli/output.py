@@ -8,7 +8,7 @@ flushed per piece so a pipe sees each event the moment it is parsed.
 
 import json
 
-from pplx_cli.errors import StreamError
+from pplx_cli.errors import StreamError, redact
 from pplx_cli.pieces import BAD, META, REASONING, TEXT
 
 #: Metadata keys in the order they are written; ones never seen are left out unless listed in ALWAYS.
@@ -27,16 +27,16 @@ class AnswerWriter:
     ``stderr``. ``meta_path`` None writes metadata to ``err``; ``meta=False`` writes none.
     """
 
-    def __init__(self, out, err, *, reasoning="hide", sources=False, meta=True, meta_path=None, secret=""):
+    def __init__(self, out, err, *, reasoning="hide", sources=False, meta=True, meta_path=None):
         self.out = out
         self.err = err
         self.reasoning_mode = reasoning
         self.sources = sources
         self.meta_enabled = meta
         self.meta_path = meta_path
-        self.secret = secret
         self.meta = {}
         self.reasoning = []
+        self.text = []  # the answer's pieces, for the history
         self.skipped = 0
         self.wrote_text = False
         self.last = b""  # the last byte written to stdout
@@ -52,6 +52,7 @@ class AnswerWriter:
         """Write one piece."""
         kind, value = piece
         if kind == TEXT:
+            self.text.append(value)
             if self.reasoning_on_stdout and not self.wrote_text:
                 self._write(b"\n" if self.last == b"\n" else b"\n\n")
             self.wrote_text = True
@@ -70,6 +71,10 @@ class AnswerWriter:
             number, excerpt = value
             self.skipped += 1
             self.warn(f"skipped malformed event {number} (not JSON): {excerpt}")
+
+    def answer(self) -> str:
+        """The answer text written so far."""
+        return "".join(self.text)
 
     def warn(self, message):
         self.err.write(f"pplx: warning: {message}\n".encode("utf-8", "backslashreplace"))
@@ -135,9 +140,7 @@ class AnswerWriter:
         self._write("".join(lines).encode("utf-8", "surrogateescape"))
 
     def _write_meta(self, error):
-        line = json.dumps(self.metadata(error), ensure_ascii=False)
-        if self.secret:
-            line = line.replace(self.secret, "[redacted]")
+        line = redact(json.dumps(self.metadata(error), ensure_ascii=False))
         data = (line + "\n").encode("utf-8", "surrogateescape")
         if self.meta_path is None:
             self.err.write(data)

@@ -13,13 +13,21 @@ README = (ROOT / "README.md").read_text()
 # roff: "\-" is a literal minus, "\fB...\fR" are font changes
 MAN = re.sub(r"\\f[BIRP]", "", (ROOT / "man" / "pplx.1").read_text()).replace("\\-", "-")
 
-COMMANDS = sorted(cli.commands)
+def walk(group, prefix="pplx"):
+    """Every command and subcommand: (full name, command)."""
+    for name, command in sorted(group.commands.items()):
+        yield f"{prefix} {name}", command
+        if isinstance(command, click.Group):
+            yield from walk(command, f"{prefix} {name}")
+
+
+COMMANDS = [name for name, _ in walk(cli)]
 
 
 def option_names():
     names = set()
-    for name in COMMANDS:
-        for param in cli.commands[name].params:
+    for _, command in walk(cli):
+        for param in command.params:
             if isinstance(param, click.Option):
                 names.update(param.opts)
                 names.update(param.secondary_opts)
@@ -36,11 +44,12 @@ def test_every_option_is_documented(option):
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_is_documented(command):
-    assert f"pplx {command}" in README
-    assert re.search(rf"^\.B {command}$", MAN, re.M) or f"pplx {command}" in MAN
+    assert command in README
+    assert command in MAN or re.search(rf"^\.B {command.split()[-1]}$", MAN, re.M)
 
 
-@pytest.mark.parametrize("var", ["PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API"])
+@pytest.mark.parametrize("var", ["PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API",
+                                 "PPLX_HISTORY", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"])
 def test_every_environment_variable_is_documented(var):
     assert var in README and var in MAN
 

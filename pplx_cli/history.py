@@ -1,0 +1,327 @@
+"""The history: every ask and stream exchange in a SQLite database, and conversations.
+
+The database is ``$PPLX_HISTORY``, else ``$XDG_DATA_HOME/pplx/history.db`` (default
+``~/.local/share/pplx/history.db``), created on first use with mode 600. Its schema is
+versioned with ``PRAGMA user_version`` and migrated forward on open. It runs in WAL mode
+with a busy timeout and one short transaction per write, so parallel pplx processes never
+lose a row or fail with "database is locked".
+
+Nothing here may break the main job: callers catch :class:`HistoryError` (raised for any
+database or file problem) and warn.
+"""
+
+import json
+import os
+import sqlite3
+import time
+from datetime import datetime, timezone
+
+from pplx_cli.config import xdg_dir
+
+#: How long a writer waits for another process's transaction, in milliseconds.
+BUSY_TIMEOUT_MS = 30_000
+
+#: Schema migrations: MIGRATIONS[n] takes a database from version n to n + 1.
+MIGRATIONS = [
+    # 1: the exchanges
+    """
+    CREATE TABLE exchanges (
+        id INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        cid TEXT NOT NULL,
+        api TEXT,
+        model TEXT,
+        system TEXT,
+        prompt TEXT NOT NULL,
+        options TEXT,
+        answer TEXT NOT NULL DEFAULT '',
+        reasoning TEXT,
+        meta TEXT,
+        duration REAL,
+        exit_status INTEGER,
+        error TEXT
+    );
+    CREATE INDEX exchanges_cid ON exchanges (cid, id);
+    """,
+    # 2: cost and tokens as columns, for `log cost` and `log` without parsing every meta
+    """
+    ALTER TABLE exchanges ADD COLUMN cost REAL;
+    ALTER TABLE exchanges ADD COLUMN prompt_tokens INTEGER;
+    ALTER TABLE exchanges ADD COLUMN completion_tokens INTEGER;
+    UPDATE exchanges SET
+        cost = json_extract(meta, '$.usage.cost.total_cost'),
+        prompt_tokens = json_extract(meta, '$.usage.prompt_tokens'),
+        completion_tokens = json_extract(meta, '$.usage.completion_tokens')
+    WHERE json_valid(meta);
+    CREATE INDEX exchanges_time ON exchanges (time);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+#: The full-text index, added when this SQLite has FTS5 (kept in step by triggers).
+FTS = """
+CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_fts USING fts5(prompt, answer, content='exchanges', content_rowid='id');
+CREATE TRIGGER IF NOT EXISTS exchanges_ai AFTER INSERT ON exchanges BEGIN
+    INSERT INTO exchanges_fts (rowid, prompt, answer) VALUES (new.id, new.prompt, new.answer);
+END;
+CREATE TRIGGER IF NOT EXISTS exchanges_ad AFTER DELETE ON exchanges BEGIN
+    INSERT INTO exchanges_fts (exchanges_fts, rowid, prompt, answer) VALUES ('delete', old.id, old.prompt, old.answer);
+END;
+CREATE TRIGGER IF NOT EXISTS exchanges_au AFTER UPDATE ON exchanges BEGIN
+    INSERT INTO exchanges_fts (exchanges_fts, rowid, prompt, answer) VALUES ('delete', old.id, old.prompt, old.answer);
+    INSERT INTO exchanges_fts (rowid, prompt, answer) VALUES (new.id, new.prompt, new.answer);
+END;
+"""
+
+COLUMNS = ("id", "time", "cid", "api", "model", "system", "prompt", "options", "answer", "reasoning", "meta",
+           "duration", "exit_status", "error", "cost", "prompt_tokens", "completion_tokens")
+
+
+class HistoryError(Exception):
+    """The history could not be read or written; the message says why, in a few words."""
+
+
+def history_path(env) -> str:
+    """Where the database lives: PPLX_HISTORY, else under XDG_DATA_HOME."""
+    return env.get("PPLX_HISTORY") or str(xdg_dir("DATA", env) / "pplx" / "history.db")
+
+
+def new_cid() -> str:
+    """A new conversation id."""
+    return os.urandom(6).hex()
+
+
+def _describe(exc) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    return text
+
+
+class History:
+    """One open history database. Use as a context manager."""
+
+    def __init__(self, path: str, create: bool = True):
+        self.path = path
+        self.fts = False
+        try:
+            if not os.path.exists(path):
+                if not create:
+                    raise HistoryError(f"no history yet at {path}")
+                parent = os.path.dirname(path) or "."
+                if os.path.exists(parent) and not os.path.isdir(parent):
+                    raise HistoryError(f"{parent} is not a directory ({path})")
+                os.makedirs(parent, mode=0o700, exist_ok=True)
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # mode 600 before sqlite writes a byte
+            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.Error as e:
+            raise HistoryError(f"{_describe(e)} ({path})") from None
+        except OSError as e:
+            raise HistoryError(f"{_describe(e)} ({path})") from None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.db.close()
+
+    def _migrate(self):
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            self.db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it done
+            try:
+                version = self.db.execute("PRAGMA user_version").fetchone()[0]
+                for step in range(version, SCHEMA_VERSION):
+                    for statement in MIGRATIONS[step].split(";"):
+                        if statement.strip():
+                            self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        elif version > SCHEMA_VERSION:
+            raise HistoryError(f"the history was written by a newer pplx (schema {version})")
+        self.fts = self._ensure_fts()
+
+    def _ensure_fts(self) -> bool:
+        if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'exchanges_fts'").fetchone():
+            return True
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'exchanges_fts'").fetchone():
+                    for statement in _statements(FTS):
+                        self.db.execute(statement)
+                    self.db.execute("INSERT INTO exchanges_fts (exchanges_fts) VALUES ('rebuild')")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as e:
+            if "fts5" in str(e).lower():
+                return False  # this SQLite was built without FTS5: search falls back to LIKE
+            raise
+        return True
+
+    # ---- writing ----
+
+    def record(self, **fields) -> int:
+        """Insert one exchange; return its id."""
+        meta = fields.get("meta") or {}
+        usage = meta.get("usage") if isinstance(meta.get("usage"), dict) else {}
+        cost = usage.get("cost") if isinstance(usage.get("cost"), dict) else {}
+        row = {
+            "time": fields.get("time") or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "cid": fields["cid"],
+            "api": fields.get("api"),
+            "model": meta.get("model") or fields.get("model"),
+            "system": fields.get("system"),
+            "prompt": fields["prompt"],
+            "options": json.dumps(fields.get("options") or {}, ensure_ascii=False),
+            "answer": fields.get("answer") or "",
+            "reasoning": fields.get("reasoning"),
+            "meta": json.dumps(meta, ensure_ascii=False),
+            "duration": fields.get("duration"),
+            "exit_status": fields.get("exit_status"),
+            "error": fields.get("error"),
+            "cost": _number(cost.get("total_cost")),
+            "prompt_tokens": _number(usage.get("prompt_tokens")),
+            "completion_tokens": _number(usage.get("completion_tokens")),
+        }
+        names = ", ".join(row)
+        marks = ", ".join(f":{k}" for k in row)
+        try:
+            cursor = self.db.execute(f"INSERT INTO exchanges ({names}) VALUES ({marks})", row)
+        except sqlite3.Error as e:
+            raise HistoryError(f"{_describe(e)} ({self.path})") from None
+        return cursor.lastrowid
+
+    # ---- reading ----
+
+    def _query(self, sql, params=()):
+        try:
+            return [dict(r) for r in self.db.execute(sql, params).fetchall()]
+        except sqlite3.Error as e:
+            raise HistoryError(f"{_describe(e)} ({self.path})") from None
+
+    def latest_cid(self):
+        """The conversation of the most recent exchange, or None."""
+        rows = self._query("SELECT cid FROM exchanges ORDER BY id DESC LIMIT 1")
+        return rows[0]["cid"] if rows else None
+
+    def conversation(self, cid: str) -> list:
+        """The exchanges of a conversation, oldest first."""
+        return self._query("SELECT * FROM exchanges WHERE cid = ? ORDER BY id", (cid,))
+
+    def get(self, exchange_id=None):
+        """One exchange by id (the latest when None), or None."""
+        if exchange_id is None:
+            rows = self._query("SELECT * FROM exchanges ORDER BY id DESC LIMIT 1")
+        else:
+            rows = self._query("SELECT * FROM exchanges WHERE id = ?", (exchange_id,))
+        return rows[0] if rows else None
+
+    def list(self, limit=20, since=None, model=None, cid=None) -> list:
+        """Recent exchanges, newest first, filtered."""
+        where, params = _filters(since, model, cid)
+        return self._query(f"SELECT * FROM exchanges{where} ORDER BY id DESC LIMIT ?", (*params, limit))
+
+    def search(self, terms, limit=20, since=None, model=None, cid=None) -> list:
+        """Exchanges whose prompt or answer has every term, newest first."""
+        where, params = _filters(since, model, cid, table="e")
+        if self.fts:
+            query = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+            sql = (f"SELECT e.* FROM exchanges_fts JOIN exchanges e ON e.id = exchanges_fts.rowid "
+                   f"WHERE exchanges_fts MATCH ?{where.replace(' WHERE ', ' AND ')} ORDER BY e.id DESC LIMIT ?")
+            return self._query(sql, (query, *params, limit))
+        likes = " AND ".join("(e.prompt LIKE ? ESCAPE '\\' OR e.answer LIKE ? ESCAPE '\\')" for _ in terms)
+        values = []
+        for term in terms:
+            pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            values += [pattern, pattern]
+        sql = f"SELECT e.* FROM exchanges e WHERE {likes}{where.replace(' WHERE ', ' AND ')} ORDER BY e.id DESC LIMIT ?"
+        return self._query(sql, (*values, *params, limit))
+
+    def cost(self, since=None, model=None) -> list:
+        """Cost and tokens summed by day (UTC) and model."""
+        where, params = _filters(since, model, None)
+        return self._query(
+            "SELECT substr(time, 1, 10) AS day, model, COUNT(*) AS exchanges, "
+            "COALESCE(SUM(cost), 0) AS cost, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens, "
+            f"COALESCE(SUM(completion_tokens), 0) AS completion_tokens FROM exchanges{where} "
+            "GROUP BY day, model ORDER BY day, model",
+            params,
+        )
+
+
+def _statements(script):
+    """Split a script of CREATE statements (triggers hold ';' inside BEGIN ... END)."""
+    out, current = [], []
+    for line in script.strip().splitlines():
+        current.append(line)
+        text = "\n".join(current).strip()
+        if text.endswith(";") and (not text.upper().startswith("CREATE TRIGGER") or text.upper().endswith("END;")):
+            out.append(text)
+            current = []
+    return out
+
+
+def _filters(since, model, cid, table=""):
+    prefix = f"{table}." if table else ""
+    clauses, params = [], []
+    if since:
+        clauses.append(f"{prefix}time >= ?")
+        params.append(since)
+    if model:
+        clauses.append(f"{prefix}model = ?")
+        params.append(model)
+    if cid:
+        clauses.append(f"{prefix}cid = ?")
+        params.append(cid)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _number(value):
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def history_messages(exchanges) -> list:
+    """The messages that replay a conversation: user and assistant, alternating.
+
+    Exchanges with no answer (failed before any text) are left out whole, so the roles
+    still alternate; reasoning is never sent back.
+    """
+    messages = []
+    for exchange in exchanges:
+        if exchange["answer"]:
+            messages.append({"role": "user", "content": exchange["prompt"]})
+            messages.append({"role": "assistant", "content": exchange["answer"]})
+    return messages
+
+
+def decode_record(row: dict) -> dict:
+    """An exchange as JSON-ready data: options and meta decoded."""
+    out = {k: row.get(k) for k in COLUMNS}
+    for key in ("options", "meta"):
+        try:
+            out[key] = json.loads(row[key]) if row.get(key) else None
+        except ValueError:
+            pass
+    return out
+
+
+class Timer:
+    """Seconds since creation."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+
+    def elapsed(self) -> float:
+        return round(time.monotonic() - self.started, 3)

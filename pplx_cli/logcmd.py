@@ -1,0 +1,225 @@
+"""``pplx log``: list, show, search and cost the exchanges in the history."""
+
+import json
+import os
+import sys
+from datetime import datetime
+
+import click
+
+from pplx_cli.cli import CONTEXT, _writer, note, output_options
+from pplx_cli.errors import PplxError, UsageError
+
+
+def _check_since(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+    return when.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def json_option(f):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per exchange (or row).")(f)
+
+
+def filter_options(f):
+    options = [
+        click.option("-n", "limit", type=click.IntRange(min=1), default=20, show_default=True, metavar="N", help="At most N exchanges."),
+        click.option("--since", callback=_check_since, metavar="DATE", help="Only exchanges at or after DATE (UTC; YYYY-MM-DD or YYYY-MM-DDTHH:MM)."),
+        click.option("--model", metavar="MODEL", help="Only exchanges answered by MODEL."),
+        click.option("--cid", metavar="ID", help="Only the conversation ID."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _path():
+    from pplx_cli.history import history_path
+
+    return history_path(os.environ)
+
+
+def _open(create=False):
+    """The history, or None when there is none yet; an unreadable one is an error (exit 1)."""
+    from pplx_cli.history import History, HistoryError
+
+    path = _path()
+    if not create and not os.path.exists(path):
+        return None
+    try:
+        return History(path, create=create)
+    except HistoryError as e:
+        raise PplxError(f"cannot read the history: {e}") from None
+
+
+def _query(method, *args, **kwargs):
+    from pplx_cli.history import HistoryError
+
+    history = _open()
+    if history is None:
+        return None if method == "get" else []
+    with history:
+        try:
+            return getattr(history, method)(*args, **kwargs)
+        except HistoryError as e:
+            raise PplxError(f"cannot read the history: {e}") from None
+
+
+def _print_rows(rows, as_json):
+    from pplx_cli.history import decode_record
+
+    out = []
+    for row in rows:
+        if as_json:
+            out.append(json.dumps(decode_record(row), ensure_ascii=False))
+            continue
+        cost = f"${row['cost']:.4f}" if row["cost"] is not None else "-"
+        prompt = " ".join(row["prompt"].split())
+        prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
+        status = "" if row["exit_status"] == 0 else f"  [exit {row['exit_status']}]"
+        out.append(f"{row['id']:>5}  {row['time'][:19].replace('T', ' ')}  {row['cid']}  {row['model'] or '-':<20}  "
+                   f"{cost:>8}  {prompt}{status}")
+    if out:
+        sys.stdout.buffer.write(("\n".join(out) + "\n").encode("utf-8", "surrogateescape"))
+        sys.stdout.buffer.flush()
+
+
+@click.group(invoke_without_command=True, context_settings=CONTEXT)
+@filter_options
+@json_option
+@click.pass_context
+def log(ctx, limit, since, model, cid, as_json):
+    """List recent exchanges from the history, newest first.
+
+    Each line: id, time (UTC), conversation id, model, cost, the start of the prompt, and
+    the exit status when it was not 0. Every ask and stream exchange is recorded in a
+    SQLite database (see 'pplx log path'); --no-log or 'log = false' in the config file
+    turn that off.
+
+    \b
+    Examples:
+      pplx log -n 5
+      pplx log --since 2026-11-01 --model sonar-pro
+      pplx log --json | jq -r .answer
+      pplx log show 42 --sources
+      pplx log search qubit entanglement
+      pplx log cost
+    """
+    if ctx.invoked_subcommand is None:
+        rows = _query("list", limit=limit, since=since, model=model, cid=cid)
+        _print_rows(rows, as_json)
+
+
+@log.command(context_settings=CONTEXT)
+@click.argument("exchange_id", metavar="[ID]", type=int, required=False)
+@output_options
+@json_option
+def show(exchange_id, as_json, **p):
+    """Print an exchange's answer (stdout) and metadata (stderr), as 'pplx ask' did.
+
+    ID is from 'pplx log'; without it, the latest exchange.
+
+    \b
+    Examples:
+      pplx log show
+      pplx log show 42 --sources --no-meta
+    """
+    from pplx_cli.history import decode_record
+    from pplx_cli.pieces import META, REASONING, TEXT, Piece
+
+    row = _query("get", exchange_id)
+    if not row:
+        raise PplxError(f"no exchange {exchange_id} in the history" if exchange_id else "the history is empty")
+    record = decode_record(row)
+    if as_json:
+        click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    writer = _writer(p)
+    if record["reasoning"]:
+        writer.write(Piece(REASONING, record["reasoning"]))
+    if record["answer"]:
+        writer.write(Piece(TEXT, record["answer"]))
+    meta = dict(record["meta"] or {})
+    error = meta.pop("error", None)
+    meta.pop("reasoning", None)
+    writer.write(Piece(META, meta))
+    writer.close(error=error)
+
+
+@log.command(context_settings=CONTEXT)
+@click.argument("terms", nargs=-1, required=True)
+@filter_options
+@json_option
+def search(terms, limit, since, model, cid, as_json):
+    """Find exchanges whose prompt or answer has every one of TERMS.
+
+    Uses SQLite's full-text search (FTS5) when this SQLite has it, else a plain LIKE
+    search (said once on stderr).
+
+    \b
+    Examples:
+      pplx log search qubit
+      pplx log search "error correction" --json | jq .id
+    """
+    terms = [t for t in terms if t.strip()]
+    if not terms:
+        raise UsageError("no search terms")
+    history = _open()
+    if history is None:
+        return
+    from pplx_cli.history import HistoryError
+
+    with history:
+        if not history.fts:
+            note("this SQLite has no FTS5; searching with LIKE")
+        try:
+            rows = history.search(terms, limit=limit, since=since, model=model, cid=cid)
+        except HistoryError as e:
+            raise PplxError(f"cannot read the history: {e}") from None
+    _print_rows(rows, as_json)
+
+
+@log.command(context_settings=CONTEXT)
+@click.option("--since", callback=_check_since, metavar="DATE", help="Only exchanges at or after DATE (UTC).")
+@click.option("--model", metavar="MODEL", help="Only exchanges answered by MODEL.")
+@json_option
+def cost(since, model, as_json):
+    """Sum cost and tokens by day (UTC) and model, with a total.
+
+    \b
+    Examples:
+      pplx log cost
+      pplx log cost --since 2026-11-01 --json | jq -s 'map(.cost) | add'
+    """
+    rows = _query("cost", since=since, model=model)
+    lines = []
+    for row in rows:
+        if as_json:
+            lines.append(json.dumps(row, ensure_ascii=False))
+        else:
+            lines.append(_cost_line(row["day"], row["model"] or "-", row))
+    if rows and not as_json:
+        total = {k: sum(r[k] for r in rows) for k in ("exchanges", "prompt_tokens", "completion_tokens", "cost")}
+        lines.append(_cost_line("total", "", total))
+    if lines:
+        click.echo("\n".join(lines))
+
+
+def _cost_line(day, model, row):
+    return (f"{day:<10}  {model:<20}  {row['exchanges']:>5} exchanges  {row['prompt_tokens']:>9,} in  "
+            f"{row['completion_tokens']:>9,} out  ${row['cost']:.4f}")
+
+
+@log.command(context_settings=CONTEXT)
+@json_option
+def path(as_json):
+    """Print the path of the history database.
+
+    $PPLX_HISTORY, else $XDG_DATA_HOME/pplx/history.db (default
+    ~/.local/share/pplx/history.db).
+    """
+    click.echo(json.dumps({"path": _path()}) if as_json else _path())

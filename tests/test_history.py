@@ -1,0 +1,351 @@
+"""The history: real SQLite files in temporary directories, no mocks of sqlite3."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+import responses
+from click.testing import CliRunner
+
+from pplx_cli.cli import cli
+from pplx_cli.history import MIGRATIONS, SCHEMA_VERSION, History
+from tests.conftest import pplx_executable
+from tests.server import Reply, json_reply, sse
+
+CHAT = "https://api.perplexity.ai/chat/completions"
+AGENT = "https://api.perplexity.ai/v1/responses"
+
+
+@pytest.fixture
+def db(home, tmp_path, monkeypatch):
+    path = tmp_path / "hist" / "history.db"
+    monkeypatch.setenv("PPLX_HISTORY", str(path))
+    return path
+
+
+@pytest.fixture
+def mocked(db):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+def invoke(*args, input=None):
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+def rows(path):
+    with sqlite3.connect(path) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM exchanges ORDER BY id")]
+
+
+def answer(content, cost=0.005, prompt_tokens=3, completion_tokens=4, model="sonar"):
+    return {"id": "a", "model": model, "created": 1, "citations": ["https://a.org"],
+            "search_results": [{"title": "A", "url": "https://a.org"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "cost": {"total_cost": cost}},
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}]}
+
+
+def sent(mocked, i):
+    return json.loads(mocked.calls[i].request.body)
+
+
+# ---- logging ----
+
+
+def test_success_is_recorded_with_everything(mocked, db):
+    mocked.post(CHAT, json=answer("<think>hm</think>Canberra."))
+    result = invoke("ask", "-s", "Be brief.", "--recency", "week", "capital?")
+    assert result.exit_code == 0
+    [row] = rows(db)
+    assert oct(db.stat().st_mode & 0o777) == "0o600"
+    assert row["prompt"] == "capital?" and row["system"] == "Be brief." and row["answer"] == "Canberra."
+    assert row["reasoning"] == "hm" and row["model"] == "sonar" and row["api"] == "chat"
+    assert row["exit_status"] == 0 and row["error"] is None and row["duration"] >= 0
+    assert row["cost"] == 0.005 and row["prompt_tokens"] == 3 and row["completion_tokens"] == 4
+    assert json.loads(row["options"]) == {"model": "sonar", "recency": "week", "stream_mode": "concise", "api": "auto"}
+    meta = json.loads(row["meta"])
+    assert meta["citations"] == ["https://a.org"] and meta["usage"]["cost"]["total_cost"] == 0.005
+    assert len(row["cid"]) == 12 and row["time"].endswith("Z")
+
+
+def test_failure_is_recorded_with_the_error(mocked, db):
+    mocked.post(CHAT, json={"error": {"message": "bad model"}}, status=400)
+    assert invoke("ask", "q", "-m", "nope").exit_code == 1
+    [row] = rows(db)
+    assert row["exit_status"] == 1 and row["error"] == "HTTP 400: bad model" and row["answer"] == ""
+    assert row["model"] == "nope"
+
+
+def test_lost_stream_is_recorded_with_what_arrived(mocked, db):
+    mocked.post(CHAT, body=sse({"choices": [{"delta": {"content": "half an "}}]}), content_type="text/event-stream")
+    assert invoke("stream", "q").exit_code == 5
+    [row] = rows(db)
+    assert row["answer"] == "half an " and row["exit_status"] == 5 and row["error"] == "connection lost after 1 events"
+
+
+def test_raw_parse_and_no_log_record_nothing(mocked, db, home):
+    mocked.post(CHAT, body=sse({"choices": [{"delta": {"content": "x"}, "finish_reason": "stop"}]}), content_type="text/event-stream")
+    mocked.post(CHAT, json=answer("x"))
+    assert invoke("raw", "q").exit_code == 0
+    assert invoke("stream", "--raw", "q").exit_code == 0
+    assert invoke("ask", "q", "--no-log").exit_code == 0
+    capture = home / "c.sse"
+    capture.write_bytes(sse({"choices": [{"delta": {"content": "x"}, "finish_reason": "stop"}]}))
+    assert invoke("parse", str(capture)).exit_code == 0
+    assert not db.exists()
+    config = home / ".config" / "pplx" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("log = false\n")
+    assert invoke("ask", "q").exit_code == 0
+    assert not db.exists()
+
+
+def test_ask_raw_is_recorded(mocked, db):
+    mocked.post(CHAT, json=answer("Raw answer."))
+    result = invoke("ask", "--raw", "q")
+    assert result.exit_code == 0 and json.loads(result.stdout)["id"] == "a"
+    assert rows(db)[0]["answer"] == "Raw answer."
+
+
+def test_default_path_is_under_xdg_data_home(home, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert invoke("log", "path").stdout == f"{tmp_path}/data/pplx/history.db\n"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    assert invoke("log", "path").stdout == f"{home}/.local/share/pplx/history.db\n"
+    assert json.loads(invoke("log", "path", "--json").stdout) == {"path": f"{home}/.local/share/pplx/history.db"}
+
+
+# ---- a broken history never breaks the main job ----
+
+
+def test_corrupt_database_warns_and_answers(mocked, db):
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"this is not a database" * 100)
+    mocked.post(CHAT, json=answer("Still here."))
+    result = invoke("ask", "q", "--no-meta")
+    assert result.exit_code == 0
+    assert result.stdout == "Still here.\n"
+    assert result.stderr == f"pplx: warning: history not recorded: file is not a database ({db})\n"
+    assert invoke("log").exit_code == 1
+
+
+def test_unwritable_path_warns_and_keeps_the_exit_status(mocked, db, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("PPLX_HISTORY", str(blocker / "history.db"))
+    mocked.post(CHAT, json={"error": {"message": "slow down"}}, status=429)
+    result = invoke("ask", "q", "--retries", "0")
+    assert result.exit_code == 4
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"pplx: warning: history not recorded: {blocker} is not a directory ({blocker / 'history.db'})"
+    assert lines[1] == "pplx: error: HTTP 429: slow down"
+
+
+def test_history_from_a_newer_pplx_is_left_alone(mocked, db):
+    db.parent.mkdir(parents=True)
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    mocked.post(CHAT, json=answer("ok"))
+    result = invoke("ask", "q", "--no-meta")
+    assert result.exit_code == 0 and result.stdout == "ok\n"
+    assert "written by a newer pplx" in result.stderr
+
+
+# ---- migration ----
+
+
+def test_migration_from_schema_1(db):
+    db.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db)
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO exchanges (time, cid, model, prompt, answer, meta, exit_status) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ("2026-10-01T10:00:00.000000Z", "oldcid", "sonar", "old question", "old answer about zeppelins",
+         json.dumps({"usage": {"prompt_tokens": 5, "completion_tokens": 6, "cost": {"total_cost": 0.25}}}), 0),
+    )
+    conn.commit()
+    conn.close()
+    with History(str(db)) as history:
+        assert history.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        [row] = history.list()
+        assert (row["cost"], row["prompt_tokens"], row["completion_tokens"]) == (0.25, 5, 6)
+        assert [r["id"] for r in history.search(["zeppelins"])] == [1]
+    result = invoke("log", "cost", "--json")
+    assert json.loads(result.stdout) == {"day": "2026-10-01", "model": "sonar", "exchanges": 1, "cost": 0.25,
+                                         "prompt_tokens": 5, "completion_tokens": 6}
+
+
+# ---- conversations ----
+
+
+def test_continue_sends_the_conversation(mocked, db):
+    mocked.post(CHAT, json=answer("<think>secret reasoning</think>Canberra."))
+    mocked.post(CHAT, json=answer("Because of a compromise."))
+    mocked.post(CHAT, json=answer("In 1913."))
+    assert invoke("ask", "-s", "Be brief.", "Which city is the capital?").exit_code == 0
+    assert invoke("ask", "-c", "and why?").exit_code == 0
+    assert sent(mocked, 1)["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Which city is the capital?"},
+        {"role": "assistant", "content": "Canberra."},
+        {"role": "user", "content": "and why?"},
+    ]
+    # stdin prompts too, and -s replaces the conversation's system prompt
+    assert invoke("ask", "-c", "-s", "Be precise.", input="since when?").exit_code == 0
+    assert sent(mocked, 2)["messages"][0] == {"role": "system", "content": "Be precise."}
+    assert [m["content"] for m in sent(mocked, 2)["messages"][1:]] == [
+        "Which city is the capital?", "Canberra.", "and why?", "Because of a compromise.", "since when?"]
+    assert len({r["cid"] for r in rows(db)}) == 1
+
+
+def test_failed_exchange_is_left_out_so_roles_alternate(mocked, db):
+    mocked.post(CHAT, json=answer("First answer."))
+    mocked.post(CHAT, json={"error": {"message": "oops"}}, status=400)
+    mocked.post(CHAT, json=answer("Third answer."))
+    invoke("ask", "first")
+    assert invoke("ask", "-c", "second").exit_code == 1
+    assert invoke("ask", "-c", "third").exit_code == 0
+    roles = [m["role"] for m in sent(mocked, 2)["messages"]]
+    assert roles == ["user", "assistant", "user"]
+    assert [m["content"] for m in sent(mocked, 2)["messages"]] == ["first", "First answer.", "third"]
+
+
+def test_cid_continues_a_given_conversation(mocked, db):
+    for text in ("A1.", "B1.", "A2."):
+        mocked.post(CHAT, json=answer(text))
+    invoke("ask", "conversation a")
+    invoke("ask", "conversation b")
+    cid_a = rows(db)[0]["cid"]
+    assert invoke("ask", "--cid", cid_a, "more on a").exit_code == 0
+    assert [m["content"] for m in sent(mocked, 2)["messages"]] == ["conversation a", "A1.", "more on a"]
+    assert rows(db)[2]["cid"] == cid_a
+
+
+def test_continue_with_the_agent_api_sends_an_input_list(mocked, db):
+    mocked.post(AGENT, json={"id": "r", "status": "completed", "model": "perplexity/sonar",
+                             "output": [{"type": "message", "content": [{"type": "output_text", "text": "Yes."}]}]})
+    invoke("ask", "--api", "agent", "-s", "Sys", "q1")
+    assert invoke("ask", "--api", "agent", "-c", "q2").exit_code == 0
+    body = sent(mocked, 1)
+    assert body["instructions"] == "Sys"
+    assert body["input"] == [{"role": "user", "content": "q1"}, {"role": "assistant", "content": "Yes."},
+                             {"role": "user", "content": "q2"}]
+
+
+def test_nothing_to_continue_is_a_usage_error(mocked, db):
+    result = invoke("ask", "-c", "and why?")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("pplx: error: cannot continue: no history yet")
+    mocked.post(CHAT, json=answer("x"))
+    invoke("ask", "q")
+    result = invoke("ask", "--cid", "nosuchcid", "q")
+    assert result.exit_code == 2
+    assert result.stderr == "pplx: error: no conversation 'nosuchcid' in the history\n"
+    assert len(mocked.calls) == 1
+
+
+# ---- the log command ----
+
+
+def seed(mocked):
+    mocked.post(CHAT, json=answer("Canberra is the capital.", cost=0.005, prompt_tokens=10, completion_tokens=20))
+    mocked.post(CHAT, json=answer("Zeppelins float.", cost=0.25, prompt_tokens=1, completion_tokens=2, model="sonar-pro"))
+    mocked.post(CHAT, json={"error": {"message": "bad"}}, status=400)
+    invoke("ask", "capital of Australia")
+    invoke("ask", "-m", "sonar-pro", "why do airships float\nexplain")
+    invoke("ask", "broken")
+
+
+def test_log_lists_newest_first(mocked, db):
+    seed(mocked)
+    result = invoke("log")
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["3", "2", "1"]
+    assert lines[2].endswith("$0.0050  capital of Australia")
+    assert lines[1].endswith("$0.2500  why do airships float explain")
+    assert lines[0].endswith("-  broken  [exit 1]")
+    assert [line.split()[0] for line in invoke("log", "-n", "1").stdout.splitlines()] == ["3"]
+    cid = rows(db)[1]["cid"]
+    assert [json.loads(x)["id"] for x in invoke("log", "--cid", cid, "--json").stdout.splitlines()] == [2]
+    assert invoke("log", "--since", "2999-01-01").stdout == ""
+    assert invoke("log", "--since", "soon").exit_code == 2
+
+
+def test_log_show_has_the_ask_contract(mocked, db, tmp_path):
+    seed(mocked)
+    result = invoke("log", "show", "1", "--sources")
+    assert result.exit_code == 0
+    assert result.stdout == "Canberra is the capital.\n\n[1] A <https://a.org>\n"
+    assert json.loads(result.stderr)["usage"]["cost"]["total_cost"] == 0.005
+    meta = tmp_path / "m.json"
+    assert invoke("log", "show", "--meta", str(meta)).stdout == ""  # the latest failed before any answer
+    assert json.loads(meta.read_text())["error"] == "HTTP 400: bad"
+    assert json.loads(invoke("log", "show", "2", "--json").stdout)["answer"] == "Zeppelins float."
+    missing = invoke("log", "show", "99")
+    assert missing.exit_code == 1 and missing.stderr == "pplx: error: no exchange 99 in the history\n"
+
+
+def test_log_search_with_fts_and_with_like(mocked, db, monkeypatch):
+    seed(mocked)
+    assert [x.split()[0] for x in invoke("log", "search", "zeppelins").stdout.splitlines()] == ["2"]
+    assert [x.split()[0] for x in invoke("log", "search", "capital", "australia").stdout.splitlines()] == ["1"]
+    assert invoke("log", "search", 'quote"s', "AND", "(").exit_code == 0  # FTS syntax is quoted away
+    monkeypatch.setattr(History, "_ensure_fts", lambda self: False)
+    result = invoke("log", "search", "Zeppelin")
+    assert [x.split()[0] for x in result.stdout.splitlines()] == ["2"]
+    assert result.stderr == "pplx: note: this SQLite has no FTS5; searching with LIKE\n"
+    assert invoke("log", "search", "100%").stdout == ""
+
+
+def test_log_cost_matches_the_recorded_costs(mocked, db):
+    seed(mocked)
+    result = invoke("log", "cost")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    assert lines[-1].startswith("total") and lines[-1].endswith("$0.2550")
+    recorded = sum(((json.loads(r["meta"]).get("usage") or {}).get("cost") or {}).get("total_cost", 0) for r in rows(db))
+    total = sum(json.loads(x)["cost"] for x in invoke("log", "cost", "--json").stdout.splitlines())
+    assert total == pytest.approx(recorded) == pytest.approx(0.255)
+
+
+def test_log_with_no_history_lists_nothing(db):
+    for args in (["log"], ["log", "search", "x"], ["log", "cost"]):
+        result = invoke(*args)
+        assert result.exit_code == 0 and result.stdout == ""
+    assert invoke("log", "show").exit_code == 1
+
+
+# ---- real processes ----
+
+
+def test_interrupted_exchange_is_recorded(api, db):
+    api.add("/chat/completions", Reply(parts=[sse({"choices": [{"delta": {"content": "before "}}]}), sse({"choices": [{"delta": {"content": "after"}, "finish_reason": "stop"}]})], delay=30))
+    proc = subprocess.Popen([pplx_executable(), "stream", "q"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    assert proc.stdout.read(7) == b"before "
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(10) == 130
+    [row] = rows(db)
+    assert (row["answer"], row["exit_status"], row["error"]) == ("before ", 130, "interrupted")
+
+
+def test_eight_processes_at_once_lose_no_rows(api, db):
+    events = [sse({"choices": [{"delta": {"content": f"part {i} "}}]}) for i in range(5)]
+    api.add("/chat/completions", Reply(parts=events + [sse({"choices": [{"delta": {"content": "end"}, "finish_reason": "stop"}]})], delay=0.01))
+    env = dict(os.environ, PPLX_BASE_URL=api.url)
+    started = time.monotonic()
+    procs = [subprocess.Popen([pplx_executable(), "stream", f"question {n}"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env) for n in range(8)]
+    results = [(p.wait(60), p.stdout.read(), p.stderr.read()) for p in procs]
+    for code, out, err in results:
+        assert code == 0
+        assert out == b"part 0 part 1 part 2 part 3 part 4 end\n"
+        assert b"warning" not in err and b"locked" not in err
+    assert sorted(r["prompt"] for r in rows(db)) == [f"question {n}" for n in range(8)]
+    assert time.monotonic() - started < 30
