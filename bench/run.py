@@ -230,7 +230,7 @@ def main():
         rss_version = median([b.peak_rss([str(BIN / "pplx"), "--version"]) for _ in range(3)])
         rss_long = median([b.peak_rss(peers["pplx"], full_stream(6000)) for _ in range(2)])
         rss_small = median([b.peak_rss(peers["pplx"], small_full) for _ in range(3)])
-        results.append(([f"peak RSS, 6000 chunks full mode (MB)", f"{rss_long:.1f}",
+        results.append((["peak RSS, 6000 chunks full mode (MB)", f"{rss_long:.1f}",
                          f"pplx --version {rss_version:.1f} ({fmt_ratio(rss_long, rss_version)}); "
                          f"20-chunk stream {rss_small:.1f} ({fmt_ratio(rss_long, rss_small)})"],
                         "<= 1.3x pplx --version", rss_long <= 1.3 * rss_version))

@@ -62,8 +62,6 @@ class PplxGroup(click.Group):
             ctx.exit(int(ExitCode.TERMINATED))
 
 
-
-
 @click.group(cls=PplxGroup, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="pplx", message="%(prog)s %(version)s")
 def cli():

@@ -12,7 +12,16 @@ import requests
 import urllib3
 
 from pplx_cli import __version__
-from pplx_cli.errors import AgentAPIRequired, APIError, AuthError, NetworkError, RateLimitError, StreamError
+from pplx_cli.errors import (
+    AgentAPIRequired,
+    APIError,
+    AuthError,
+    NetworkError,
+    RateLimitError,
+    StreamError,
+    redact,
+    register_secret,
+)
 from pplx_cli.pieces import error_message
 
 #: Statuses worth another try (before any answer output was written).
@@ -23,13 +32,6 @@ MAX_RETRY_AFTER = 60.0
 READ_SIZE = 64 * 1024
 #: Error types of the 403 that says this key must use the Agent API.
 AGENT_API_ERRORS = {"chat_completions_not_available", "agent_api_migration_required"}
-
-
-def redact(text: str, secret: str) -> str:
-    """``text`` with every occurrence of ``secret`` replaced."""
-    if secret and secret in text:
-        text = text.replace(secret, redacted(secret))
-    return text
 
 
 def redacted(secret: str) -> str:
@@ -114,12 +116,13 @@ class Client:
         self.quiet = quiet
         self.err = err
         self.sleep = sleep
+        register_secret(api_key)
         self.session = requests.Session()
         self.requests_made = 0
 
     def _say(self, line):
         if self.err is not None:
-            self.err.write(redact(line, self.api_key) + "\n")
+            self.err.write(redact(line) + "\n")
             self.err.flush()
 
     def post(self, path: str, body: dict, *, stream: bool) -> requests.Response:

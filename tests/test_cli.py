@@ -1,7 +1,6 @@
 """The CLI over mocked HTTP (responses): stdout, stderr and exit codes, checked separately."""
 
 import json
-import os
 
 import pytest
 import responses

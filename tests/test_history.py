@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from pplx_cli.cli import cli
 from pplx_cli.history import MIGRATIONS, SCHEMA_VERSION, History
 from tests.conftest import pplx_executable
-from tests.server import Reply, json_reply, sse
+from tests.server import Reply, sse
 
 CHAT = "https://api.perplexity.ai/chat/completions"
 AGENT = "https://api.perplexity.ai/v1/responses"
