@@ -12,13 +12,9 @@ import sys
 import click
 
 from pplx_cli import __version__
-from pplx_cli.errors import ExitCode, PplxError, UsageError, redact
+from pplx_cli.errors import ExitCode, PplxError, Terminated, UsageError, redact
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived: stop like Ctrl-C, exit 143."""
 
 
 def _on_sigterm(signum, frame):

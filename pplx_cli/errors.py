@@ -21,6 +21,10 @@ class ExitCode(IntEnum):
     TERMINATED = 143  # SIGTERM (128 + 15)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: stop like Ctrl-C (what arrived is kept), exit 143."""
+
+
 class PplxError(Exception):
     """An error with a one-line message and an exit code."""
 

@@ -16,6 +16,7 @@ from pplx_cli.errors import (
     PplxError,
     StreamError,
     StreamIncomplete,
+    Terminated,
     UsageError,
     register_secret,
 )
@@ -232,9 +233,11 @@ class Exchange:
         except BrokenPipeError:
             status, error = ExitCode.PIPE_CLOSED, "stdout closed"
             raise
-        except BaseException as e:  # Ctrl-C, SIGTERM
-            status = ExitCode.TERMINATED if type(e).__name__ == "Terminated" else ExitCode.INTERRUPTED
-            error = "interrupted"
+        except Terminated:
+            status, error = ExitCode.TERMINATED, "terminated"
+            raise
+        except BaseException:  # Ctrl-C
+            status, error = ExitCode.INTERRUPTED, "interrupted"
             raise
         finally:
             self.record(writer, int(status), error, timer.elapsed())

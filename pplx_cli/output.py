@@ -8,7 +8,7 @@ flushed per piece so a pipe sees each event the moment it is parsed.
 
 import json
 
-from pplx_cli.errors import StreamError, redact
+from pplx_cli.errors import StreamError, Terminated, redact
 from pplx_cli.pieces import BAD, META, REASONING, TEXT
 
 #: Metadata keys in the order they are written; ones never seen are left out unless listed in ALWAYS.
@@ -88,8 +88,8 @@ class AnswerWriter:
         except Exception as e:
             self.close(error=getattr(e, "message", str(e)))
             raise
-        except BaseException:  # interrupted: keep what arrived, say so in the metadata
-            self.close(error="interrupted")
+        except BaseException as e:  # Ctrl-C or SIGTERM: keep what arrived, say so in the metadata
+            self.close(error="terminated" if isinstance(e, Terminated) else "interrupted")
             raise
         if not self.wrote_text:
             error = StreamError("the response has no answer text")
