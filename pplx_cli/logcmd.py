@@ -221,5 +221,10 @@ def path(as_json):
 
     $PPLX_HISTORY, else $XDG_DATA_HOME/pplx/history.db (default
     ~/.local/share/pplx/history.db).
+
+    \b
+    Examples:
+      pplx log path
+      sqlite3 "$(pplx log path)" 'SELECT COUNT(*) FROM exchanges'
     """
     click.echo(json.dumps({"path": _path()}) if as_json else _path())

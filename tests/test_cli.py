@@ -524,7 +524,7 @@ def test_version_and_help():
     from pplx_cli import __version__
 
     assert invoke("--version").stdout == f"pplx {__version__}\n"
-    for command in ("ask", "stream", "raw", "parse"):
-        result = invoke(command, "--help")
+    for command in (["ask"], ["stream"], ["raw"], ["parse"], ["log"], ["log", "show"], ["log", "search"], ["log", "cost"], ["log", "path"]):
+        result = invoke(*command, "--help")
         assert result.exit_code == 0
         assert "Examples:" in result.stdout
