@@ -30,7 +30,8 @@ def deltas(n):
 
 
 def _event(obj):
-    return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
+    # formatted as the service sends it: spaces after ':' and ','
+    return b"data: " + json.dumps(obj).encode() + b"\n\n"
 
 
 def full_stream(n, model="sonar"):
@@ -43,8 +44,8 @@ def full_stream(n, model="sonar"):
         last = i == n - 1
         events.append(_event({**base, "usage": _usage(i + 1, last), "citations": CITATIONS, "search_results": SEARCH_RESULTS,
                               "choices": [{"index": 0, "finish_reason": "stop" if last else None,
-                                           "delta": {"role": "assistant", "content": d},
-                                           "message": {"role": "assistant", "content": "".join(so_far)}}]}))
+                                           "message": {"role": "assistant", "content": "".join(so_far)},
+                                           "delta": {"role": "assistant", "content": d}}]}))
     return events
 
 

@@ -1,9 +1,7 @@
 """``pplx log``: list, show, search and cost the exchanges in the history."""
 
-import json
 import os
 import sys
-from datetime import datetime
 
 import click
 
@@ -14,6 +12,8 @@ from pplx_cli.errors import PplxError, UsageError
 def _check_since(ctx, param, value):
     if value is None:
         return None
+    from datetime import datetime
+
     try:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
@@ -70,6 +70,8 @@ def _query(method, *args, **kwargs):
 
 
 def _print_rows(rows, as_json):
+    import json
+
     from pplx_cli.history import decode_record
 
     out = []
@@ -128,6 +130,8 @@ def show(exchange_id, as_json, **p):
       pplx log show
       pplx log show 42 --sources --no-meta
     """
+    import json
+
     from pplx_cli.history import decode_record
     from pplx_cli.pieces import META, REASONING, TEXT, Piece
 
@@ -195,6 +199,8 @@ def cost(since, model, as_json):
       pplx log cost
       pplx log cost --since 2026-11-01 --json | jq -s 'map(.cost) | add'
     """
+    import json
+
     rows = _query("cost", since=since, model=model)
     lines = []
     for row in rows:
@@ -227,4 +233,6 @@ def path(as_json):
       pplx log path
       sqlite3 "$(pplx log path)" 'SELECT COUNT(*) FROM exchanges'
     """
+    import json
+
     click.echo(json.dumps({"path": _path()}) if as_json else _path())

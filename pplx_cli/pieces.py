@@ -17,6 +17,7 @@ stream modes) and ``agent`` (the Agent API, ``/v1/responses``).
 """
 
 import json
+import re
 from typing import Iterable, Iterator, NamedTuple
 
 from pplx_cli.errors import APIError, StreamError, StreamIncomplete
@@ -151,8 +152,9 @@ def _partial_suffix(text: str, tag: str) -> int:
     return 0
 
 
-#: How a full-mode chunk starts the growing copy of the whole answer so far.
-_MESSAGE_CONTENT = '"message":{"role":"assistant","content":"'
+#: How a full-mode chunk starts the growing copy of the whole answer so far (the service
+#: has been seen sending JSON with and without spaces after ':' and ',').
+_MESSAGE_CONTENT = re.compile(r'"message":\s*\{\s*(?:"role":\s*"assistant",\s*)?"content":\s*"')
 
 
 def without_message_content(data: str) -> str:
@@ -164,11 +166,10 @@ def without_message_content(data: str) -> str:
     a JSON string every quote is escaped, so the first unescaped one ends it. Anything
     unexpected returns ``data`` unchanged, for ``json.loads`` to judge.
     """
-    start = data.find(_MESSAGE_CONTENT)
-    if start < 0:
+    m = _MESSAGE_CONTENT.search(data)
+    if m is None:
         return data
-    start += len(_MESSAGE_CONTENT)
-    end = start
+    start = end = m.end()
     while True:
         end = data.find('"', end)
         if end < 0:

@@ -298,12 +298,16 @@ from pplx_cli.pieces import without_message_content  # noqa: E402
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(), st.text())
-def test_message_content_is_emptied_and_nothing_else_changes(content, delta):
-    chunk = {"id": "x", "choices": [{"index": 0, "delta": {"role": "assistant", "content": delta},
-                                     "message": {"role": "assistant", "content": content}, "finish_reason": None}],
-             "search_results": [{"snippet": 'quoted "message":{"role":"assistant","content":"x"} \\'}]}
-    data = json.dumps(chunk, separators=(",", ":"), ensure_ascii=False)
+@given(st.text(), st.text(), st.booleans(), st.booleans())
+def test_message_content_is_emptied_and_nothing_else_changes(content, delta, compact, message_first):
+    choice = {"index": 0, "delta": {"role": "assistant", "content": delta},
+              "message": {"role": "assistant", "content": content}, "finish_reason": None}
+    if message_first:  # the service has been seen sending message before delta, with spaces
+        choice = {"index": 0, "message": choice["message"], "delta": choice["delta"], "finish_reason": None}
+    chunk = {"id": "x", "choices": [choice],
+             "search_results": [{"snippet": 'quoted "message": {"role": "assistant", "content": "x"} \\'}]}
+    data = json.dumps(chunk, separators=(",", ":") if compact else (", ", ": "), ensure_ascii=False)
+    assert len(without_message_content(data)) == len(data) - len(json.dumps(content, ensure_ascii=False)) + 2
     stripped = json.loads(without_message_content(data))
     chunk["choices"][0]["message"]["content"] = ""
     assert stripped == chunk
