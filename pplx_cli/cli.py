@@ -238,6 +238,10 @@ def read_prompt(words) -> str:
         prompt = _read_stdin() if piped else ""
     else:
         prompt = " ".join(words)
+        try:
+            prompt.encode("utf-8")
+        except UnicodeEncodeError:  # argv bytes that are not UTF-8 arrive as lone surrogates
+            raise UsageError("the PROMPT arguments are not valid UTF-8") from None
         if piped:
             extra = _read_stdin()
             if extra.strip():

@@ -19,6 +19,7 @@ from pplx_cli.errors import (
     NetworkError,
     RateLimitError,
     StreamError,
+    UsageError,
     redact,
     register_secret,
 )
@@ -138,7 +139,10 @@ class Client:
             headers["Accept-Encoding"] = "identity"  # raw bytes as they arrive, for raw | parse
         import json
 
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        try:
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # e.g. an option given in bytes that are not UTF-8
+            raise UsageError("the request holds text that is not valid UTF-8 (check the options)") from None
         attempt = 0
         while True:
             if self.verbose:

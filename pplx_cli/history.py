@@ -195,6 +195,8 @@ class History:
             "prompt_tokens": _number(usage.get("prompt_tokens")),
             "completion_tokens": _number(usage.get("completion_tokens")),
         }
+        # SQLite stores UTF-8: a lone surrogate (JSON can carry one) becomes '?'
+        row = {k: v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else v for k, v in row.items()}
         names = ", ".join(row)
         marks = ", ".join(f":{k}" for k in row)
         try:

@@ -2,8 +2,9 @@
 
 The contract (README "Output"): stdout carries only the answer (and, when asked, reasoning
 and sources); it ends with exactly one newline. Metadata is one JSON object on one line,
-on stderr or in a file. Everything is written as UTF-8 bytes, whatever the locale, and
-flushed per piece so a pipe sees each event the moment it is parsed.
+on stderr or in a file. Everything is written as UTF-8 bytes, whatever the locale (a lone surrogate, which
+JSON can carry but UTF-8 cannot, becomes U+FFFD's stand-in '?'), and flushed per piece so a
+pipe sees each event the moment it is parsed.
 """
 
 import json
@@ -56,16 +57,16 @@ class AnswerWriter:
             if self.reasoning_on_stdout and not self.wrote_text:
                 self._write(b"\n" if self.last == b"\n" else b"\n\n")
             self.wrote_text = True
-            self._write(value.encode("utf-8", "surrogateescape"))
+            self._write(value.encode("utf-8", "replace"))
         elif kind == META:
             self.meta.update(value)
         elif kind == REASONING:
             self.reasoning.append(value)
             if self.reasoning_mode == "show" and not self.wrote_text:
-                self._write(value.encode("utf-8", "surrogateescape"))
+                self._write(value.encode("utf-8", "replace"))
                 self.reasoning_on_stdout = True
             elif self.reasoning_mode == "stderr":
-                self.err.write(value.encode("utf-8", "surrogateescape"))
+                self.err.write(value.encode("utf-8", "replace"))
                 self.err.flush()
         elif kind == BAD:
             number, excerpt = value
@@ -137,14 +138,17 @@ class AnswerWriter:
         for number, url in enumerate(citations, 1):
             title = titles.get(url)
             lines.append(f"[{number}] {title} <{url}>\n" if title else f"[{number}] {url}\n")
-        self._write("".join(lines).encode("utf-8", "surrogateescape"))
+        self._write("".join(lines).encode("utf-8", "replace"))
 
     def _write_meta(self, error):
         line = redact(json.dumps(self.metadata(error), ensure_ascii=False))
-        data = (line + "\n").encode("utf-8", "surrogateescape")
+        data = (line + "\n").encode("utf-8", "replace")
         if self.meta_path is None:
             self.err.write(data)
             self.err.flush()
         else:
-            with open(self.meta_path, "wb") as f:
-                f.write(data)
+            try:
+                with open(self.meta_path, "wb") as f:
+                    f.write(data)
+            except OSError as e:
+                self.warn(f"cannot write the metadata to {self.meta_path}: {e.strerror}")

@@ -528,3 +528,12 @@ def test_version_and_help():
         result = invoke(*command, "--help")
         assert result.exit_code == 0
         assert "Examples:" in result.stdout
+
+
+def test_lone_surrogate_in_the_answer_is_replaced_not_a_crash(mocked):
+    body = b'{"id": "s", "choices": [{"finish_reason": "stop", "message": {"content": "half an emoji: \\ud83d!"}}]}'
+    mocked.post(CHAT, body=body, content_type="application/json")
+    result = invoke("ask", "q")
+    assert result.exit_code == 0
+    assert result.stdout_bytes == "half an emoji: ?!\n".encode()
+    assert json.loads(result.stderr)["id"] == "s"

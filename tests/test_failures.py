@@ -183,3 +183,14 @@ def test_dns_failure_exits_5(home, monkeypatch):
     result = CliRunner().invoke(cli, ["ask", "q", "--base-url", "https://no-such-host.invalid"])
     assert result.exit_code == 5
     assert result.stderr.splitlines()[-1] == "pplx: error: cannot connect to https://no-such-host.invalid: Name or service not known"
+
+
+def test_arguments_that_are_not_utf8_are_a_usage_error(api, home):
+    for args, message in (([b"caf\xe9"], "the PROMPT arguments are not valid UTF-8"),
+                          ([b"q", b"-s", b"\xff"], "the request holds text that is not valid UTF-8 (check the options)")):
+        result = subprocess.run([pplx_executable().encode(), b"ask", *args], capture_output=True, stdin=subprocess.DEVNULL,
+                                env=dict(os.environ, PPLX_BASE_URL=api.url), timeout=30)
+        assert result.returncode == 2
+        assert result.stderr.decode() == f"pplx: error: {message}\n"
+        assert result.stdout == b""
+    assert api.requests == []
