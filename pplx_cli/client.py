@@ -130,7 +130,6 @@ class Client:
         """POST ``body`` as JSON; retry connection failures, 429 and 5xx; raise on HTTP errors."""
         url = self.base_url + path
         headers = {
-            "Authorization": f"Bearer {self.api_key}",
             "Content-Type": "application/json",
             "User-Agent": f"pplx-cli/{__version__}",
             "Accept": "text/event-stream" if stream else "application/json",
@@ -147,13 +146,15 @@ class Client:
         while True:
             if self.verbose:
                 self._say(f"> POST {url}")
+                self._say(f"> Authorization: Bearer {redacted(self.api_key)}")
                 for name, value in headers.items():
-                    self._say(f"> {name}: {redacted(self.api_key) if name == 'Authorization' else value}")
+                    self._say(f"> {name}: {value}")
                 self._say(f"> ({len(data)} bytes of JSON)")
             started = time.monotonic()
             self.requests_made += 1
             try:
-                response = self.session.post(url, data=data, headers=headers, stream=True, timeout=(self.timeout, self.timeout))
+                response = self.session.post(url, data=data, headers=headers, auth=self._bearer, stream=True,
+                                             timeout=(self.timeout, self.timeout))
             except requests.exceptions.ConnectionError as e:  # ConnectTimeout included
                 if attempt < self.retries:
                     attempt += 1
@@ -178,6 +179,12 @@ class Client:
                 self._retry(backoff(attempt - 1) if wait is None else wait, f"HTTP {status}", attempt)
                 continue
             raise http_error(status, body_bytes, response.headers.get("Content-Type", ""))
+
+    def _bearer(self, request):
+        """requests auth hook: the key as a bearer token. Passing auth also keeps requests
+        from looking in ~/.netrc, whose basic auth would replace the key."""
+        request.headers["Authorization"] = f"Bearer {self.api_key}"
+        return request
 
     def _retry(self, wait, why, attempt):
         if not self.quiet:

@@ -295,7 +295,7 @@ def test_verbose_shows_headers_with_the_key_redacted(mocked):
     assert result.exit_code == 0
     assert "> POST https://api.perplexity.ai/chat/completions" in result.stderr
     assert "< HTTP 200" in result.stderr
-    assert "Authorization: pplx-…[redacted]" in result.stderr
+    assert "> Authorization: Bearer pplx-…[redacted]" in result.stderr
     assert KEY not in result.stderr and KEY not in result.stdout
 
 
@@ -537,3 +537,9 @@ def test_lone_surrogate_in_the_answer_is_replaced_not_a_crash(mocked):
     assert result.exit_code == 0
     assert result.stdout_bytes == "half an emoji: ?!\n".encode()
     assert json.loads(result.stderr)["id"] == "s"
+
+
+def test_netrc_never_replaces_the_key(mocked, home):
+    (home / ".netrc").write_text("machine api.perplexity.ai login someone password secret\n")
+    mocked.post(CHAT, json=chat_body(), match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})])
+    assert invoke("ask", "q").exit_code == 0
