@@ -243,7 +243,12 @@ def _reader(response):
     fp = getattr(response.raw, "_fp", None)
     if coding in ("", "identity") and fp is not None and hasattr(fp, "read1"):
         return fp.read1, fp
-    return response.raw.read1, None
+    raw_read1 = response.raw.read1  # requests leaves decoding off on .raw: ask for it
+
+    def read1(size):
+        return raw_read1(size, decode_content=True)
+
+    return read1, None
 
 
 def iter_body(response, size: int = READ_SIZE):

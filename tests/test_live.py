@@ -224,3 +224,17 @@ def test_agent_stream_completed_exit_0_with_usage(api, home):
     meta = json.loads(result.stderr)
     assert meta["api"] == "agent" and meta["usage"]["cost"]["total_cost"] == 0.005032 and meta["finish_reason"] == "stop"
     assert KEY not in result.stderr.decode()
+
+
+def test_gzip_body_is_decoded_even_though_identity_was_asked(api, home):
+    import gzip
+
+    body = sse(chunk("compressed "), chunk("answer", "stop"))
+    packed = gzip.compress(body)
+    api.add(CHAT, Reply(parts=[packed[:20], packed[20:]], headers={"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}))
+    result = run_cli(api, "stream", "q", "--no-meta")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"compressed answer\n"
+    assert api.requests[0]["headers"]["Accept-Encoding"] == "identity"
+    raw = run_cli(api, "raw", "q")
+    assert raw.stdout == body
