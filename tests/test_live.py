@@ -238,3 +238,17 @@ def test_gzip_body_is_decoded_even_though_identity_was_asked(api, home):
     assert api.requests[0]["headers"]["Accept-Encoding"] == "identity"
     raw = run_cli(api, "raw", "q")
     assert raw.stdout == body
+
+
+def test_ask_with_a_gzipped_json_body(api, home):
+    import gzip
+
+    body = json.dumps({"id": "g", "choices": [{"finish_reason": "stop", "message": {"content": "Zipped."}}]}).encode()
+    api.add(CHAT, Reply(parts=[gzip.compress(body)], headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+                        framing="length"))
+    result = run_cli(api, "ask", "q", "--no-meta")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"Zipped.\n"
+    assert "gzip" in api.requests[0]["headers"]["Accept-Encoding"]
+    raw = run_cli(api, "ask", "--raw", "q")
+    assert raw.stdout == body  # the JSON body, decoded as any HTTP client would
