@@ -69,16 +69,15 @@ class Exchange:
         self.api = None
         # history: raw records nothing; --no-log or `log = false` turn recording off
         self.log = mode != "raw" and not p.get("no_log") and self.settings.get("log")
-        self.history_path = None
         self.cid = None
         self.messages = []
-        if mode != "raw":
+        if self.log or p.get("cid") or p.get("continue_"):  # `stream --raw -c` continues too
             self._resolve_conversation()
 
     # ---- the conversation ----
 
     def _resolve_conversation(self):
-        from pplx_cli.history import HistoryError, history_path, history_messages, new_cid
+        from pplx_cli.history import HistoryError, history_messages, history_path, new_cid
 
         self.history_path = history_path(self.settings.env)
         wanted = self.p.get("cid")

@@ -349,3 +349,12 @@ def test_eight_processes_at_once_lose_no_rows(api, db):
         assert b"warning" not in err and b"locked" not in err
     assert sorted(r["prompt"] for r in rows(db)) == [f"question {n}" for n in range(8)]
     assert time.monotonic() - started < 30
+
+
+def test_stream_raw_continues_but_records_nothing(mocked, db):
+    mocked.post(CHAT, json=answer("First."))
+    mocked.post(CHAT, body=sse({"choices": [{"delta": {"content": "x"}, "finish_reason": "stop"}]}), content_type="text/event-stream")
+    invoke("ask", "first")
+    assert invoke("stream", "--raw", "-c", "second").exit_code == 0
+    assert [m["content"] for m in sent(mocked, 1)["messages"]] == ["first", "First.", "second"]
+    assert len(rows(db)) == 1
