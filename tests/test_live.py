@@ -122,8 +122,11 @@ def test_closed_stdout_exits_at_once_and_quietly(api, home):
     api.add(CHAT, Reply(parts=parts, delay=0.05))
     proc = spawn(api, "stream", "q")
     proc.stdout.read(10)
+    closed_at = time.monotonic()
     proc.stdout.close()
     code = proc.wait(10)
+    assert time.monotonic() - closed_at < 1.0  # at once: at the next event, not the end of the stream
+    assert len(api.requests) == 1
     err = proc.stderr.read().decode()
     assert code == 141
     assert "Traceback" not in err and "Exception ignored" not in err
@@ -138,9 +141,12 @@ def test_signal_mid_stream_keeps_output(api, home, sig, code):
     fd = proc.stdout.fileno()
     select.select([fd], [], [], 10)
     got = os.read(fd, 100)
+    signalled_at = time.monotonic()
     proc.send_signal(sig)
     rest = proc.stdout.read()
     assert proc.wait(10) == code
+    assert time.monotonic() - signalled_at < 1.0
+    assert len(api.requests) == 1
     err = proc.stderr.read().decode()
     assert got + rest == b"before \n"
     assert "Traceback" not in err
