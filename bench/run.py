@@ -163,6 +163,12 @@ def fmt_ratio(a, b):
     return f"{a / b:.2f}x" if b and b == b and a == a else "-"
 
 
+def wall_row(label, walls):
+    """A table row: pplx's median, then each peer's with pplx's ratio to it."""
+    return [label, f"{walls['pplx']:.3f}"] + [
+        f"{t:.3f} ({fmt_ratio(walls['pplx'], t)})" for name, t in walls.items() if name != "pplx"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per timing (median taken)")
@@ -203,19 +209,13 @@ def main():
 
         # long stream
         walls = b.walls(peers, long_full)
-        row = ["long stream, 3000 chunks full mode (s)", f"{walls['pplx']:.3f}"]
-        for name in peers:
-            if name != "pplx":
-                row.append(f"{walls[name]:.3f} ({fmt_ratio(walls['pplx'], walls[name])})")
+        row = wall_row("long stream, 3000 chunks full mode (s)", walls)
         met = walls["pplx"] <= 0.6 * walls["guide loop"] and ("SDK" not in walls or walls["pplx"] <= 0.25 * walls["SDK"])
         results.append((row, "<= 0.6x guide loop, <= 0.25x SDK", met))
 
         # small answer
         smalls = b.walls(peers, small_full)
-        row = ["small answer, 20 chunks (s)", f"{smalls['pplx']:.3f}"]
-        for name in peers:
-            if name != "pplx":
-                row.append(f"{smalls[name]:.3f} ({fmt_ratio(smalls['pplx'], smalls[name])})")
+        row = wall_row("small answer, 20 chunks (s)", smalls)
         met = "SDK" not in smalls or smalls["pplx"] <= 0.5 * smalls["SDK"]
         results.append((row, "<= 0.5x SDK", met))
 
