@@ -17,6 +17,7 @@ import time
 from datetime import datetime, timezone
 
 from pplx_cli.config import xdg_dir
+from pplx_cli.errors import redact
 
 #: How long a writer waits for another process's transaction, in milliseconds.
 BUSY_TIMEOUT_MS = 30_000
@@ -187,10 +188,10 @@ class History:
             "options": json.dumps(fields.get("options") or {}, ensure_ascii=False),
             "answer": fields.get("answer") or "",
             "reasoning": fields.get("reasoning"),
-            "meta": json.dumps(meta, ensure_ascii=False),
+            "meta": redact(json.dumps(meta, ensure_ascii=False)),
             "duration": fields.get("duration"),
             "exit_status": fields.get("exit_status"),
-            "error": fields.get("error"),
+            "error": redact(fields["error"]) if fields.get("error") else None,
             "cost": _number(cost.get("total_cost")),
             "prompt_tokens": _number(usage.get("prompt_tokens")),
             "completion_tokens": _number(usage.get("completion_tokens")),

@@ -358,3 +358,13 @@ def test_stream_raw_continues_but_records_nothing(mocked, db):
     assert invoke("stream", "--raw", "-c", "second").exit_code == 0
     assert [m["content"] for m in sent(mocked, 1)["messages"]] == ["first", "First.", "second"]
     assert len(rows(db)) == 1
+
+
+def test_a_key_echoed_by_the_server_is_not_stored(mocked, db):
+    from tests.conftest import KEY
+
+    mocked.post(CHAT, json={"error": {"message": f"bad header: Bearer {KEY}"}}, status=400)
+    assert invoke("ask", "q").exit_code == 1
+    [row] = rows(db)
+    assert KEY not in json.dumps(row)
+    assert row["error"] == "HTTP 400: bad header: Bearer [redacted]"
