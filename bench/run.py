@@ -77,7 +77,7 @@ class Bench:
         if subprocess.run([py, "-c", "import perplexity"], capture_output=True).returncode == 0:
             self.peers["SDK"] = [py, str(ROOT / "bench" / "peers" / "sdk_stream.py"), api.url]
         if shutil.which("curl") and shutil.which("jq") and shutil.which("sed"):
-            self.peers["curl|sed|jq"] = ["bash", "-c", (
+            self.peers["curl+sed+jq"] = ["bash", "-c", (
                 f"curl -sN -X POST {api.url}{CHAT} -H 'Authorization: Bearer pplx-bench' "
                 "-H 'Content-Type: application/json' "
                 "-d '{\"model\":\"sonar\",\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],\"stream\":true}' "
