@@ -457,12 +457,15 @@ DIALECTS = {"chat": ChatDialect, "agent": AgentDialect}
 
 
 def detect_dialect(event: Event) -> str:
-    """Name the dialect of a stream from its first event."""
-    if event.type.startswith("response.") or event.type == "error" and '"type"' in event.data:
+    """Name the dialect of a stream from its first event.
+
+    Agent API events carry a ``type`` of ``response.*`` (or ``error``), in the data and
+    sometimes also as the ``event:`` line; chat chunks carry ``object`` instead.
+    """
+    if event.type.startswith("response.") or (event.type == "error" and '"type"' in event.data):
         return "agent"
     data = event.data.lstrip()
     if data.startswith("{"):
-        # cheap look at the first key before decoding: Agent API events carry "type"
         try:
             obj = json.loads(data)
         except ValueError:
