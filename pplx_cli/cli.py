@@ -131,48 +131,55 @@ def _load_schema(ctx, param, value):
 
 def _check_meta_path(ctx, param, value):
     if value is None or value == "-":
-        return value
+        return None  # '-': stderr, as without --meta
     directory = os.path.dirname(os.path.abspath(value))
     if os.path.isdir(value) or not os.path.isdir(directory) or not os.access(directory, os.W_OK):
         raise click.BadParameter(f"cannot write {value}")
     return value
 
 
-def request_options(f):
-    """Options that shape the request (ask, stream, raw)."""
-    options = [
-        click.option("-m", "--model", help="Model name, e.g. sonar, sonar-pro, sonar-reasoning-pro. [default: sonar]"),
-        click.option("-s", "--system", help="System prompt (Agent API: instructions)."),
-        click.option("--max-tokens", type=click.IntRange(min=1), help="Most tokens in the answer."),
-        click.option("--temperature", type=click.FloatRange(0, 2), help="Sampling temperature, 0 to 2."),
-        click.option("--top-p", type=click.FloatRange(0, 1), help="Nucleus sampling, 0 to 1."),
-        click.option("--search-mode", type=click.Choice(["web", "academic", "sec"]), help="Which index to search."),
-        click.option("--domain", "domains", multiple=True, metavar="DOMAIN", help="Search only this domain (repeatable)."),
-        click.option("-D", "--exclude-domain", "excluded", multiple=True, metavar="DOMAIN", help="Never search this domain (repeatable)."),
-        click.option("--recency", type=click.Choice(["hour", "day", "week", "month", "year"]), help="Only results this recent."),
-        click.option("--after", callback=_check_date, metavar="DATE", help="Only results published after DATE (YYYY-MM-DD or M/D/YYYY)."),
-        click.option("--before", callback=_check_date, metavar="DATE", help="Only results published before DATE."),
-        click.option("--context-size", type=click.Choice(["low", "medium", "high"]), help="How much search context to use."),
-        click.option("--images", is_flag=True, help="Ask for images in the metadata."),
-        click.option("--related", is_flag=True, help="Ask for related questions in the metadata."),
-        click.option("--no-search", is_flag=True, help="Answer without searching the web."),
-        click.option("--reasoning-effort", type=click.Choice(["minimal", "low", "medium", "high"]), help="Reasoning effort."),
-        click.option("--json-schema", metavar="FILE", callback=_load_schema, help="Answer as JSON matching the schema in FILE."),
-        click.option(
-            "-o", "--option", "overrides", nargs=2, multiple=True, metavar="KEY VALUE", callback=_check_overrides,
-            help="Set any request field; a dotted KEY nests; VALUE is JSON if it parses, else a string (repeatable).",
-        ),
-        click.option("--api", type=click.Choice(["chat", "agent", "auto"]), help="Which API: chat completions, the Agent API, or auto (chat, falling back to agent). [env: PPLX_API; default: auto]"),
-        click.option("--preset", metavar="NAME", help="Agent API preset (fast, low, medium, high, ...); implies the Agent API."),
-        click.option("--base-url", callback=_check_base_url, metavar="URL", help="API base URL. [env: PPLX_BASE_URL; default: https://api.perplexity.ai]"),
-        click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Give up when no bytes arrive for this long (connect, and between reads). [default: 300]"),
-        click.option("--retries", type=click.IntRange(min=0), metavar="N", help="Retries after a connection failure, 429 or 5xx before any output. [default: 2]"),
-        click.option("-v", "--verbose", is_flag=True, help="Show the request and response headers on stderr (the key redacted)."),
-        click.option("-q", "--quiet", is_flag=True, help="No retry and fallback notes on stderr."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+def option_bundle(*options):
+    """A decorator that applies ``options`` in the order given (as stacked decorators would)."""
+
+    def apply(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return apply
+
+
+#: Options that shape the request (ask, stream, raw).
+request_options = option_bundle(
+    click.option("-m", "--model", help="Model name, e.g. sonar, sonar-pro, sonar-reasoning-pro. [default: sonar]"),
+    click.option("-s", "--system", help="System prompt (Agent API: instructions)."),
+    click.option("--max-tokens", type=click.IntRange(min=1), help="Most tokens in the answer."),
+    click.option("--temperature", type=click.FloatRange(0, 2), help="Sampling temperature, 0 to 2."),
+    click.option("--top-p", type=click.FloatRange(0, 1), help="Nucleus sampling, 0 to 1."),
+    click.option("--search-mode", type=click.Choice(["web", "academic", "sec"]), help="Which index to search."),
+    click.option("--domain", "domains", multiple=True, metavar="DOMAIN", help="Search only this domain (repeatable)."),
+    click.option("-D", "--exclude-domain", "excluded", multiple=True, metavar="DOMAIN", help="Never search this domain (repeatable)."),
+    click.option("--recency", type=click.Choice(["hour", "day", "week", "month", "year"]), help="Only results this recent."),
+    click.option("--after", callback=_check_date, metavar="DATE", help="Only results published after DATE (YYYY-MM-DD or M/D/YYYY)."),
+    click.option("--before", callback=_check_date, metavar="DATE", help="Only results published before DATE."),
+    click.option("--context-size", type=click.Choice(["low", "medium", "high"]), help="How much search context to use."),
+    click.option("--images", is_flag=True, help="Ask for images in the metadata."),
+    click.option("--related", is_flag=True, help="Ask for related questions in the metadata."),
+    click.option("--no-search", is_flag=True, help="Answer without searching the web."),
+    click.option("--reasoning-effort", type=click.Choice(["minimal", "low", "medium", "high"]), help="Reasoning effort."),
+    click.option("--json-schema", metavar="FILE", callback=_load_schema, help="Answer as JSON matching the schema in FILE."),
+    click.option(
+        "-o", "--option", "overrides", nargs=2, multiple=True, metavar="KEY VALUE", callback=_check_overrides,
+        help="Set any request field; a dotted KEY nests; VALUE is JSON if it parses, else a string (repeatable).",
+    ),
+    click.option("--api", type=click.Choice(["chat", "agent", "auto"]), help="Which API: chat completions, the Agent API, or auto (chat, falling back to agent). [env: PPLX_API; default: auto]"),
+    click.option("--preset", metavar="NAME", help="Agent API preset (fast, low, medium, high, ...); implies the Agent API."),
+    click.option("--base-url", callback=_check_base_url, metavar="URL", help="API base URL. [env: PPLX_BASE_URL; default: https://api.perplexity.ai]"),
+    click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Give up when no bytes arrive for this long (connect, and between reads). [default: 300]"),
+    click.option("--retries", type=click.IntRange(min=0), metavar="N", help="Retries after a connection failure, 429 or 5xx before any output. [default: 2]"),
+    click.option("-v", "--verbose", is_flag=True, help="Show the request and response headers on stderr (the key redacted)."),
+    click.option("-q", "--quiet", is_flag=True, help="No retry and fallback notes on stderr."),
+)
 
 
 def stream_mode_option(f):
@@ -182,32 +189,24 @@ def stream_mode_option(f):
     )(f)
 
 
-def output_options(f):
-    """Options for how the answer and metadata are written (ask, stream, parse)."""
-    options = [
-        click.option(
-            "--reasoning", type=click.Choice(["hide", "show", "stderr"]), default="hide", show_default=True,
-            help="Reasoning: keep it in the metadata only, print it before the answer, or stream it to stderr.",
-        ),
-        click.option("--sources", is_flag=True, help="After the answer, print the numbered sources on stdout."),
-        click.option("--meta", "meta_path", metavar="FILE", callback=_check_meta_path, help="Write the metadata JSON to FILE instead of stderr."),
-        click.option("--no-meta", is_flag=True, help="Write no metadata."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+#: Options for how the answer and metadata are written (ask, stream, parse, log show).
+output_options = option_bundle(
+    click.option(
+        "--reasoning", type=click.Choice(["hide", "show", "stderr"]), default="hide", show_default=True,
+        help="Reasoning: keep it in the metadata only, print it before the answer, or stream it to stderr.",
+    ),
+    click.option("--sources", is_flag=True, help="After the answer, print the numbered sources on stdout."),
+    click.option("--meta", "meta_path", metavar="FILE", callback=_check_meta_path, help="Write the metadata JSON to FILE instead of stderr."),
+    click.option("--no-meta", is_flag=True, help="Write no metadata."),
+)
 
 
-def history_options(f):
-    """Options for conversations and the history (ask, stream)."""
-    options = [
-        click.option("-c", "--continue", "continue_", is_flag=True, help="Continue the most recent conversation (its messages are sent before the prompt)."),
-        click.option("--cid", metavar="ID", help="Continue the conversation with this id (see pplx log)."),
-        click.option("--no-log", is_flag=True, help="Do not record this exchange in the history."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+#: Options for conversations and the history (ask, stream).
+history_options = option_bundle(
+    click.option("-c", "--continue", "continue_", is_flag=True, help="Continue the most recent conversation (its messages are sent before the prompt)."),
+    click.option("--cid", metavar="ID", help="Continue the conversation with this id (see pplx log)."),
+    click.option("--no-log", is_flag=True, help="Do not record this exchange in the history."),
+)
 
 
 prompt_argument = click.argument("prompt", nargs=-1)
@@ -257,8 +256,6 @@ def read_prompt(words) -> str:
 def _writer(p):
     from pplx_cli.output import AnswerWriter
 
-    if p.get("meta_path") == "-":
-        p["meta_path"] = None
     return AnswerWriter(
         sys.stdout.buffer, sys.stderr.buffer,
         reasoning=p["reasoning"], sources=p["sources"], meta=not p["no_meta"], meta_path=p["meta_path"],

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from pplx_cli.cli import CONTEXT, _writer, note, output_options
+from pplx_cli.cli import CONTEXT, _writer, note, option_bundle, output_options
 from pplx_cli.errors import PplxError, UsageError
 
 
@@ -25,16 +25,12 @@ def json_option(f):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per exchange (or row).")(f)
 
 
-def filter_options(f):
-    options = [
-        click.option("-n", "limit", type=click.IntRange(min=1), default=20, show_default=True, metavar="N", help="At most N exchanges."),
-        click.option("--since", callback=_check_since, metavar="DATE", help="Only exchanges at or after DATE (UTC; YYYY-MM-DD or YYYY-MM-DDTHH:MM)."),
-        click.option("--model", metavar="MODEL", help="Only exchanges answered by MODEL."),
-        click.option("--cid", metavar="ID", help="Only the conversation ID."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+filter_options = option_bundle(
+    click.option("-n", "limit", type=click.IntRange(min=1), default=20, show_default=True, metavar="N", help="At most N exchanges."),
+    click.option("--since", callback=_check_since, metavar="DATE", help="Only exchanges at or after DATE (UTC; YYYY-MM-DD or YYYY-MM-DDTHH:MM)."),
+    click.option("--model", metavar="MODEL", help="Only exchanges answered by MODEL."),
+    click.option("--cid", metavar="ID", help="Only the conversation ID."),
+)
 
 
 def _path():
