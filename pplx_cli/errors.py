@@ -87,6 +87,19 @@ class StreamIncomplete(StreamError):
         self.events = events
 
 
+def outcome(exc: BaseException):
+    """The exit status and a short description of an exception that ends a run."""
+    if isinstance(exc, PplxError):
+        return int(exc.exit_code), exc.message
+    if isinstance(exc, BrokenPipeError):
+        return int(ExitCode.PIPE_CLOSED), "stdout closed"
+    if isinstance(exc, Terminated):
+        return int(ExitCode.TERMINATED), "terminated"
+    if isinstance(exc, KeyboardInterrupt):
+        return int(ExitCode.INTERRUPTED), "interrupted"
+    return int(ExitCode.API), str(exc) or type(exc).__name__
+
+
 #: Secrets in use (the API key): no message pplx prints may show them.
 _SECRETS = []
 

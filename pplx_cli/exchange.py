@@ -7,6 +7,7 @@ to map to exit codes.
 """
 
 import sys
+import time
 
 from pplx_cli.config import Settings, read_api_choice, remember_api_choice
 from pplx_cli.errors import (
@@ -16,8 +17,8 @@ from pplx_cli.errors import (
     PplxError,
     StreamError,
     StreamIncomplete,
-    Terminated,
     UsageError,
+    outcome,
     register_secret,
 )
 from pplx_cli.request import API_PATHS, RequestOptions, agent_unmapped, build_body
@@ -181,13 +182,13 @@ class Exchange:
         """``pplx ask``: the complete answer; with ``raw`` the JSON body as received."""
 
         def run():
+            import json
+
             from pplx_cli.client import read_body, summarise_body
             from pplx_cli.pieces import body_pieces
 
             response = self.send()
             body = read_body(response)
-            import json
-
             if raw:
                 writer.out.write(body)
                 writer.out.flush()
@@ -220,26 +221,15 @@ class Exchange:
 
     def _recorded(self, run, writer):
         """Run, then record the exchange whatever happened (with what arrived and the error)."""
-        from pplx_cli.history import Timer
-
-        timer = Timer()
-        status, error = ExitCode.OK, None
+        started = time.monotonic()
+        status, error = int(ExitCode.OK), None
         try:
             writer = run() or writer
-        except PplxError as e:
-            status, error = e.exit_code, e.message
-            raise
-        except BrokenPipeError:
-            status, error = ExitCode.PIPE_CLOSED, "stdout closed"
-            raise
-        except Terminated:
-            status, error = ExitCode.TERMINATED, "terminated"
-            raise
-        except BaseException:  # Ctrl-C
-            status, error = ExitCode.INTERRUPTED, "interrupted"
+        except BaseException as e:  # errors, closed stdout, Ctrl-C, SIGTERM
+            status, error = outcome(e)
             raise
         finally:
-            self.record(writer, int(status), error, timer.elapsed())
+            self.record(writer, status, error, round(time.monotonic() - started, 3))
 
     def _live(self, stream):
         """The pieces of a live stream; an early end is a lost connection (exit 5)."""

@@ -13,7 +13,6 @@ database or file problem) and warn.
 import json
 import os
 import sqlite3
-import time
 from datetime import datetime, timezone
 
 from pplx_cli.config import xdg_dir
@@ -318,13 +317,3 @@ def decode_record(row: dict) -> dict:
         except ValueError:
             pass
     return out
-
-
-class Timer:
-    """Seconds since creation."""
-
-    def __init__(self):
-        self.started = time.monotonic()
-
-    def elapsed(self) -> float:
-        return round(time.monotonic() - self.started, 3)

@@ -9,7 +9,7 @@ pipe sees each event the moment it is parsed.
 
 import json
 
-from pplx_cli.errors import StreamError, Terminated, redact
+from pplx_cli.errors import StreamError, outcome, redact
 from pplx_cli.pieces import BAD, META, REASONING, TEXT
 
 #: Metadata keys in the order they are written; ones never seen are left out unless listed in ALWAYS.
@@ -86,11 +86,8 @@ class AnswerWriter:
         try:
             for piece in pieces:
                 self.write(piece)
-        except Exception as e:
-            self.close(error=getattr(e, "message", str(e)))
-            raise
-        except BaseException as e:  # Ctrl-C or SIGTERM: keep what arrived, say so in the metadata
-            self.close(error="terminated" if isinstance(e, Terminated) else "interrupted")
+        except BaseException as e:  # errors, Ctrl-C, SIGTERM: keep what arrived, say why in the metadata
+            self.close(error=outcome(e)[1])
             raise
         if not self.wrote_text:
             error = StreamError("the response has no answer text")
