@@ -138,9 +138,8 @@ class History:
             try:
                 version = self.db.execute("PRAGMA user_version").fetchone()[0]
                 for step in range(version, SCHEMA_VERSION):
-                    for statement in MIGRATIONS[step].split(";"):
-                        if statement.strip():
-                            self.db.execute(statement)
+                    for statement in _statements(MIGRATIONS[step]):
+                        self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 self.db.execute("COMMIT")
             except BaseException:
@@ -264,14 +263,17 @@ class History:
 
 
 def _statements(script):
-    """Split a script of CREATE statements (triggers hold ';' inside BEGIN ... END)."""
-    out, current = [], []
-    for line in script.strip().splitlines():
-        current.append(line)
-        text = "\n".join(current).strip()
-        if text.endswith(";") and (not text.upper().startswith("CREATE TRIGGER") or text.upper().endswith("END;")):
-            out.append(text)
-            current = []
+    """Split a SQL script into statements (a trigger's inner ';' does not end it).
+
+    executescript() would do this, but it commits first, and migrations must run inside
+    the transaction that checks the schema version.
+    """
+    out, current = [], ""
+    for line in script.strip().splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
     return out
 
 
