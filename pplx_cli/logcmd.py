@@ -2,6 +2,7 @@
 
 import os
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -39,30 +40,21 @@ def _path():
     return history_path(os.environ)
 
 
-def _open(create=False):
-    """The history, or None when there is none yet; an unreadable one is an error (exit 1)."""
+@contextmanager
+def _reading():
+    """The history for reading, or None when there is none yet; an unreadable one (or a
+    failed query) is an error, exit 1."""
     from pplx_cli.history import History, HistoryError
 
     path = _path()
-    if not create and not os.path.exists(path):
-        return None
+    if not os.path.exists(path):
+        yield None
+        return
     try:
-        return History(path, create=create)
+        with History(path, create=False) as history:
+            yield history
     except HistoryError as e:
         raise PplxError(f"cannot read the history: {e}") from None
-
-
-def _query(method, *args, **kwargs):
-    from pplx_cli.history import HistoryError
-
-    history = _open()
-    if history is None:
-        return None if method == "get" else []
-    with history:
-        try:
-            return getattr(history, method)(*args, **kwargs)
-        except HistoryError as e:
-            raise PplxError(f"cannot read the history: {e}") from None
 
 
 def _print_rows(rows, as_json):
@@ -108,7 +100,8 @@ def log(ctx, limit, since, model, cid, as_json):
       pplx log cost
     """
     if ctx.invoked_subcommand is None:
-        rows = _query("list", limit=limit, since=since, model=model, cid=cid)
+        with _reading() as history:
+            rows = history.list(limit=limit, since=since, model=model, cid=cid) if history else []
         _print_rows(rows, as_json)
 
 
@@ -131,7 +124,8 @@ def show(exchange_id, as_json, **p):
     from pplx_cli.history import decode_record
     from pplx_cli.pieces import META, REASONING, TEXT, Piece
 
-    row = _query("get", exchange_id)
+    with _reading() as history:
+        row = history.get(exchange_id) if history else None
     if not row:
         raise PplxError(f"no exchange {exchange_id} in the history" if exchange_id else "the history is empty")
     record = decode_record(row)
@@ -168,18 +162,12 @@ def search(terms, limit, since, model, cid, as_json):
     terms = [t for t in terms if t.strip()]
     if not terms:
         raise UsageError("no search terms")
-    history = _open()
-    if history is None:
-        return
-    from pplx_cli.history import HistoryError
-
-    with history:
+    with _reading() as history:
+        if history is None:
+            return
         if not history.fts:
             note("this SQLite has no FTS5; searching with LIKE")
-        try:
-            rows = history.search(terms, limit=limit, since=since, model=model, cid=cid)
-        except HistoryError as e:
-            raise PplxError(f"cannot read the history: {e}") from None
+        rows = history.search(terms, limit=limit, since=since, model=model, cid=cid)
     _print_rows(rows, as_json)
 
 
@@ -197,7 +185,8 @@ def cost(since, model, as_json):
     """
     import json
 
-    rows = _query("cost", since=since, model=model)
+    with _reading() as history:
+        rows = history.cost(since=since, model=model) if history else []
     lines = []
     for row in rows:
         if as_json:
