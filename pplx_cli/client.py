@@ -69,40 +69,40 @@ def backoff(attempt: int) -> float:
 
 def summarise_body(body: bytes, content_type: str = "") -> str:
     """A one-line summary of an error body: the API's message, an HTML title, or an excerpt."""
+    return describe_body(body, content_type)[0]
+
+
+def describe_body(body: bytes, content_type: str = ""):
+    """``(summary, error type)`` of an error body, decoding it once.
+
+    The type is the API's ``error.type`` (or an ``error.code`` that names the Agent API
+    migration), None when the body is not a JSON error object.
+    """
     text = body.decode("utf-8", "replace").strip()
     if not text:
-        return "empty body"
+        return "empty body", None
     if "html" in content_type.lower() or text[:200].lower().lstrip().startswith(("<!doctype html", "<html")):
         m = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
         title = " ".join(m.group(1).split()) if m else ""
-        return f"HTML page {title!r}" if title else "HTML page"
+        return (f"HTML page {title!r}" if title else "HTML page"), None
     import json
 
     try:
         obj = json.loads(text)
     except ValueError:
-        obj = None
-    if obj is not None:
-        return error_message(obj)
-    line = " ".join(text.split())
-    return line[:200] + ("..." if len(line) > 200 else "")
+        line = " ".join(text.split())
+        return line[:200] + ("..." if len(line) > 200 else ""), None
+    return error_message(obj), _error_type(obj)
 
 
-def _error_type(body: bytes):
-    import json
-
-    try:
-        obj = json.loads(body)
-    except ValueError:
-        return None
+def _error_type(obj):
     err = obj.get("error") if isinstance(obj, dict) else None
-    if isinstance(err, dict):
-        for key in ("type", "code"):
-            if isinstance(err.get(key), str):
-                if err[key] in AGENT_API_ERRORS:
-                    return err[key]
-        return err.get("type") if isinstance(err.get("type"), str) else None
-    return None
+    if not isinstance(err, dict):
+        return None
+    for key in ("type", "code"):
+        if err.get(key) in AGENT_API_ERRORS:
+            return err[key]
+    return err.get("type") if isinstance(err.get("type"), str) else None
 
 
 class Client:
@@ -194,8 +194,8 @@ class Client:
 
 def http_error(status: int, body: bytes, content_type: str = "") -> Exception:
     """The exception for an HTTP error status and its body."""
-    message = f"HTTP {status}: {summarise_body(body, content_type)}"
-    error_type = _error_type(body)
+    summary, error_type = describe_body(body, content_type)
+    message = f"HTTP {status}: {summary}"
     if status == 403 and error_type in AGENT_API_ERRORS:
         return AgentAPIRequired(message, status=status, error_type=error_type)
     if status in (401, 403):
@@ -284,8 +284,8 @@ def check_stream_type(response):
     lowered = content_type.lower()
     if "html" in lowered or "json" in lowered:
         body = read_limited(response)
-        summary = summarise_body(body, content_type)
-        if "json" in lowered and summary and _error_type(body):
+        summary, error_type = describe_body(body, content_type)
+        if "json" in lowered and error_type:
             raise APIError(f"HTTP {response.status_code}: {summary}")
         raise StreamError(f"expected an event stream, got {content_type.split(';')[0]}: {summary}")
 
