@@ -183,14 +183,17 @@ def without_message_content(data: str) -> str:
 
 
 def _loads(event: Event, number: int, skip_message: bool = False):
-    """Decode an event's JSON data; a ``bad`` piece if it is not a JSON object."""
+    """Decode an event's JSON data: ``(object, None)``, or ``(None, bad piece)`` if it is not
+    a JSON object. An ``event: error`` whose data is not JSON raises APIError with its text."""
     try:
         obj = json.loads(without_message_content(event.data) if skip_message else event.data)
     except ValueError:
-        return None, Piece(BAD, (number, _excerpt(event.data)))
-    if not isinstance(obj, dict):
-        return None, Piece(BAD, (number, _excerpt(event.data)))
-    return obj, None
+        obj = None
+    if isinstance(obj, dict):
+        return obj, None
+    if event.type == "error":
+        raise APIError(f"error event: {event.data[:200]}")
+    return None, Piece(BAD, (number, _excerpt(event.data)))
 
 
 class ChatDialect:
@@ -221,8 +224,6 @@ class ChatDialect:
             # once text has been seen, a chunk's message copy is never needed
             obj, bad = _loads(event, self.events, skip_message=self.text_seen)
             if bad:
-                if event.type == "error":
-                    raise APIError(f"error event: {event.data[:200]}")
                 yield bad
                 continue
             if event.type == "error" or obj.get("error"):
@@ -327,8 +328,6 @@ class AgentDialect:
                 break
             obj, bad = _loads(event, self.events)
             if bad:
-                if event.type == "error":
-                    raise APIError(f"error event: {event.data[:200]}")
                 yield bad
                 continue
             kind = obj.get("type") or event.type
