@@ -75,12 +75,9 @@ def read_config(path: Path, warn) -> dict:
         expected = TYPES[key]
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise UsageError(f"config file {path}: {key} must be a {_type_name(expected)}")
-        if key in CHOICES and value not in CHOICES[key]:
-            raise UsageError(f"config file {path}: {key} must be one of {', '.join(CHOICES[key])}")
         if key in ("timeout", "retries") and value < 0:
             raise UsageError(f"config file {path}: {key} must not be negative")
-        if key == "base_url":
-            check_base_url(value, f"config file {path}: base_url")
+        check_setting(key, value, f"config file {path}: {key}")
     if "api_key" in config:
         try:
             mode = path.stat().st_mode
@@ -93,6 +90,15 @@ def read_config(path: Path, warn) -> dict:
 
 def _type_name(expected):
     return {str: "string", int: "whole number", bool: "boolean"}.get(expected, "number")
+
+
+def check_setting(name: str, value, what: str):
+    """``value`` if it is allowed for setting ``name``; UsageError naming ``what`` otherwise."""
+    if name in CHOICES and value not in CHOICES[name]:
+        raise UsageError(f"{what} must be one of {', '.join(CHOICES[name])}, not {value!r}")
+    if name == "base_url":
+        check_base_url(value, what)
+    return value
 
 
 def check_base_url(url: str, what: str = "base URL") -> str:
@@ -128,11 +134,7 @@ class Settings:
         return DEFAULTS.get(name)
 
     def _from_env(self, name, var, value):
-        if name in CHOICES and value not in CHOICES[name]:
-            raise UsageError(f"{var} must be one of {', '.join(CHOICES[name])}, not {value!r}")
-        if name == "base_url":
-            check_base_url(value, var)
-        return value
+        return check_setting(name, value, var)
 
     def api_key(self) -> str:
         """The key, or AuthError naming where to put it."""
