@@ -336,16 +336,26 @@ def test_stream_mode_full_is_sent(mocked):
     assert sent(mocked)["stream_mode"] == "full"
 
 
-def test_stream_error_event_keeps_text_and_exits_1(mocked):
-    body = sse({"object": "chat.completion.chunk", "choices": [{"delta": {"content": "partial"}}]},
-               {"error": {"message": "upstream failed", "type": "server_error"}})
+@pytest.mark.parametrize(
+    "body, code, stdout, error",
+    [
+        # an error object in the stream: the text before it is kept, exit 1
+        (sse({"object": "chat.completion.chunk", "choices": [{"delta": {"content": "partial"}}]},
+             {"error": {"message": "upstream failed", "type": "server_error"}}),
+         1, "partial\n", "upstream failed (server_error)"),
+        # the body ends before the final chunk: a lost connection, exit 5
+        (sse({"choices": [{"delta": {"content": "half"}}]}), 5, "half\n", "connection lost after 1 events"),
+    ],
+    ids=["error event", "ends early"],
+)
+def test_stream_failure_keeps_text_and_writes_metadata(mocked, body, code, stdout, error):
     mocked.post(CHAT, body=body, content_type="text/event-stream")
     result = invoke("stream", "q")
-    assert result.exit_code == 1
-    assert result.stdout == "partial\n"
+    assert result.exit_code == code
+    assert result.stdout == stdout
     lines = result.stderr.splitlines()
-    assert json.loads(lines[0])["error"] == "upstream failed (server_error)"
-    assert lines[1] == "pplx: error: upstream failed (server_error)"
+    assert json.loads(lines[0])["error"] == error
+    assert lines[1] == f"pplx: error: {error}"
 
 
 def test_stream_malformed_event_warns_skips_and_exits_1(mocked):
@@ -374,16 +384,6 @@ def test_stream_empty_body_is_an_error(mocked):
     result = invoke("stream", "q")
     assert result.exit_code == 1
     assert "empty" in result.stderr
-
-
-def test_stream_ending_early_is_a_lost_connection(mocked):
-    mocked.post(CHAT, body=sse({"choices": [{"delta": {"content": "half"}}]}), content_type="text/event-stream")
-    result = invoke("stream", "q")
-    assert result.exit_code == 5
-    assert result.stdout == "half\n"
-    lines = result.stderr.splitlines()
-    assert json.loads(lines[0])["error"] == "connection lost after 1 events"
-    assert lines[1] == "pplx: error: connection lost after 1 events"
 
 
 def test_stream_raw_is_raw(mocked):
