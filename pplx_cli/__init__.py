@@ -1,3 +1,3 @@
 """pplx: a Unix-style command-line client for the Perplexity API."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

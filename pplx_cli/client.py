@@ -60,6 +60,26 @@ def parse_retry_after(value, now=None):
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
+def retry_wait(headers, status: int, now=None):
+    """Seconds to wait before retrying, from the response's headers, or None (back off).
+
+    ``Retry-After`` (seconds or a date) or ``retry-after-ms``; on a 429 without them, until
+    ``x-ratelimit-reset`` (epoch seconds). Capped at MAX_RETRY_AFTER.
+    """
+    wait = parse_retry_after(headers.get("Retry-After"), now)
+    if wait is not None:
+        return wait
+    ms = (headers.get("retry-after-ms") or "").strip()
+    if re.fullmatch(r"\d+(\.\d+)?", ms):
+        return min(float(ms) / 1000, MAX_RETRY_AFTER)
+    reset = (headers.get("x-ratelimit-reset") or "").strip()
+    if status == 429 and re.fullmatch(r"\d+(\.\d+)?", reset):
+        seconds = float(reset) - (time.time() if now is None else now)
+        if seconds > 0:
+            return min(seconds, MAX_RETRY_AFTER)
+    return None
+
+
 def backoff(attempt: int) -> float:
     """Exponential backoff with jitter: about 1 s, 2 s, 4 s ... capped at 30 s."""
     import random
@@ -128,33 +148,47 @@ class Client:
 
     def post(self, path: str, body: dict, *, stream: bool) -> requests.Response:
         """POST ``body`` as JSON; retry connection failures, 429 and 5xx; raise on HTTP errors."""
-        url = self.base_url + path
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": f"pplx-cli/{__version__}",
-            "Accept": "text/event-stream" if stream else "application/json",
-        }
-        if stream:
-            headers["Accept-Encoding"] = "identity"  # raw bytes as they arrive, for raw | parse
         import json
 
         try:
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:  # e.g. an option given in bytes that are not UTF-8
             raise UsageError("the request holds text that is not valid UTF-8 (check the options)") from None
+        return self.request("POST", path, data=data, stream=stream)
+
+    def get(self, path: str) -> requests.Response:
+        """GET ``path`` (JSON); the same retries and errors as ``post``."""
+        return self.request("GET", path)
+
+    def request(self, method: str, path: str, *, data: bytes = None, stream: bool = False) -> requests.Response:
+        """Send one request, retrying connection failures, 429 and 5xx; raise on HTTP errors.
+
+        The response's body has not been read.
+        """
+        url = self.base_url + path
+        headers = {
+            "User-Agent": f"pplx-cli/{__version__}",
+            "Accept": "text/event-stream" if stream else "application/json",
+        }
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        if stream:
+            headers["Accept-Encoding"] = "identity"  # raw bytes as they arrive, for raw | parse
         attempt = 0
         while True:
             if self.verbose:
-                self._say(f"> POST {url}")
-                self._say(f"> Authorization: Bearer {redacted(self.api_key)}")
+                self._say(f"> {method} {url}")
+                if self.api_key:
+                    self._say(f"> Authorization: Bearer {redacted(self.api_key)}")
                 for name, value in headers.items():
                     self._say(f"> {name}: {value}")
-                self._say(f"> ({len(data)} bytes of JSON)")
+                if data is not None:
+                    self._say(f"> ({len(data)} bytes of JSON)")
             started = time.monotonic()
             self.requests_made += 1
             try:
-                response = self.session.post(url, data=data, headers=headers, auth=self._bearer, stream=True,
-                                             timeout=(self.timeout, self.timeout))
+                response = self.session.request(method, url, data=data, headers=headers, auth=self._bearer, stream=True,
+                                                timeout=(self.timeout, self.timeout))
             except requests.exceptions.ConnectionError as e:  # ConnectTimeout included
                 if attempt < self.retries:
                     attempt += 1
@@ -175,7 +209,7 @@ class Client:
             body_bytes = read_limited(response)
             if status in RETRY_STATUSES and attempt < self.retries:
                 attempt += 1
-                wait = parse_retry_after(response.headers.get("Retry-After"))
+                wait = retry_wait(response.headers, status)
                 self._retry(backoff(attempt - 1) if wait is None else wait, f"HTTP {status}", attempt)
                 continue
             raise http_error(status, body_bytes, response.headers.get("Content-Type", ""))
@@ -183,7 +217,8 @@ class Client:
     def _bearer(self, request):
         """requests auth hook: the key as a bearer token. Passing auth also keeps requests
         from looking in ~/.netrc, whose basic auth would replace the key."""
-        request.headers["Authorization"] = f"Bearer {self.api_key}"
+        if self.api_key:
+            request.headers["Authorization"] = f"Bearer {self.api_key}"
         return request
 
     def _retry(self, wait, why, attempt):
@@ -197,7 +232,8 @@ def http_error(status: int, body: bytes, content_type: str = "") -> Exception:
     summary, error_type = describe_body(body, content_type)
     message = f"HTTP {status}: {summary}"
     if status == 403 and error_type in AGENT_API_ERRORS:
-        return AgentAPIRequired(message, status=status, error_type=error_type)
+        return AgentAPIRequired(f"HTTP 403: Sonar chat completions are retired for this key ({error_type}); "
+                                "use --api agent (the default)", status=status, error_type=error_type)
     if status in (401, 403):
         return AuthError(message)
     if status == 429:

@@ -12,12 +12,13 @@ from pplx_cli.errors import AuthError, UsageError
 
 DEFAULT_BASE_URL = "https://api.perplexity.ai"
 DEFAULTS = {
-    "model": "sonar",
+    "model": None,  # the Agent API: effort fast; chat completions: sonar (see request.py)
+    "effort": None,
     "base_url": DEFAULT_BASE_URL,
     "timeout": 300.0,
     "retries": 2,
     "stream_mode": "concise",
-    "api": "auto",
+    "api": "agent",
     "log": True,
 }
 #: Environment variables per setting, first found wins.
@@ -25,11 +26,13 @@ ENV = {
     "api_key": ("PPLX_API_KEY", "PERPLEXITY_API_KEY"),
     "base_url": ("PPLX_BASE_URL", "PERPLEXITY_BASE_URL"),
     "api": ("PPLX_API",),
+    "model": ("PPLX_MODEL",),
 }
 #: What each config key must hold.
 TYPES = {
     "api_key": str,
     "model": str,
+    "effort": str,
     "base_url": str,
     "timeout": (int, float),
     "retries": int,
@@ -37,7 +40,7 @@ TYPES = {
     "api": str,
     "log": bool,
 }
-CHOICES = {"stream_mode": ("full", "concise"), "api": ("chat", "agent", "auto")}
+CHOICES = {"stream_mode": ("full", "concise"), "api": ("agent", "chat", "auto")}
 
 
 def xdg_dir(kind: str, env) -> Path:
@@ -98,6 +101,15 @@ def check_setting(name: str, value, what: str):
         raise UsageError(f"{what} must be one of {', '.join(CHOICES[name])}, not {value!r}")
     if name == "base_url":
         check_base_url(value, what)
+    if name == "effort":
+        from pplx_cli.options import check_effort
+
+        try:
+            check_effort(value, what)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    if name == "model" and not value.strip():
+        raise UsageError(f"{what} is empty")
     return value
 
 
@@ -136,14 +148,73 @@ class Settings:
     def _from_env(self, name, var, value):
         return check_setting(name, value, var)
 
-    def api_key(self) -> str:
-        """The key, or AuthError naming where to put it."""
-        key = self.get("api_key")
-        if not key:
+    def api_key(self, required: bool = True):
+        """The key: the environment, the config file, then the file Perplexity's own CLI
+        writes (``pplx auth login``), read only. AuthError naming where to put it when there
+        is none (None when not ``required``)."""
+        key = self.get("api_key") or read_perplexity_credentials(self.env)
+        if not key or not key.strip():
+            if not required:
+                return None
             raise AuthError(
                 f"no API key: set PPLX_API_KEY (or PERPLEXITY_API_KEY), or api_key in {self.path}"
             )
         return key.strip()
+
+
+def perplexity_credentials_path(env) -> Path:
+    """Where Perplexity's own CLI keeps the key its ``pplx auth login`` stores."""
+    return xdg_dir("CONFIG", env) / "perplexity" / "credentials.json"
+
+
+def read_perplexity_credentials(env):
+    """The key in Perplexity's own CLI's credentials file, or None (missing or unreadable:
+    it is a last resort, never an error)."""
+    import json
+
+    try:
+        data = json.loads(perplexity_credentials_path(env).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    for name in ("api_key", "apiKey", "key"):
+        if isinstance(data.get(name), str) and data[name].strip():
+            return data[name]
+    return None
+
+
+def _model_cache_path(env) -> Path:
+    return xdg_dir("CACHE", env) / "pplx" / "models.json"
+
+
+def read_model_cache(env) -> list:
+    """The model ids the last ``pplx models`` listed ([] if none): for shell completion."""
+    import json
+
+    try:
+        data = json.loads(_model_cache_path(env).read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [m for m in data if isinstance(m, str)] if isinstance(data, list) else []
+
+
+def write_model_cache(env, ids) -> bool:
+    """Keep the listed model ids for completion; False if the cache is not writable."""
+    return _write_atomic(_model_cache_path(env), list(ids))
+
+
+def _write_atomic(path: Path, data) -> bool:
+    import json
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(data, indent=1) + "\n", "utf-8")
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        return False
 
 
 def _api_cache_path(env) -> Path:
@@ -175,17 +246,10 @@ def remember_api_choice(env, base_url: str, api_key: str, api: str) -> bool:
 
     path = _api_cache_path(env)
     try:
-        try:
-            data = json.loads(path.read_text("utf-8"))
-            if not isinstance(data, dict):
-                data = {}
-        except (OSError, ValueError):
-            data = {}
-        data[_api_cache_key(base_url, api_key)] = api
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".api.json.{os.getpid()}")
-        tmp.write_text(json.dumps(data, indent=1) + "\n", "utf-8")
-        os.replace(tmp, path)
-        return True
-    except OSError:
-        return False
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    data[_api_cache_key(base_url, api_key)] = api
+    return _write_atomic(path, data)

@@ -1,17 +1,18 @@
 """One exchange: settings and key, the API choice and its fallback, the request, the
 answer written by an :class:`~pplx_cli.output.AnswerWriter`, and its record in the history.
 
-``cli`` builds an :class:`Exchange` from the command's options and calls ``ask``,
-``stream`` or ``raw``; errors propagate as :class:`~pplx_cli.errors.PplxError` for ``cli``
-to map to exit codes.
+A command builds an :class:`Exchange` from its options and calls ``ask``, ``stream`` or
+``raw``; errors propagate as :class:`~pplx_cli.errors.PplxError` for ``cli`` to map to exit
+codes. Nothing here knows click or ``sys.stdout``: streams and the note/warn callbacks
+are given.
 """
 
-import sys
 import time
 
 from pplx_cli.config import Settings, read_api_choice, remember_api_choice
 from pplx_cli.errors import (
     AgentAPIRequired,
+    APIError,
     ExitCode,
     NetworkError,
     PplxError,
@@ -21,19 +22,28 @@ from pplx_cli.errors import (
     outcome,
     register_secret,
 )
-from pplx_cli.request import API_PATHS, RequestOptions, agent_unmapped, build_body
+from pplx_cli.options import resolve_connection
+from pplx_cli.pieces import META, Piece
+from pplx_cli.request import API_PATHS, RequestOptions, agent_unmapped, build_body, chat_unmapped
+
+#: Request options a follow-up takes from its conversation unless -m, --models or --effort is given.
+CONVERSATION_KEYS = ("model", "models", "effort")
 
 
 def request_options(p: dict, settings: Settings) -> RequestOptions:
-    """The command's options as RequestOptions (model and stream mode resolved)."""
+    """The command's options as RequestOptions (model, effort and stream mode resolved)."""
     domains = list(p["domains"]) + ["-" + d.lstrip("-") for d in p["excluded"]]
+    if p["recency"] and (p["after"] or p["before"]):
+        raise UsageError("--recency cannot be combined with --after or --before (the API refuses it)")
     return RequestOptions(
-        model=settings.get("model"),
+        model=None if p["models"] else settings.get("model"), models=p["models"], effort=settings.get("effort"),
         system=p["system"], max_tokens=p["max_tokens"], temperature=p["temperature"], top_p=p["top_p"],
-        search_mode=p["search_mode"], domains=domains, recency=p["recency"], after=p["after"],
-        before=p["before"], context_size=p["context_size"], images=p["images"], related=p["related"],
-        no_search=p["no_search"], reasoning_effort=p["reasoning_effort"], json_schema=p["json_schema"],
-        preset=p["preset"], stream_mode=settings.get("stream_mode"), overrides=p["overrides"],
+        search_type=p["search_type"], max_results=p["max_results"], country=p["country"], domains=domains,
+        recency=p["recency"], after=p["after"], before=p["before"], updated_after=p["updated_after"],
+        updated_before=p["updated_before"], context_size=p["context_size"], fetch=p["fetch"], no_search=p["no_search"],
+        search_mode=p["search_mode"], images=p["images"], related=p["related"], reasoning_effort=p["reasoning_effort"],
+        json_schema=p["json_schema"], store=not p["no_store"], stream_mode=settings.get("stream_mode"),
+        overrides=p["overrides"],
     )
 
 
@@ -43,35 +53,61 @@ def _logged_options(opts: RequestOptions, api_setting: str) -> dict:
 
     out = {k: v for k, v in asdict(opts).items() if v not in (None, False, [], "")}
     out.pop("system", None)  # its own column
+    out["store"] = opts.store
     out["api"] = api_setting
     return out
+
+
+def header_meta(headers) -> dict:
+    """``request_id`` and ``ratelimit`` (limit, remaining, reset, used) from response headers."""
+    meta = {}
+    if headers.get("x-request-id"):
+        meta["request_id"] = headers["x-request-id"]
+    limits = {}
+    for name in ("limit", "remaining", "reset", "used"):
+        value = headers.get(f"x-ratelimit-{name}")
+        if value is not None:
+            value = value.strip()
+            limits[name] = int(value) if value.isdigit() else value
+    if limits:
+        meta["ratelimit"] = limits
+    return meta
 
 
 class Exchange:
     """A prompt about to be sent, with everything resolved before anything is sent."""
 
-    def __init__(self, mode: str, prompt: str, p: dict, *, warn, note):
+    def __init__(self, mode: str, prompt: str, p: dict, *, warn, note, err=None):
         self.mode = mode  # ask, stream or raw
         self.prompt = prompt
         self.p = p
         self.warn = warn
         self.note = note
+        self.err = err
+        self.conn = resolve_connection(p)
+        effort = p["effort"] or p["preset"]
+        if p["preset"] and not self.conn.quiet:
+            note("--preset is deprecated; use --effort (it sends the same field)")
         self.settings = Settings(
-            {"model": p["model"], "base_url": p["base_url"], "timeout": p["timeout"], "retries": p["retries"],
-             "stream_mode": p.get("stream_mode"), "api": p["api"]},
+            {"model": p["model"], "effort": effort, "base_url": self.conn.base_url, "timeout": self.conn.timeout,
+             "retries": self.conn.retries, "stream_mode": p.get("stream_mode"), "api": p["api"]},
             warn=warn,
         )
+        self.explicit_model = bool(p["model"] or p["models"] or effort)
         self.opts = request_options(p, self.settings)
         self.key = self.settings.api_key()
         register_secret(self.key)
         self.base_url = self.settings.get("base_url")
-        self.api_setting = "agent" if p["preset"] else self.settings.get("api")
+        self.api_setting = self.settings.get("api")
         self.timeout = float(self.settings.get("timeout"))
         self.api = None
+        self.requested = None  # the model (or effort) the request named, for the history
+        self.headers_meta = {}
         # history: raw records nothing; --no-log or `log = false` turn recording off
         self.log = mode != "raw" and not p.get("no_log") and self.settings.get("log")
         self.cid = None
         self.messages = []
+        self.previous_response_id = None
         if self.log or p.get("cid") or p.get("continue_"):  # `stream --raw -c` continues too
             self._resolve_conversation()
 
@@ -95,8 +131,16 @@ class Exchange:
             raise UsageError(f"no conversation {wanted!r} in the history" if wanted else "no conversation to continue: the history is empty")
         self.cid = cid
         self.messages = history_messages(exchanges)
+        last = exchanges[-1]
         if self.opts.system is None:
-            self.opts.system = exchanges[-1]["system"]  # the conversation's system prompt, unless -s replaces it
+            self.opts.system = last["system"]  # the conversation's system prompt, unless -s replaces it
+        answered = [e for e in exchanges if e["answer"]]
+        options = _options_of(answered[-1] if answered else last)
+        if not self.explicit_model:  # the conversation's model and effort, unless given again
+            for key in CONVERSATION_KEYS:
+                setattr(self.opts, key, options.get(key))
+        if answered:
+            self.previous_response_id = _continuable_id(answered[-1])
 
     def _history(self, create=True):
         from pplx_cli.history import History
@@ -112,7 +156,7 @@ class Exchange:
         try:
             with self._history() as history:
                 history.record(
-                    cid=self.cid, api=self.api, model=self.opts.preset or self.opts.model, system=self.opts.system,
+                    cid=self.cid, api=self.api, model=self.requested, system=self.opts.system,
                     prompt=self.prompt, options=_logged_options(self.opts, self.api_setting),
                     answer=writer.answer(), reasoning="".join(writer.reasoning) or None,
                     meta=writer.metadata(error), duration=duration, exit_status=exit_status, error=error,
@@ -122,36 +166,55 @@ class Exchange:
 
     # ---- sending ----
 
-    def send(self):
-        """Send the request; on the Agent API's retirement 403 under ``auto``, fall back once."""
+    def client(self):
+        """The HTTP client for this exchange's base URL and key."""
         from pplx_cli.client import Client
 
-        client = Client(
+        return Client(
             base_url=self.base_url, api_key=self.key, timeout=self.timeout, retries=int(self.settings.get("retries")),
-            verbose=self.p["verbose"], quiet=self.p["quiet"], err=sys.stderr,
+            verbose=self.conn.verbose, quiet=self.conn.quiet, err=self.err,
         )
+
+    def send(self):
+        """Send the request; on the retirement 403 under ``--api auto``, fall back to the Agent API once."""
+        client = self.client()
         api = self.api_setting
         if api == "auto":
             api = read_api_choice(self.settings.env, self.base_url, self.key) or "chat"
         try:
             return self._post(client, api)
-        except AgentAPIRequired as e:
+        except AgentAPIRequired:
             if self.api_setting != "auto":
-                e.message += " (try --api agent)"
                 raise
-        if not self.p["quiet"]:
+        if not self.conn.quiet:
             self.note("Sonar chat completions are not available for this key; using the Agent API")
         remember_api_choice(self.settings.env, self.base_url, self.key, "agent")
         return self._post(client, "agent")
 
     def _post(self, client, api):
         self.api = api
-        if api == "agent" and not self.p["quiet"]:
-            for name in agent_unmapped(self.opts):
-                self.note(f"{name} has no Agent API equivalent; not sent")
+        if not self.conn.quiet:
+            for name in (agent_unmapped if api == "agent" else chat_unmapped)(self.opts):
+                self.note(f"{name} has no {'Agent API' if api == 'agent' else 'chat completions'} equivalent; not sent")
         stream = self.mode != "ask"
-        body = build_body(api, self.prompt, self.opts, stream=stream, history=self.messages)
-        return client.post(API_PATHS[api], body, stream=stream)
+        previous = self.previous_response_id if api == "agent" else None
+        history = () if previous else self.messages
+        body = build_body(api, self.prompt, self.opts, stream=stream, history=history, previous_response_id=previous)
+        models = body.get("models")
+        self.requested = body.get("model") or (models[0] if isinstance(models, list) and models else None) or body.get("effort")
+        try:
+            response = client.post(API_PATHS[api], body, stream=stream)
+        except APIError as e:
+            if not (previous and e.status == 400):
+                raise
+            # the stored response is gone (expired, or another account's): send the conversation instead
+            if not self.conn.quiet:
+                self.note("the previous response could not be continued; sending the conversation instead")
+            self.previous_response_id = None
+            body = build_body(api, self.prompt, self.opts, stream=stream, history=self.messages)
+            response = client.post(API_PATHS[api], body, stream=stream)
+        self.headers_meta = header_meta(response.headers)
+        return response
 
     # ---- the three ways to run ----
 
@@ -171,9 +234,13 @@ class Exchange:
 
         def run():
             response = self.send()
+            writer.write(Piece(META, self.headers_meta))
             check_stream_type(response)
             pieces = PieceStream(iter_sse(iter_body(response)), api=self.api)
-            writer.render(self._live(pieces))
+            try:
+                writer.render(self._live(pieces))
+            finally:
+                self._say_unknown(pieces.parser)
             return writer
 
         self._recorded(run, writer)
@@ -188,6 +255,7 @@ class Exchange:
             from pplx_cli.pieces import body_pieces
 
             response = self.send()
+            writer.write(Piece(META, self.headers_meta))
             body = read_body(response)
             if raw:
                 writer.out.write(body)
@@ -203,6 +271,13 @@ class Exchange:
 
         self._recorded(run, writer)
 
+    def _say_unknown(self, parser):
+        """With -v: how many events of types pplx does not know were ignored."""
+        unknown = getattr(parser, "unknown", None)
+        if self.conn.verbose and unknown:
+            kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(unknown.items()))
+            self.note(f"ignored {sum(unknown.values())} events of unknown types: {kinds}")
+
     def _collect(self, body: bytes):
         """A writer that has read a raw body without printing it, for the history."""
         import io
@@ -212,6 +287,7 @@ class Exchange:
         from pplx_cli.pieces import body_pieces
 
         collector = AnswerWriter(io.BytesIO(), io.BytesIO(), meta=False)
+        collector.write(Piece(META, self.headers_meta))
         try:
             for piece in body_pieces(json.loads(body), self.api):
                 collector.write(piece)
@@ -241,3 +317,28 @@ class Exchange:
             if e.timed_out:
                 raise NetworkError(f"timed out after {stream.events} events: no data for {self.timeout:g}s") from None
             raise NetworkError(f"connection lost after {stream.events} events") from None
+
+
+def _options_of(exchange) -> dict:
+    import json
+
+    try:
+        options = json.loads(exchange.get("options") or "{}")
+    except ValueError:
+        return {}
+    return options if isinstance(options, dict) else {}
+
+
+def _continuable_id(exchange):
+    """The response id a follow-up can continue from: an Agent API exchange that completed
+    and was stored (``store`` sent as true), else None."""
+    import json
+
+    if exchange.get("api") != "agent" or exchange.get("exit_status") != 0 or _options_of(exchange).get("store") is not True:
+        return None
+    try:
+        meta = json.loads(exchange.get("meta") or "{}")
+    except ValueError:
+        return None
+    rid = meta.get("id") if isinstance(meta, dict) else None
+    return rid if isinstance(rid, str) and rid else None

@@ -10,14 +10,15 @@ pipe sees each event the moment it is parsed.
 import json
 
 from pplx_cli.errors import StreamError, outcome, redact
-from pplx_cli.pieces import BAD, META, REASONING, TEXT
+from pplx_cli.pieces import BAD, META, REASONING, TEXT, WARNING
 
 #: Metadata keys in the order they are written; ones never seen are left out unless listed in ALWAYS.
 META_ORDER = (
-    "api", "id", "model", "created", "usage", "citations", "search_results", "images",
-    "related_questions", "finish_reason", "reasoning", "skipped_events", "error",
+    "api", "id", "model", "created", "usage", "citations", "search_results", "search_queries", "fetch_url_results",
+    "images", "related_questions", "finish_reason", "request_id", "ratelimit", "reasoning", "skipped_events", "error",
 )
-ALWAYS = {"id": None, "model": None, "usage": None, "citations": [], "search_results": [], "finish_reason": None}
+ALWAYS = {"id": None, "model": None, "usage": None, "citations": [], "search_results": [], "search_queries": [],
+          "finish_reason": None}
 
 
 class AnswerWriter:
@@ -25,10 +26,12 @@ class AnswerWriter:
 
     ``out`` and ``err`` are binary streams. ``reasoning`` is ``hide`` (kept in the
     metadata only), ``show`` (on stdout, before the answer, set off by a blank line) or
-    ``stderr``. ``meta_path`` None writes metadata to ``err``; ``meta=False`` writes none.
+    ``stderr``. ``citations="strip"`` removes citation markers from the printed answer (the
+    answer kept for the history keeps them). ``meta_path`` None writes metadata to ``err``;
+    ``meta=False`` writes none.
     """
 
-    def __init__(self, out, err, *, reasoning="hide", sources=False, meta=True, meta_path=None):
+    def __init__(self, out, err, *, reasoning="hide", sources=False, meta=True, meta_path=None, citations="keep"):
         self.out = out
         self.err = err
         self.reasoning_mode = reasoning
@@ -42,6 +45,11 @@ class AnswerWriter:
         self.wrote_text = False
         self.last = b""  # the last byte written to stdout
         self.reasoning_on_stdout = False
+        self.stripper = None
+        if citations == "strip":
+            from pplx_cli.citations import CitationStripper
+
+            self.stripper = CitationStripper()
 
     def _write(self, data: bytes):
         # state first: a signal can land between any two lines, and close() relies on it
@@ -57,7 +65,10 @@ class AnswerWriter:
             if self.reasoning_on_stdout and not self.wrote_text:
                 self._write(b"\n" if self.last == b"\n" else b"\n\n")
             self.wrote_text = True
-            self._write(value.encode("utf-8", "replace"))
+            if self.stripper is not None:
+                value = self.stripper.feed(value)
+            if value:
+                self._write(value.encode("utf-8", "replace"))
         elif kind == META:
             self.meta.update(value)
         elif kind == REASONING:
@@ -72,6 +83,8 @@ class AnswerWriter:
             number, excerpt = value
             self.skipped += 1
             self.warn(f"skipped malformed event {number} (not JSON): {excerpt}")
+        elif kind == WARNING:
+            self.warn(value)
 
     def answer(self) -> str:
         """The answer text written so far."""
@@ -99,6 +112,10 @@ class AnswerWriter:
 
     def close(self, error=None):
         """Final newline, sources, metadata. Safe to call once."""
+        if self.stripper is not None:
+            rest = self.stripper.flush()
+            if rest:
+                self._write(rest.encode("utf-8", "replace"))
         if self.wrote_text or self.reasoning_on_stdout:
             if self.last != b"\n":
                 self._write(b"\n")
@@ -124,18 +141,11 @@ class AnswerWriter:
         return ordered
 
     def _write_sources(self):
-        citations = self.meta.get("citations") or []
-        if not citations:
-            return
-        titles = {}
-        for result in self.meta.get("search_results") or ():
-            if isinstance(result, dict) and result.get("url") and result.get("title"):
-                titles.setdefault(result["url"], result["title"])
-        lines = ["\n"]
-        for number, url in enumerate(citations, 1):
-            title = titles.get(url)
-            lines.append(f"[{number}] {title} <{url}>\n" if title else f"[{number}] {url}\n")
-        self._write("".join(lines).encode("utf-8", "replace"))
+        from pplx_cli.citations import source_lines
+
+        lines = source_lines(self.meta)
+        if lines:
+            self._write(("\n" + "".join(line + "\n" for line in lines)).encode("utf-8", "replace"))
 
     def _write_meta(self, error):
         line = redact(json.dumps(self.metadata(error), ensure_ascii=False))

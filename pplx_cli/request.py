@@ -5,13 +5,23 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-#: Sonar model names -> the Agent API's model or preset (README "Agent API").
-AGENT_MODEL_MAP = {
+from pplx_cli.errors import UsageError
+
+#: Sonar model names -> the Agent API's model or effort (README "Models and effort").
+SONAR_MODELS = {
     "sonar": ("model", "perplexity/sonar"),
-    "sonar-pro": ("preset", "low"),
-    "sonar-reasoning-pro": ("preset", "low"),
-    "sonar-deep-research": ("preset", "medium"),
+    "sonar-pro": ("effort", "low"),
+    "sonar-reasoning": ("effort", "low"),
+    "sonar-reasoning-pro": ("effort", "low"),
+    "sonar-deep-research": ("effort", "medium"),
 }
+#: What the Agent API gets when neither a model nor an effort is given: a search-grounded
+#: answer at the lowest cost and latency it offers.
+DEFAULT_EFFORT = "fast"
+#: The chat API's model when none is given.
+DEFAULT_CHAT_MODEL = "sonar"
+#: Anthropic models require max_output_tokens; this is sent when none is given.
+ANTHROPIC_MAX_OUTPUT_TOKENS = 8192
 
 _KEY = re.compile(r"[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*")
 
@@ -20,23 +30,31 @@ _KEY = re.compile(r"[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*")
 class RequestOptions:
     """What the user asked for, independent of the API that will answer."""
 
-    model: str = "sonar"
+    model: str = None
+    models: list = None
+    effort: str = None
     system: str = None
     max_tokens: int = None
     temperature: float = None
     top_p: float = None
-    search_mode: str = None
+    search_type: str = None
+    max_results: int = None
+    country: str = None
     domains: list = field(default_factory=list)  # excluded ones start with "-"
     recency: str = None
     after: str = None  # M/D/YYYY
     before: str = None
+    updated_after: str = None
+    updated_before: str = None
     context_size: str = None
+    fetch: bool = False
+    no_search: bool = False
+    search_mode: str = None
     images: bool = False
     related: bool = False
-    no_search: bool = False
     reasoning_effort: str = None
     json_schema: dict = None
-    preset: str = None
+    store: bool = True
     stream_mode: str = "concise"
     overrides: list = field(default_factory=list)  # [(dotted key, value)]
 
@@ -71,16 +89,40 @@ def parse_override(key: str, value: str):
 
 
 def apply_overrides(body: dict, overrides) -> dict:
-    """Set each dotted key in ``body`` (creating nested objects); later ones win."""
+    """Set each dotted key in ``body`` (creating nested objects); later ones win.
+
+    A numeric part indexes a list that is already there (``tools.0.user_location.city``);
+    any other part that does not name an object replaces it with one.
+    """
     for key, value in overrides:
-        *parents, last = key.split(".")
+        parts = key.split(".")
         target = body
-        for name in parents:
-            if not isinstance(target.get(name), dict):
+        for position, name in enumerate(parts[:-1]):
+            if isinstance(target, list):
+                index = _index(target, name, key)
+                if not isinstance(target[index], (dict, list)):
+                    target[index] = {}
+                target = target[index]
+                continue
+            child = target.get(name)
+            keep_list = isinstance(child, list) and parts[position + 1].isdigit()
+            if not (isinstance(child, dict) or keep_list):
                 target[name] = {}
             target = target[name]
-        target[last] = value
+        if isinstance(target, list):
+            target[_index(target, parts[-1], key)] = value
+        else:
+            target[parts[-1]] = value
     return body
+
+
+def _index(items: list, name: str, key: str) -> int:
+    if not name.isdigit() or int(name) >= len(items):
+        raise UsageError(f"-o {key}: {name!r} is not an index of the {len(items)}-item list there")
+    return int(name)
+
+
+# ---- chat completions (legacy) -------------------------------------------------------------
 
 
 def _messages(prompt, system, history):
@@ -90,9 +132,9 @@ def _messages(prompt, system, history):
     return messages
 
 
-def build_chat_body(prompt: str, opts: RequestOptions, *, stream: bool, history=()) -> dict:
+def build_chat_body(prompt: str, opts: RequestOptions, *, stream: bool, history=(), **_) -> dict:
     """The ``/chat/completions`` request body."""
-    body = {"model": opts.model, "messages": _messages(prompt, opts.system, history), "stream": stream}
+    body = {"model": opts.model or DEFAULT_CHAT_MODEL, "messages": _messages(prompt, opts.system, history), "stream": stream}
     if stream and opts.stream_mode:
         body["stream_mode"] = opts.stream_mode
     for name, value in (
@@ -103,14 +145,21 @@ def build_chat_body(prompt: str, opts: RequestOptions, *, stream: bool, history=
         ("search_recency_filter", opts.recency),
         ("search_after_date_filter", opts.after),
         ("search_before_date_filter", opts.before),
+        ("last_updated_after_filter", opts.updated_after),
+        ("last_updated_before_filter", opts.updated_before),
         ("reasoning_effort", opts.reasoning_effort),
     ):
         if value is not None:
             body[name] = value
     if opts.domains:
         body["search_domain_filter"] = list(opts.domains)
+    web = {}
     if opts.context_size:
-        body["web_search_options"] = {"search_context_size": opts.context_size}
+        web["search_context_size"] = opts.context_size
+    if opts.country:
+        web["user_location"] = {"country": opts.country}
+    if web:
+        body["web_search_options"] = web
     if opts.images:
         body["return_images"] = True
     if opts.related:
@@ -122,57 +171,126 @@ def build_chat_body(prompt: str, opts: RequestOptions, *, stream: bool, history=
     return apply_overrides(body, opts.overrides)
 
 
+def chat_unmapped(opts: RequestOptions) -> list:
+    """The options chat completions have no field for (they are not sent there)."""
+    return [name for name, used in (
+        ("--effort", opts.effort is not None),
+        ("--models", bool(opts.models)),
+        ("--search-type", opts.search_type is not None),
+        ("--max-results", opts.max_results is not None),
+        ("--fetch", opts.fetch),
+    ) if used]
+
+
+# ---- the Agent API -----------------------------------------------------------------------
+
+
+def agent_model(name: str):
+    """A model name as the Agent API takes it: ``(field, value)``, a Sonar name mapped.
+
+    A name without a provider (``gpt-5``) is a usage error: the service refuses it.
+    """
+    if name in SONAR_MODELS:
+        return SONAR_MODELS[name]
+    if "/" not in name.strip("/"):
+        raise UsageError(f"model {name!r} is not an Agent API model id: ids are provider/name, "
+                         "e.g. perplexity/sonar or openai/gpt-5.1 (see pplx models)")
+    return "model", name
+
+
 def agent_unmapped(opts: RequestOptions) -> list:
     """The options the Agent API has no field for (they are not sent there)."""
-    return [
-        name
-        for name, used in (
-            ("--search-mode", opts.search_mode is not None),
-            ("--images", opts.images),
-            ("--related", opts.related),
-        )
-        if used
-    ]
+    return [name for name, used in (
+        ("--search-mode", opts.search_mode is not None),
+        ("--images", opts.images),
+        ("--related", opts.related),
+    ) if used]
 
 
-def build_agent_body(prompt: str, opts: RequestOptions, *, stream: bool, history=()) -> dict:
-    """The ``/v1/responses`` request body: the same request, mapped (README "Agent API").
-
-    The Agent API rejects unknown fields, so nothing chat-only is sent; ``-o`` overrides
-    still reach any field.
-    """
-    body = {}
-    if opts.preset:
-        body["preset"] = opts.preset
-    else:
-        kind, name = AGENT_MODEL_MAP.get(opts.model, ("model", opts.model))
-        body[kind] = name
-    body["input"] = list(history) + [{"role": "user", "content": prompt}] if history else prompt
-    if opts.system:
-        body["instructions"] = opts.system
-    body["stream"] = stream
+def _web_search_tool(opts: RequestOptions) -> dict:
+    """The web_search tool with every filter and setting given; ``{"type": "web_search"}`` if none."""
     filters = {}
     for name, value in (
         ("search_domain_filter", list(opts.domains) or None),
         ("search_recency_filter", opts.recency),
         ("search_after_date_filter", opts.after),
         ("search_before_date_filter", opts.before),
+        ("last_updated_after_filter", opts.updated_after),
+        ("last_updated_before_filter", opts.updated_before),
     ):
         if value is not None:
             filters[name] = value
     tool = {"type": "web_search"}
     if filters:
         tool["filters"] = filters
-    if opts.context_size:
-        tool["search_context_size"] = opts.context_size
-    # a model searches only with the tool; a preset brings its own tools unless told otherwise
-    if not opts.no_search and ("model" in body or len(tool) > 1):
-        body["tools"] = [tool]
-    for name, value in (
-        ("max_output_tokens", opts.max_tokens),
-        ("temperature", opts.temperature),
-        ("top_p", opts.top_p),
-    ):
+    for name, value in (("search_context_size", opts.context_size), ("search_type", opts.search_type),
+                        ("max_results", opts.max_results)):
+        if value is not None:
+            tool[name] = value
+    if opts.country:
+        tool["user_location"] = {"country": opts.country}
+    return tool
+
+
+def build_agent_body(prompt: str, opts: RequestOptions, *, stream: bool, history=(), previous_response_id=None) -> dict:
+    """The ``/v1/responses`` request body (README "The Agent API").
+
+    A model and an effort combine (the effort's configuration with that model); with
+    neither, the effort is :data:`DEFAULT_EFFORT`. A model searches only with the
+    ``web_search`` tool, so it is always offered unless ``--no-search``. An effort brings
+    its own tools, but a ``tools`` list replaces them: when a search option or ``--fetch``
+    is given with an effort, both tools an effort uses are sent (``web_search`` with the
+    options, and ``fetch_url``), never fewer. With an effort, ``--no-search`` sends
+    ``max_tool_calls: 0`` (an effort's tools cannot be removed otherwise). The Agent API
+    rejects unknown fields, so nothing chat-only is sent; ``-o`` still reaches any field.
+    """
+    body = {}
+    effort = opts.effort
+    models = None
+    if opts.models:
+        models = []
+        for name in opts.models:
+            kind, value = agent_model(name)
+            if kind != "model":
+                raise UsageError(f"--models takes model ids; {name!r} is an effort (use --effort {value})")
+            models.append(value)
+        body["models"] = models
+    elif opts.model:
+        kind, value = agent_model(opts.model)
+        if kind == "model":
+            body["model"] = value
+            models = [value]
+        elif effort is None:
+            effort = value
+    if effort is None and not models:
+        effort = DEFAULT_EFFORT
+    if effort is not None:
+        body["effort"] = effort
+    body["input"] = list(history) + [{"role": "user", "content": prompt}] if history else prompt
+    if previous_response_id:
+        body["previous_response_id"] = previous_response_id
+    if opts.system:
+        body["instructions"] = opts.system
+    body["stream"] = stream
+    body["store"] = bool(opts.store)
+    search = _web_search_tool(opts)
+    if effort is not None:
+        if opts.no_search:
+            if opts.fetch:
+                raise UsageError("--no-search with an effort turns off every tool, --fetch included; give a model (-m) to fetch without searching")
+            body["max_tool_calls"] = 0
+        elif len(search) > 1 or opts.fetch:
+            body["tools"] = [search, {"type": "fetch_url"}]
+    else:
+        tools = [] if opts.no_search else [search]
+        if opts.fetch:
+            tools.append({"type": "fetch_url"})
+        if tools:
+            body["tools"] = tools
+    max_tokens = opts.max_tokens
+    if max_tokens is None and any(m.startswith("anthropic/") for m in models or ()):
+        max_tokens = ANTHROPIC_MAX_OUTPUT_TOKENS
+    for name, value in (("max_output_tokens", max_tokens), ("temperature", opts.temperature), ("top_p", opts.top_p)):
         if value is not None:
             body[name] = value
     if opts.reasoning_effort:
@@ -182,10 +300,10 @@ def build_agent_body(prompt: str, opts: RequestOptions, *, stream: bool, history
     return apply_overrides(body, opts.overrides)
 
 
-def build_body(api: str, prompt: str, opts: RequestOptions, *, stream: bool, history=()) -> dict:
-    """The request body for ``api`` (``chat`` or ``agent``)."""
+def build_body(api: str, prompt: str, opts: RequestOptions, *, stream: bool, history=(), previous_response_id=None) -> dict:
+    """The request body for ``api`` (``agent`` or ``chat``)."""
     build = build_agent_body if api == "agent" else build_chat_body
-    return build(prompt, opts, stream=stream, history=history)
+    return build(prompt, opts, stream=stream, history=history, previous_response_id=previous_response_id)
 
 
 #: The path of each API under the base URL.

@@ -25,6 +25,23 @@ def invoke(*args, input=None, env=None):
     return CliRunner().invoke(cli, list(args), input=input, env=env)
 
 
+def invoke_chat(*args, **kw):
+    """The legacy chat completions dialect, chosen explicitly."""
+    return invoke(*args, "--api", "chat", **kw)
+
+
+def agent_body(text="Canberra.", model="openai/gpt-5.1", **extra):
+    """A completed Agent API response body, as the service sends it."""
+    return {"id": "resp_1", "object": "response", "created_at": 9, "completed_at": 9, "status": "completed",
+            "background": False, "store": True, "model": model, "error": None, "incomplete_details": None,
+            "output": [{"type": "search_results", "queries": ["capital of Australia"],
+                        "results": [{"id": 1, "url": "https://example.org/au", "title": "Australia", "snippet": "s"}]},
+                       {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+                        "content": [{"type": "output_text", "text": text, "annotations": []}]}],
+            "usage": {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7,
+                      "cost": {"currency": "USD", "total_cost": 0.0012}}, **extra}
+
+
 def chat_body(content="Canberra.", **extra):
     return {"id": "x1", "model": "sonar", "created": 5, "usage": {"total_tokens": 3, "cost": {"total_cost": 0.005}},
             "citations": ["https://example.org/au"], "search_results": [{"title": "Australia", "url": "https://example.org/au"}],
@@ -38,43 +55,62 @@ def sent(mocked, i=0):
 # ---- ask ----
 
 
-def test_ask_prints_the_answer_and_metadata_on_stderr(mocked):
-    mocked.post(CHAT, json=chat_body(), match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})])
+def test_ask_defaults_to_the_agent_api_with_effort_fast(mocked):
+    mocked.post(AGENT, json=agent_body(), match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})],
+                headers={"x-request-id": "1", "x-ratelimit-limit": "50", "x-ratelimit-remaining": "49",
+                         "x-ratelimit-reset": "1791572841", "x-ratelimit-used": "1"})
     result = invoke("ask", "capital", "of", "Australia?")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "Canberra.\n"
+    meta = json.loads(result.stderr)
+    assert meta == {"api": "agent", "id": "resp_1", "model": "openai/gpt-5.1", "created": 9,
+                    "usage": {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7, "cost": {"currency": "USD", "total_cost": 0.0012},
+                              "prompt_tokens": 3, "completion_tokens": 4},
+                    "citations": ["https://example.org/au"],
+                    "search_results": [{"id": 1, "url": "https://example.org/au", "title": "Australia", "snippet": "s"}],
+                    "search_queries": ["capital of Australia"], "finish_reason": "stop", "request_id": "1",
+                    "ratelimit": {"limit": 50, "remaining": 49, "reset": 1791572841, "used": 1}}
+    assert sent(mocked) == {"effort": "fast", "input": "capital of Australia?", "stream": False, "store": True}
+    assert [c.request.url for c in mocked.calls] == [AGENT]
+
+
+def test_ask_chat_prints_the_answer_and_metadata_on_stderr(mocked):
+    mocked.post(CHAT, json=chat_body(), match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})])
+    result = invoke_chat("ask", "capital", "of", "Australia?")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "Canberra.\n"
     meta = json.loads(result.stderr)
     assert meta == {"api": "chat", "id": "x1", "model": "sonar", "created": 5, "usage": {"total_tokens": 3, "cost": {"total_cost": 0.005}},
                     "citations": ["https://example.org/au"], "search_results": [{"title": "Australia", "url": "https://example.org/au"}],
-                    "finish_reason": "stop"}
+                    "search_queries": [], "finish_reason": "stop"}
     assert sent(mocked) == {"model": "sonar", "messages": [{"role": "user", "content": "capital of Australia?"}], "stream": False}
 
 
 def test_ask_answer_keeps_its_own_final_newline(mocked):
-    mocked.post(CHAT, json=chat_body("Line one\n"))
+    mocked.post(AGENT, json=agent_body("Line one\n"))
     assert invoke("ask", "q", "--no-meta").stdout == "Line one\n"
 
 
 def test_ask_raw_prints_the_body_as_received(mocked):
-    body = b'{"id": "x",  "choices": [{"message": {"content": "A"}}]}'
-    mocked.post(CHAT, body=body, content_type="application/json")
+    body = b'{"id": "x",  "status": "completed", "output": []}'
+    mocked.post(AGENT, body=body, content_type="application/json")
     result = invoke("ask", "--raw", "q")
     assert result.exit_code == 0
     assert result.stdout_bytes == body
     assert result.stderr == ""
 
 
-def test_sources_after_a_blank_line(mocked):
+def test_chat_sources_after_a_blank_line(mocked):
     body = chat_body("See [1][2].")
     body["citations"] = ["https://example.org/au", "https://example.org/other"]
     mocked.post(CHAT, json=body)
-    result = invoke("ask", "q", "--sources", "--no-meta")
+    result = invoke_chat("ask", "q", "--sources", "--no-meta")
     assert result.stdout == "See [1][2].\n\n[1] Australia <https://example.org/au>\n[2] https://example.org/other\n"
     assert result.stderr == ""
 
 
 def test_meta_file_keeps_stderr_for_diagnostics(mocked, tmp_path):
-    mocked.post(CHAT, json=chat_body())
+    mocked.post(AGENT, json=agent_body())
     meta = tmp_path / "meta.json"
     result = invoke("ask", "q", "--meta", str(meta))
     assert result.exit_code == 0
@@ -82,14 +118,14 @@ def test_meta_file_keeps_stderr_for_diagnostics(mocked, tmp_path):
     assert json.loads(meta.read_text())["citations"] == ["https://example.org/au"]
 
 
-def test_reasoning_modes(mocked):
+def test_chat_reasoning_modes(mocked):
     mocked.post(CHAT, json=chat_body("<think>ponder</think>\n\nYes."))
-    hidden = invoke("ask", "q")
+    hidden = invoke_chat("ask", "q")
     assert hidden.stdout == "Yes.\n"
     assert json.loads(hidden.stderr)["reasoning"] == "ponder"
-    shown = invoke("ask", "q", "--reasoning", "show", "--no-meta")
+    shown = invoke_chat("ask", "q", "--reasoning", "show", "--no-meta")
     assert shown.stdout == "ponder\n\nYes.\n"
-    to_err = invoke("ask", "q", "--reasoning", "stderr", "--no-meta")
+    to_err = invoke_chat("ask", "q", "--reasoning", "stderr", "--no-meta")
     assert to_err.stdout == "Yes.\n"
     assert to_err.stderr == "ponder\n"
 
@@ -98,13 +134,13 @@ def test_reasoning_modes(mocked):
 
 
 def test_prompt_from_stdin_and_joined_with_words(mocked):
-    mocked.post(CHAT, json=chat_body())
+    mocked.post(AGENT, json=agent_body())
     assert invoke("ask", input="piped prompt\n").exit_code == 0
-    assert sent(mocked, 0)["messages"][-1]["content"] == "piped prompt\n"
+    assert sent(mocked, 0)["input"] == "piped prompt\n"
     assert invoke("ask", "-", input="dash prompt").exit_code == 0
-    assert sent(mocked, 1)["messages"][-1]["content"] == "dash prompt"
+    assert sent(mocked, 1)["input"] == "dash prompt"
     assert invoke("ask", "review", "this", input="diff --git a b\n").exit_code == 0
-    assert sent(mocked, 2)["messages"][-1]["content"] == "review this\n\ndiff --git a b\n"
+    assert sent(mocked, 2)["input"] == "review this\n\ndiff --git a b\n"
 
 
 @pytest.mark.parametrize("args, stdin", [((), ""), ((), "  \n\t"), (("   ",), ""), (("-",), "")])
@@ -145,36 +181,70 @@ def write_config(home, text, mode=0o600):
 def test_config_file_key_and_defaults(mocked, home, monkeypatch):
     monkeypatch.delenv("PPLX_API_KEY")
     write_config(home, 'api_key = "pplx-fromconfig-1234567"\nmodel = "sonar-pro"\nbase_url = "https://alt.example"\n')
-    mocked.post("https://alt.example/chat/completions", json=chat_body(),
+    mocked.post("https://alt.example/v1/responses", json=agent_body(),
                 match=[matchers.header_matcher({"Authorization": "Bearer pplx-fromconfig-1234567"})])
     result = invoke("ask", "q")
     assert result.exit_code == 0, result.stderr
-    assert sent(mocked)["model"] == "sonar-pro"
+    assert sent(mocked)["effort"] == "low"  # sonar-pro, mapped
+    assert "model" not in sent(mocked)
 
 
 def test_precedence_flag_over_env_over_config(mocked, home, monkeypatch):
-    write_config(home, 'base_url = "https://config.example"\nmodel = "from-config"\n')
+    write_config(home, 'base_url = "https://config.example"\nmodel = "xai/from-config"\neffort = "high"\n')
     monkeypatch.setenv("PPLX_BASE_URL", "https://env.example")
-    mocked.post("https://env.example/chat/completions", json=chat_body())
-    mocked.post("https://flag.example/chat/completions", json=chat_body())
+    mocked.post("https://env.example/v1/responses", json=agent_body())
+    mocked.post("https://flag.example/v1/responses", json=agent_body())
     assert invoke("ask", "q").exit_code == 0
-    assert mocked.calls[0].request.url == "https://env.example/chat/completions"
-    assert sent(mocked, 0)["model"] == "from-config"
-    assert invoke("ask", "q", "--base-url", "https://flag.example", "-m", "sonar").exit_code == 0
-    assert mocked.calls[1].request.url == "https://flag.example/chat/completions"
-    assert sent(mocked, 1)["model"] == "sonar"
+    assert mocked.calls[0].request.url == "https://env.example/v1/responses"
+    assert (sent(mocked, 0)["model"], sent(mocked, 0)["effort"]) == ("xai/from-config", "high")
+    assert invoke("ask", "q", env={"PPLX_MODEL": "openai/from-env"}).exit_code == 0
+    assert sent(mocked, 1)["model"] == "openai/from-env"
+    assert invoke("ask", "q", "--base-url", "https://flag.example", "-m", "sonar", "--effort", "fast@2026-10-16.0").exit_code == 0
+    assert mocked.calls[2].request.url == "https://flag.example/v1/responses"
+    assert (sent(mocked, 2)["model"], sent(mocked, 2)["effort"]) == ("perplexity/sonar", "fast@2026-10-16.0")
 
 
 def test_perplexity_api_key_is_the_fallback(mocked, monkeypatch):
     monkeypatch.delenv("PPLX_API_KEY")
     monkeypatch.setenv("PERPLEXITY_API_KEY", "pplx-second-choice-99")
-    mocked.post(CHAT, json=chat_body(), match=[matchers.header_matcher({"Authorization": "Bearer pplx-second-choice-99"})])
+    mocked.post(AGENT, json=agent_body(), match=[matchers.header_matcher({"Authorization": "Bearer pplx-second-choice-99"})])
     assert invoke("ask", "q").exit_code == 0
+
+
+def write_credentials(home, data):
+    path = home / ".config" / "perplexity" / "credentials.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data)
+    return path
+
+
+def test_perplexity_cli_credentials_are_the_last_source(mocked, home, monkeypatch):
+    monkeypatch.delenv("PPLX_API_KEY")
+    path = write_credentials(home, {"api_key": "pplx-from-their-cli-42"})
+    before = path.read_bytes()
+    mocked.post(AGENT, json=agent_body(), match=[matchers.header_matcher({"Authorization": "Bearer pplx-from-their-cli-42"})])
+    assert invoke("ask", "q").exit_code == 0
+    assert path.read_bytes() == before  # read only
+    # the config file and the environment come first
+    write_config(home, 'api_key = "pplx-fromconfig-1234567"\n')
+    mocked.post(AGENT, json=agent_body(), match=[matchers.header_matcher({"Authorization": "Bearer pplx-fromconfig-1234567"})])
+    assert invoke("ask", "q").exit_code == 0
+    assert mocked.calls[1].request.headers["Authorization"] == "Bearer pplx-fromconfig-1234567"
+
+
+@pytest.mark.parametrize("content", ["{not json", "[]", '{"api_key": 7}', '{"api_key": "  "}'])
+def test_unusable_credentials_file_is_no_key(mocked, home, monkeypatch, content):
+    monkeypatch.delenv("PPLX_API_KEY")
+    write_credentials(home, content)
+    result = invoke("ask", "q")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("pplx: error: no API key: set PPLX_API_KEY")
+    assert len(mocked.calls) == 0
 
 
 def test_config_with_key_readable_by_others_warns(mocked, home):
     write_config(home, 'api_key = "pplx-fromconfig-1234567"\n', mode=0o644)
-    mocked.post(CHAT, json=chat_body())
+    mocked.post(AGENT, json=agent_body())
     result = invoke("ask", "q", "--no-meta")
     assert result.exit_code == 0
     assert "readable by others" in result.stderr and "chmod 600" in result.stderr
@@ -182,7 +252,8 @@ def test_config_with_key_readable_by_others_warns(mocked, home):
 
 
 @pytest.mark.parametrize("text, why", [("model = [", "not valid TOML"), ("timeout = \"x\"", "timeout must be a number"),
-                                       ("api = \"soap\"", "api must be one of"), ('base_url = "ftp://x"', "http")])
+                                       ("api = \"soap\"", "api must be one of"), ('base_url = "ftp://x"', "http"),
+                                       ('effort = "extreme"', "effort must be one of"), ('model = ""', "model is empty")])
 def test_broken_config_is_one_line_exit_2(mocked, home, text, why):
     path = write_config(home, text)
     result = invoke("ask", "q")
@@ -211,6 +282,17 @@ def test_broken_config_is_one_line_exit_2(mocked, home, text, why):
         (["--max-tokens", "0"], "max-tokens"),
         (["--api", "soap"], "soap"),
         (["--reasoning", "loud"], "loud"),
+        (["--effort", "max"], "effort must be one of"),
+        (["--effort", "fast@"], "optionally pinned"),
+        (["--preset", "turbo"], "--preset must be one of"),
+        (["--models", "a/1,b/2,c/3,d/4,e/5,f/6"], "at most 5 models"),
+        (["--models", " , "], "one or more model ids"),
+        (["--search-type", "deep"], "deep"),
+        (["--max-results", "0"], "max-results"),
+        (["--max-results", "51"], "max-results"),
+        (["--country", "USA"], "two-letter country code"),
+        (["--updated-after", "2025-13-01"], "not a real date"),
+        (["--citations", "hide"], "hide"),
     ],
 )
 def test_bad_values_exit_2(mocked, args, words):
@@ -229,7 +311,7 @@ def test_json_schema_file_checked(mocked, tmp_path):
     assert result.exit_code == 2 and "cannot read" in result.stderr
     good = tmp_path / "schema.json"
     good.write_text('{"type": "object", "properties": {"name": {"type": "string"}}}')
-    mocked.post(CHAT, json=chat_body('{"name": "x"}'))
+    mocked.post(AGENT, json=agent_body('{"name": "x"}'))
     assert invoke("ask", "q", "--json-schema", str(good)).exit_code == 0
     assert sent(mocked)["response_format"] == {"type": "json_schema", "json_schema": {"schema": {"type": "object", "properties": {"name": {"type": "string"}}}}}
     assert len(mocked.calls) == 1
@@ -244,13 +326,16 @@ def test_json_schema_file_checked(mocked, tmp_path):
         (401, {"error": {"message": "Invalid API key", "type": "invalid_api_key", "code": 401}}, 3, "HTTP 401: Invalid API key (invalid_api_key)"),
         (403, {"error": {"message": "Forbidden", "type": "forbidden"}}, 3, "HTTP 403: Forbidden (forbidden)"),
         (400, {"error": {"message": "Invalid model 'x'", "type": "invalid_model"}}, 1, "HTTP 400: Invalid model 'x' (invalid_model)"),
+        (404, {"error": {"message": "resource not found", "type": "not_found", "code": 404}}, 1, "HTTP 404: resource not found (not_found)"),
+        (413, {"error": {"message": "request too large", "type": "payload_too_large", "code": 413}}, 1,
+         "HTTP 413: request too large (payload_too_large)"),
         (422, {"detail": [{"loc": ["body", "messages"], "msg": "field required"}]}, 1, "HTTP 422: messages: field required"),
         (429, {"error": {"message": "Too many requests", "type": "rate_limit"}}, 4, "HTTP 429: Too many requests (rate_limit)"),
         (500, {"error": {"message": "oops", "type": "server_error"}}, 1, "HTTP 500: oops (server_error)"),
     ],
 )
 def test_http_errors(mocked, status, body, code, message):
-    mocked.post(CHAT, json=body, status=status)
+    mocked.post(AGENT, json=body, status=status)
     result = invoke("ask", "q", "--retries", "0")
     assert result.exit_code == code
     assert result.stdout == ""
@@ -258,7 +343,7 @@ def test_http_errors(mocked, status, body, code, message):
 
 
 def test_html_error_page_is_summarised(mocked):
-    mocked.post(CHAT, body="<html><head><title>401 Authorization Required</title></head><body>" + "x" * 5000 + "</body></html>",
+    mocked.post(AGENT, body="<html><head><title>401 Authorization Required</title></head><body>" + "x" * 5000 + "</body></html>",
                 status=401, content_type="text/html")
     result = invoke("ask", "q")
     assert result.exit_code == 3
@@ -266,8 +351,8 @@ def test_html_error_page_is_summarised(mocked):
 
 
 def test_5xx_is_retried_then_succeeds(mocked):
-    mocked.post(CHAT, json={"error": {"message": "busy"}}, status=503, headers={"Retry-After": "0"})
-    mocked.post(CHAT, json=chat_body())
+    mocked.post(AGENT, json={"error": {"message": "busy"}}, status=503, headers={"Retry-After": "0"})
+    mocked.post(AGENT, json=agent_body())
     result = invoke("ask", "q", "--no-meta")
     assert result.exit_code == 0
     assert result.stdout == "Canberra.\n"
@@ -276,7 +361,7 @@ def test_5xx_is_retried_then_succeeds(mocked):
 
 
 def test_retries_counts_retries_and_quiet_silences_them(mocked):
-    mocked.post(CHAT, json={"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "0"})
+    mocked.post(AGENT, json={"error": {"message": "slow down"}}, status=429, headers={"Retry-After": "0"})
     result = invoke("ask", "q", "--retries", "1", "-q")
     assert result.exit_code == 4
     assert len(mocked.calls) == 2
@@ -284,23 +369,23 @@ def test_retries_counts_retries_and_quiet_silences_them(mocked):
 
 
 def test_4xx_is_never_retried(mocked):
-    mocked.post(CHAT, json={"error": {"message": "bad"}}, status=400)
+    mocked.post(AGENT, json={"error": {"message": "bad"}}, status=400)
     assert invoke("ask", "q").exit_code == 1
     assert len(mocked.calls) == 1
 
 
 def test_verbose_shows_headers_with_the_key_redacted(mocked):
-    mocked.post(CHAT, json=chat_body(), headers={"X-Echo": f"Bearer {KEY}"})
+    mocked.post(AGENT, json=agent_body(), headers={"X-Echo": f"Bearer {KEY}"})
     result = invoke("ask", "q", "-v", "--no-meta")
     assert result.exit_code == 0
-    assert "> POST https://api.perplexity.ai/chat/completions" in result.stderr
+    assert "> POST https://api.perplexity.ai/v1/responses" in result.stderr
     assert "< HTTP 200" in result.stderr
     assert "> Authorization: Bearer pplx-…[redacted]" in result.stderr
     assert KEY not in result.stderr and KEY not in result.stdout
 
 
 def test_key_echoed_in_an_error_never_shown(mocked):
-    mocked.post(CHAT, json={"error": {"message": f"bad header Authorization: Bearer {KEY}"}}, status=400)
+    mocked.post(AGENT, json={"error": {"message": f"bad header Authorization: Bearer {KEY}"}}, status=400)
     result = invoke("ask", "q")
     assert result.exit_code == 1
     assert KEY not in result.stderr
@@ -308,7 +393,7 @@ def test_key_echoed_in_an_error_never_shown(mocked):
 
 
 def test_ask_with_a_non_json_body_is_an_api_error(mocked):
-    mocked.post(CHAT, body="<html><title>Gateway</title></html>", content_type="text/html")
+    mocked.post(AGENT, body="<html><title>Gateway</title></html>", content_type="text/html")
     result = invoke("ask", "q")
     assert result.exit_code == 1
     assert result.stderr == "pplx: error: the response is not JSON: HTML page 'Gateway'\n"
@@ -317,9 +402,9 @@ def test_ask_with_a_non_json_body_is_an_api_error(mocked):
 # ---- stream over mocked HTTP ----
 
 
-def test_stream_prints_deltas_and_metadata(mocked):
+def test_chat_stream_prints_deltas_and_metadata(mocked):
     mocked.post(CHAT, body=(FIXTURES / "chat_concise_reasoning.sse").read_bytes(), content_type="text/event-stream")
-    result = invoke("stream", "Tokyo?")
+    result = invoke_chat("stream", "Tokyo?")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "Tokyo has about 14 million residents [1].\n"
     meta = json.loads(result.stderr)
@@ -329,9 +414,9 @@ def test_stream_prints_deltas_and_metadata(mocked):
     assert body["stream"] is True and body["stream_mode"] == "concise"
 
 
-def test_stream_mode_full_is_sent(mocked):
+def test_chat_stream_mode_full_is_sent(mocked):
     mocked.post(CHAT, body=(FIXTURES / "chat_full_think.sse").read_bytes(), content_type="text/event-stream")
-    result = invoke("stream", "q", "--stream-mode", "full", "--no-meta")
+    result = invoke_chat("stream", "q", "--stream-mode", "full", "--no-meta")
     assert result.stdout == "No: 1001 = 7 × 11 × 13 [1].\n"
     assert sent(mocked)["stream_mode"] == "full"
 
@@ -348,9 +433,9 @@ def test_stream_mode_full_is_sent(mocked):
     ],
     ids=["error event", "ends early"],
 )
-def test_stream_failure_keeps_text_and_writes_metadata(mocked, body, code, stdout, error):
+def test_chat_stream_failure_keeps_text_and_writes_metadata(mocked, body, code, stdout, error):
     mocked.post(CHAT, body=body, content_type="text/event-stream")
-    result = invoke("stream", "q")
+    result = invoke_chat("stream", "q")
     assert result.exit_code == code
     assert result.stdout == stdout
     lines = result.stderr.splitlines()
@@ -359,9 +444,10 @@ def test_stream_failure_keeps_text_and_writes_metadata(mocked, body, code, stdou
 
 
 def test_stream_malformed_event_warns_skips_and_exits_1(mocked):
-    body = (sse({"choices": [{"delta": {"content": "a"}}]}) + b"data: <oops>\n\n"
-            + sse({"choices": [{"delta": {"content": "b"}, "finish_reason": "stop"}]}))
-    mocked.post(CHAT, body=body, content_type="text/event-stream")
+    body = (sse({"type": "response.output_text.delta", "delta": "a"}) + b"data: <oops>\n\n"
+            + sse({"type": "response.output_text.delta", "delta": "b"},
+                  {"type": "response.completed", "response": {"id": "r", "status": "completed", "output": []}}))
+    mocked.post(AGENT, body=body, content_type="text/event-stream")
     result = invoke("stream", "q")
     assert result.exit_code == 1
     assert result.stdout == "ab\n"
@@ -372,7 +458,7 @@ def test_stream_malformed_event_warns_skips_and_exits_1(mocked):
 
 
 def test_stream_html_on_200_is_an_error(mocked):
-    mocked.post(CHAT, body="<!DOCTYPE html><html><title>Blocked by proxy</title></html>", content_type="text/html")
+    mocked.post(AGENT, body="<!DOCTYPE html><html><title>Blocked by proxy</title></html>", content_type="text/html")
     result = invoke("stream", "q")
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -380,15 +466,15 @@ def test_stream_html_on_200_is_an_error(mocked):
 
 
 def test_stream_empty_body_is_an_error(mocked):
-    mocked.post(CHAT, body=b"", content_type="text/event-stream")
+    mocked.post(AGENT, body=b"", content_type="text/event-stream")
     result = invoke("stream", "q")
     assert result.exit_code == 1
     assert "empty" in result.stderr
 
 
 def test_stream_raw_is_raw(mocked):
-    body = (FIXTURES / "chat_full_think.sse").read_bytes()
-    mocked.post(CHAT, body=body, content_type="text/event-stream")
+    body = (FIXTURES / "agent_events.sse").read_bytes()
+    mocked.post(AGENT, body=body, content_type="text/event-stream")
     result = invoke("stream", "--raw", "q")
     assert result.exit_code == 0
     assert result.stdout_bytes == body
@@ -396,35 +482,27 @@ def test_stream_raw_is_raw(mocked):
     assert result.stdout_bytes == body
 
 
-# ---- the Agent API ----
+# ---- the Agent API: the vocabulary ----
 
 RETIRED = {"error": {"message": "Sonar is now the Agent API. Use /v1/responses instead of /v1/sonar.",
                      "type": "chat_completions_not_available", "code": 403}}
 
 
-def agent_body(text="Hello from the agent."):
-    return {"id": "resp_1", "object": "response", "status": "completed", "model": "perplexity/sonar", "created_at": 9,
-            "output": [{"type": "search_results", "results": [{"url": "https://example.org/a", "title": "A"}]},
-                       {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}],
-            "usage": {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7, "cost": {"currency": "USD", "total_cost": 0.006}}}
-
-
 def test_auto_falls_back_once_and_remembers(mocked, home):
     mocked.post(CHAT, json=RETIRED, status=403)
     mocked.post(AGENT, json=agent_body())
-    first = invoke("ask", "-s", "Be brief.", "hi")
+    first = invoke("ask", "-s", "Be brief.", "hi", "--api", "auto")
     assert first.exit_code == 0, first.stderr
-    assert first.stdout == "Hello from the agent.\n"
+    assert first.stdout == "Canberra.\n"
     lines = first.stderr.splitlines()
     assert lines[0] == "pplx: note: Sonar chat completions are not available for this key; using the Agent API"
     meta = json.loads(lines[1])
-    assert meta["api"] == "agent" and meta["citations"] == ["https://example.org/a"] and meta["usage"]["cost"]["total_cost"] == 0.006
+    assert meta["api"] == "agent" and meta["citations"] == ["https://example.org/au"] and meta["usage"]["cost"]["total_cost"] == 0.0012
     assert [c.request.url for c in mocked.calls] == [CHAT, AGENT]
-    assert sent(mocked, 1) == {"model": "perplexity/sonar", "input": "hi", "instructions": "Be brief.", "stream": False,
-                               "tools": [{"type": "web_search"}]}
+    assert sent(mocked, 1) == {"effort": "fast", "input": "hi", "instructions": "Be brief.", "stream": False, "store": True}
     cache = (home / ".cache" / "pplx" / "api.json").read_text()
     assert KEY not in cache
-    second = invoke("ask", "hi")
+    second = invoke("ask", "hi", env={"PPLX_API": "auto"})
     assert second.exit_code == 0
     assert "note" not in second.stderr
     assert [c.request.url for c in mocked.calls] == [CHAT, AGENT, AGENT]
@@ -433,31 +511,129 @@ def test_auto_falls_back_once_and_remembers(mocked, home):
 def test_migration_code_variant_also_falls_back(mocked):
     mocked.post(CHAT, json={"error": {"message": "migrate", "code": "agent_api_migration_required"}}, status=403)
     mocked.post(AGENT, json=agent_body())
-    assert invoke("ask", "hi").exit_code == 0
+    assert invoke("ask", "hi", "--api", "auto").exit_code == 0
 
 
 def test_api_chat_reports_the_retirement_not_a_bad_key(mocked):
     mocked.post(CHAT, json=RETIRED, status=403)
-    result = invoke("ask", "hi", "--api", "chat")
+    result = invoke_chat("ask", "hi")
     assert result.exit_code == 1
-    assert "Sonar is now the Agent API" in result.stderr and "--api agent" in result.stderr
+    assert result.stdout == ""
+    assert result.stderr == ("pplx: error: HTTP 403: Sonar chat completions are retired for this key "
+                             "(chat_completions_not_available); use --api agent (the default)\n")
     assert len(mocked.calls) == 1
 
 
-def test_api_from_environment(mocked):
-    mocked.post(AGENT, json=agent_body())
-    result = invoke("ask", "hi", env={"PPLX_API": "agent"})
+def test_api_chat_from_the_environment(mocked):
+    mocked.post(CHAT, json=chat_body())
+    result = invoke("ask", "hi", env={"PPLX_API": "chat"})
     assert result.exit_code == 0
-    assert [c.request.url for c in mocked.calls] == [AGENT]
+    assert [c.request.url for c in mocked.calls] == [CHAT]
+    assert sent(mocked)["model"] == "sonar"
 
 
-def test_agent_unmapped_options_noted_and_not_sent(mocked):
-    mocked.post(AGENT, json=agent_body())
-    result = invoke("ask", "hi", "--api", "agent", "--search-mode", "academic", "--images", "--no-meta")
+@pytest.mark.parametrize("api, url, args, notes, absent", [
+    ("agent", AGENT, ["--search-mode", "academic", "--images"],
+     ["--search-mode has no Agent API equivalent", "--images has no Agent API equivalent"], ["search_mode", "return_images"]),
+    ("chat", CHAT, ["--effort", "low", "--fetch"],
+     ["--effort has no chat completions equivalent", "--fetch has no chat completions equivalent"], ["effort", "tools"]),
+])
+def test_options_the_api_lacks_are_noted_and_not_sent(mocked, api, url, args, notes, absent):
+    mocked.post(url, json=agent_body() if api == "agent" else chat_body())
+    result = invoke("ask", "hi", "--api", api, *args, "--no-meta")
     assert result.exit_code == 0
-    assert result.stderr == ("pplx: note: --search-mode has no Agent API equivalent; not sent\n"
-                             "pplx: note: --images has no Agent API equivalent; not sent\n")
-    assert "search_mode" not in sent(mocked) and "return_images" not in sent(mocked)
+    assert result.stderr == "".join(f"pplx: note: {note}; not sent\n" for note in notes)
+    assert not set(absent) & set(sent(mocked))
+    quiet = invoke("ask", "hi", "--api", api, *args, "--no-meta", "-q")
+    assert quiet.stderr == ""
+
+
+@pytest.mark.parametrize("args, fields", [
+    ([], {"effort": "fast"}),
+    (["-m", "openai/gpt-5.1"], {"model": "openai/gpt-5.1", "tools": [{"type": "web_search"}]}),
+    (["-m", "sonar"], {"model": "perplexity/sonar", "tools": [{"type": "web_search"}]}),
+    (["-m", "sonar-pro"], {"effort": "low"}),
+    (["-m", "sonar-reasoning-pro"], {"effort": "low"}),
+    (["-m", "sonar-deep-research"], {"effort": "medium"}),
+    (["-m", "sonar-deep-research", "--effort", "high"], {"effort": "high"}),
+    (["--effort", "xhigh"], {"effort": "xhigh"}),
+    (["--effort", "fast@2026-10-16.0"], {"effort": "fast@2026-10-16.0"}),
+    (["-m", "google/gemini-3-pro", "--effort", "medium"],
+     {"model": "google/gemini-3-pro", "effort": "medium"}),
+    (["--models", "openai/gpt-5.1, anthropic/claude-sonnet-4-6,sonar"],
+     {"models": ["openai/gpt-5.1", "anthropic/claude-sonnet-4-6", "perplexity/sonar"], "tools": [{"type": "web_search"}],
+      "max_output_tokens": 8192}),
+    (["-m", "anthropic/claude-sonnet-4-6"],
+     {"model": "anthropic/claude-sonnet-4-6", "tools": [{"type": "web_search"}], "max_output_tokens": 8192}),
+    (["-m", "anthropic/claude-sonnet-4-6", "--max-tokens", "300"],
+     {"model": "anthropic/claude-sonnet-4-6", "tools": [{"type": "web_search"}], "max_output_tokens": 300}),
+    (["-m", "perplexity/sonar", "--no-search"], {"model": "perplexity/sonar"}),
+    (["-m", "perplexity/sonar", "--no-search", "--fetch"], {"model": "perplexity/sonar", "tools": [{"type": "fetch_url"}]}),
+    (["--no-search"], {"effort": "fast", "max_tool_calls": 0}),
+    (["--no-store"], {"effort": "fast", "store": False}),
+])
+def test_models_and_efforts_reach_their_fields(mocked, args, fields):
+    mocked.post(AGENT, json=agent_body())
+    result = invoke("ask", "hi", *args, "--no-meta")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert sent(mocked) == {"input": "hi", "stream": False, "store": True, **fields}
+
+
+@pytest.mark.parametrize("args", [
+    ["--domain", "a.org"], ["--recency", "week"], ["--search-type", "fast"], ["--max-results", "3"], ["--country", "de"],
+    ["--updated-after", "2025-01-01"], ["--context-size", "low"], ["--fetch"],
+])
+def test_a_search_option_with_an_effort_sends_every_tool_the_effort_needs(mocked, args):
+    mocked.post(AGENT, json=agent_body())
+    assert invoke("ask", "hi", *args, "--no-meta").exit_code == 0
+    body = sent(mocked)
+    assert body["effort"] == "fast"
+    search, fetch = body["tools"]
+    assert fetch == {"type": "fetch_url"}
+    assert search["type"] == "web_search"
+    assert len(search) == (1 if args == ["--fetch"] else 2)
+
+
+def test_every_search_option_reaches_the_web_search_tool(mocked):
+    mocked.post(AGENT, json=agent_body())
+    result = invoke("ask", "hi", "-m", "perplexity/sonar", "--search-type", "fast", "--max-results", "7", "--country", "de",
+                    "--domain", "a.org", "-D", "b.org", "--after", "2025-01-01", "--before", "2025-06-30",
+                    "--updated-after", "2025-02-01", "--updated-before", "7/1/2025", "--context-size", "high", "--fetch",
+                    "--no-meta")
+    assert result.exit_code == 0, result.stderr
+    assert sent(mocked)["tools"] == [
+        {"type": "web_search",
+         "filters": {"search_domain_filter": ["a.org", "-b.org"], "search_after_date_filter": "1/1/2025",
+                     "search_before_date_filter": "6/30/2025", "last_updated_after_filter": "2/1/2025",
+                     "last_updated_before_filter": "7/1/2025"},
+         "search_context_size": "high", "search_type": "fast", "max_results": 7, "user_location": {"country": "DE"}},
+        {"type": "fetch_url"},
+    ]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-m", "gpt-5"], "model 'gpt-5' is not an Agent API model id: ids are provider/name"),
+    (["--models", "openai/gpt-5.1,sonar-pro"], "--models takes model ids; 'sonar-pro' is an effort (use --effort low)"),
+    (["--no-search", "--fetch"], "--no-search with an effort turns off every tool, --fetch included"),
+    (["--recency", "week", "--after", "2025-01-01"], "--recency cannot be combined with --after or --before"),
+])
+def test_request_that_cannot_be_sent_is_a_usage_error(mocked, args, message):
+    result = invoke("ask", "hi", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"pplx: error: {message}")
+    assert result.stderr.count("\n") == 1
+    assert len(mocked.calls) == 0
+
+
+def test_preset_is_a_deprecated_alias_of_effort(mocked):
+    mocked.post(AGENT, json=agent_body())
+    result = invoke("ask", "hi", "--preset", "pro-search", "--no-meta")
+    assert result.exit_code == 0
+    assert result.stderr == "pplx: note: --preset is deprecated; use --effort (it sends the same field)\n"
+    assert sent(mocked) == {"effort": "low", "input": "hi", "stream": False, "store": True}
+    quiet = invoke("ask", "hi", "--preset", "medium", "-q", "--no-meta")
+    assert quiet.stderr == "" and sent(mocked, 1)["effort"] == "medium"
 
 
 @pytest.mark.parametrize("status", ["failed", "incomplete", "cancelled"])
@@ -466,7 +642,7 @@ def test_agent_failed_status_on_200_exits_1(mocked, status):
     body["status"] = status
     body["error"] = {"message": "ran out"} if status == "failed" else None
     mocked.post(AGENT, json=body)
-    result = invoke("ask", "hi", "--api", "agent")
+    result = invoke("ask", "hi")
     assert result.exit_code == 1
     assert result.stdout == "partial\n"
     assert result.stderr.splitlines()[-1].startswith(f"pplx: error: response {status}")
@@ -474,17 +650,11 @@ def test_agent_failed_status_on_200_exits_1(mocked, status):
 
 def test_agent_stream(mocked):
     mocked.post(AGENT, body=(FIXTURES / "agent_events.sse").read_bytes(), content_type="text/event-stream")
-    result = invoke("stream", "q", "--api", "agent", "--sources", "--no-meta")
+    result = invoke("stream", "q", "--sources", "--no-meta")
     assert result.exit_code == 0
     assert result.stdout == ("Server-sent events stream text over HTTP [1], one event per blank line [2].\n\n"
                              "[1] Server-sent events <https://example.org/sse>\n[2] HTML Living Standard <https://example.org/whatwg>\n")
     assert sent(mocked)["stream"] is True and "stream_mode" not in sent(mocked)
-
-
-def test_preset_implies_agent(mocked):
-    mocked.post(AGENT, json=agent_body())
-    assert invoke("ask", "hi", "--preset", "fast").exit_code == 0
-    assert sent(mocked) == {"preset": "fast", "input": "hi", "stream": False}
 
 
 # ---- parse ----
@@ -523,16 +693,18 @@ def test_parse_truncated_capture_is_exit_1(home, tmp_path):
 def test_version_and_help():
     from pplx_cli import __version__
 
-    assert invoke("--version").stdout == f"pplx {__version__}\n"
-    for command in (["ask"], ["stream"], ["raw"], ["parse"], ["log"], ["log", "show"], ["log", "search"], ["log", "cost"], ["log", "path"]):
+    assert invoke("--version").stdout == f"pplx {__version__} (pplx-cli)\n"
+    for command in (["ask"], ["stream"], ["raw"], ["parse"], ["models"], ["log"], ["log", "show"], ["log", "search"], ["log", "cost"],
+                    ["log", "path"]):
         result = invoke(*command, "--help")
         assert result.exit_code == 0
         assert "Examples:" in result.stdout
 
 
 def test_lone_surrogate_in_the_answer_is_replaced_not_a_crash(mocked):
-    body = b'{"id": "s", "choices": [{"finish_reason": "stop", "message": {"content": "half an emoji: \\ud83d!"}}]}'
-    mocked.post(CHAT, body=body, content_type="application/json")
+    body = (b'{"id": "s", "status": "completed", "output": [{"type": "message", "content": '
+            b'[{"type": "output_text", "text": "half an emoji: \\ud83d!"}]}]}')
+    mocked.post(AGENT, body=body, content_type="application/json")
     result = invoke("ask", "q")
     assert result.exit_code == 0
     assert result.stdout_bytes == "half an emoji: ?!\n".encode()
@@ -541,5 +713,5 @@ def test_lone_surrogate_in_the_answer_is_replaced_not_a_crash(mocked):
 
 def test_netrc_never_replaces_the_key(mocked, home):
     (home / ".netrc").write_text("machine api.perplexity.ai login someone password secret\n")
-    mocked.post(CHAT, json=chat_body(), match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})])
+    mocked.post(AGENT, json=agent_body(), match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})])
     assert invoke("ask", "q").exit_code == 0

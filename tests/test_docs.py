@@ -11,7 +11,8 @@ from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
 # roff: "\-" is a literal minus, "\fB...\fR" are font changes
-MAN = re.sub(r"\\f[BIRP]", "", (ROOT / "man" / "pplx.1").read_text()).replace("\\-", "-")
+RAW_MAN = (ROOT / "man" / "pplx.1").read_text()
+MAN = re.sub(r"\\f[BIRP]", "", RAW_MAN).replace("\\-", "-")
 
 def walk(group, prefix="pplx"):
     """Every command and subcommand: (full name, command)."""
@@ -49,7 +50,7 @@ def test_every_command_is_documented(command):
 
 
 @pytest.mark.parametrize("var", ["PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API",
-                                 "PPLX_HISTORY", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"])
+                                 "PPLX_MODEL", "PPLX_HISTORY", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"])
 def test_every_environment_variable_is_documented(var):
     assert var in README and var in MAN
 
@@ -58,7 +59,7 @@ def test_every_variable_the_code_reads_is_in_the_list():
     from pplx_cli.config import ENV
 
     read = {v for names in ENV.values() for v in names}
-    assert read == {"PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API"}
+    assert read == {"PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API", "PPLX_MODEL"}
 
 
 @pytest.mark.parametrize("code", [int(c) for c in ExitCode])
@@ -85,3 +86,22 @@ def test_man_page_has_the_sections():
     for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS", "ENVIRONMENT", "FILES", "EXIT STATUS",
                     "DIAGNOSTICS", "EXAMPLES", "SEE ALSO"):
         assert re.search(rf"^\.SH {section}$", MAN, re.M), section
+
+
+def test_the_documented_defaults_are_the_code_s():
+    from pplx_cli.config import DEFAULTS
+    from pplx_cli.request import ANTHROPIC_MAX_OUTPUT_TOKENS, DEFAULT_CHAT_MODEL, DEFAULT_EFFORT
+
+    assert DEFAULTS["api"] == "agent" and "`--api agent` is the default" in README and "default \\fBagent\\fR" in RAW_MAN
+    assert f'`"effort": "{DEFAULT_EFFORT}"`' in README and f"effort: {DEFAULT_EFFORT}" in MAN
+    assert f"`max_output_tokens: {ANTHROPIC_MAX_OUTPUT_TOKENS}`" in README and f"{ANTHROPIC_MAX_OUTPUT_TOKENS}" in MAN
+    assert f"default `{DEFAULT_CHAT_MODEL}`" in README
+
+
+def test_the_sonar_mapping_is_documented():
+    from pplx_cli.request import SONAR_MODELS
+
+    for name, (field, value) in SONAR_MODELS.items():
+        assert f"`-m {name}`" in README, name
+        assert f"{field}: {value}" in README or f"`{field}: {value}`" in README
+        assert name in MAN and f"{field}: {value}" in MAN, name

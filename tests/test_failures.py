@@ -14,17 +14,15 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.conftest import KEY, pplx_executable
-from tests.server import Reply, json_reply, sse
+from tests.server import Reply, json_reply, sse, text_events
 
-CHAT = "/chat/completions"
-
-
-def chunk(content, finish=None):
-    return {"id": "f", "model": "sonar", "object": "chat.completion.chunk",
-            "choices": [{"index": 0, "finish_reason": finish, "delta": {"content": content}}]}
+AGENT = "/v1/responses"
 
 
-OK = [sse(chunk("fine", "stop"))]
+ev = text_events
+
+
+OK = [ev("fine", "stop")]
 
 
 @dataclass
@@ -46,15 +44,15 @@ CASES = {
         [Reply(parts=OK, stall_before_headers=30)], ["stream", "q", "--timeout", "1", "--no-meta"], 5, b"",
         ["pplx: error: no response from {url} within 1s"], 1, 2.0, at_least=1.0),
     "stall mid-stream": Case(
-        [Reply(parts=[sse(chunk("start ")), sse(chunk("never", "stop"))], delay=30)], ["stream", "q", "--timeout", "1"], 5,
+        [Reply(parts=[ev("start "), ev("never", "stop")], delay=30)], ["stream", "q", "--timeout", "1"], 5,
         b"start \n", ["pplx: error: timed out after 1 events: no data for 1s"], 1, 2.0, at_least=1.0,
         meta_error="timed out after 1 events: no data for 1s"),
     "drop mid-event, chunked": Case(
-        [Reply(parts=[sse(chunk("kept ")), sse(chunk("kept too ")), b'data: {"choices": [{"delta": {"cont'], drop_after=3)],
+        [Reply(parts=[ev("kept "), ev("kept too "), b'data: {"type": "response.output_text.delta", "del'], drop_after=3)],
         ["stream", "q"], 5, b"kept kept too \n", ["pplx: error: connection lost after 2 events"],
         1, 5.0, meta_error="connection lost after 2 events"),
     "drop mid-event, connection close": Case(
-        [Reply(parts=[sse(chunk("kept ")), b'data: {"choices": [{"delta": {"cont'], framing="close", drop_after=2)],
+        [Reply(parts=[ev("kept "), b'data: {"type": "response.output_text.delta", "del'], framing="close", drop_after=2)],
         ["stream", "q"], 5, b"kept \n", ["pplx: error: connection lost after 1 events"], 1, 5.0,
         meta_error="connection lost after 1 events"),
     "429 with Retry-After, then success": Case(
@@ -87,7 +85,7 @@ CASES = {
         ["ask", "q"], 3, b"", ["pplx: error: HTTP 401: Invalid API key (invalid_api_key)"], 1, 4.0),
     "400 is not retried": Case(
         [json_reply({"error": {"message": "Invalid model 'nope'", "type": "invalid_model"}}, 400)],
-        ["ask", "q", "-m", "nope"], 1, b"", ["pplx: error: HTTP 400: Invalid model 'nope' (invalid_model)"], 1, 4.0),
+        ["ask", "q", "-m", "openai/nope"], 1, b"", ["pplx: error: HTTP 400: Invalid model 'nope' (invalid_model)"], 1, 4.0),
     "the server echoes the key back": Case(
         [json_reply({"error": {"message": f"bad request; headers were Authorization: Bearer {KEY}", "type": "invalid_request"}}, 400)],
         ["stream", "q", "-v"], 1, b"", None, 1, 4.0),
@@ -97,26 +95,26 @@ CASES = {
     "empty body": Case(
         [Reply(parts=[])], ["stream", "q", "--no-meta"], 1, b"", ["pplx: error: the response is empty: no events"], 1, 4.0),
     "a stream with no content": Case(
-        [Reply(parts=[sse(chunk("", "stop"))])], ["stream", "q"], 1, b"", ["pplx: error: the response has no answer text"], 1, 4.0,
+        [Reply(parts=[ev("", "stop")])], ["stream", "q"], 1, b"", ["pplx: error: the response has no answer text"], 1, 4.0,
         meta_error="the response has no answer text"),
     "error object in the stream": Case(
-        [Reply(parts=[sse(chunk("so far ")), sse({"error": {"message": "model overloaded", "type": "server_error"}})])],
+        [Reply(parts=[ev("so far "), sse({"error": {"message": "model overloaded", "type": "server_error"}})])],
         ["stream", "q"], 1, b"so far \n", ["pplx: error: model overloaded (server_error)"], 1, 4.0,
         meta_error="model overloaded (server_error)"),
     "event: error": Case(
-        [Reply(parts=[sse(chunk("so far ")), b'event: error\ndata: {"message": "internal"}\n\n'])],
+        [Reply(parts=[ev("so far "), b'event: error\ndata: {"message": "internal"}\n\n'])],
         ["stream", "q"], 1, b"so far \n", ["pplx: error: internal"], 1, 4.0, meta_error="internal"),
     "malformed events": Case(
-        [Reply(parts=[sse(chunk("a ")), b"data: {\"choices\": [\n\n", sse(chunk("b ")), b"data: <html>\n\n", sse(chunk("c", "stop"))])],
+        [Reply(parts=[ev("a "), b"data: {\"choices\": [\n\n", ev("b "), b"data: <html>\n\n", ev("c", "stop")])],
         ["stream", "q", "--meta", "{meta}"], 1, b"a b c\n",
         ['pplx: warning: skipped malformed event 2 (not JSON): "{\\"choices\\": ["',
          'pplx: warning: skipped malformed event 4 (not JSON): "<html>"', "pplx: error: 2 malformed events skipped"], 1, 4.0,
         extra={"skipped_events": 2}),
     "every byte its own write": Case(
-        [Reply(parts=[sse(chunk("Grüße ")), sse(chunk("東京", "stop"))], bytewise=True)],
+        [Reply(parts=[ev("Grüße "), ev("東京", "stop")], bytewise=True)],
         ["stream", "q", "--no-meta"], 0, "Grüße 東京\n".encode(), [], 1, 5.0),
     "an event over 64 MiB": Case(
-        [Reply(parts=[sse(chunk("before ")), b"data: " + b"x" * (64 * 1024 * 1024 + 10)], framing="length")],
+        [Reply(parts=[ev("before "), b"data: " + b"x" * (64 * 1024 * 1024 + 10)], framing="length")],
         ["stream", "q", "--no-meta"], 1, b"before \n",
         ["pplx: error: an event is larger than 64 MiB (67108880 bytes so far)"], 1, 20.0),
 }
@@ -125,7 +123,7 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_failure(api, home, tmp_path, name):
     case = CASES[name]
-    api.add(CHAT, *case.replies)
+    api.add(AGENT, *case.replies)
     meta_file = tmp_path / "meta.json"
     args = [a.replace("{meta}", str(meta_file)) for a in case.args]
     started = time.monotonic()

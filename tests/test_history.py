@@ -28,7 +28,10 @@ def db(home, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def mocked(db):
+def mocked(db, monkeypatch):
+    """Mocked HTTP; these tests record chat completions (the Agent API's own history
+    behaviour is tested in test_agent.py)."""
+    monkeypatch.setenv("PPLX_API", "chat")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield rsps
 
@@ -67,7 +70,7 @@ def test_success_is_recorded_with_everything(mocked, db):
     assert row["reasoning"] == "hm" and row["model"] == "sonar" and row["api"] == "chat"
     assert row["exit_status"] == 0 and row["error"] is None and row["duration"] >= 0
     assert row["cost"] == 0.005 and row["prompt_tokens"] == 3 and row["completion_tokens"] == 4
-    assert json.loads(row["options"]) == {"model": "sonar", "recency": "week", "stream_mode": "concise", "api": "auto"}
+    assert json.loads(row["options"]) == {"recency": "week", "store": True, "stream_mode": "concise", "api": "chat"}
     meta = json.loads(row["meta"])
     assert meta["citations"] == ["https://a.org"] and meta["usage"]["cost"]["total_cost"] == 0.005
     assert len(row["cid"]) == 12 and row["time"].endswith("Z")
@@ -227,13 +230,14 @@ def test_cid_continues_a_given_conversation(mocked, db):
     assert rows(db)[2]["cid"] == cid_a
 
 
-def test_continue_with_the_agent_api_sends_an_input_list(mocked, db):
+def test_continue_an_unstored_agent_api_response_sends_an_input_list(mocked, db):
     mocked.post(AGENT, json={"id": "r", "status": "completed", "model": "perplexity/sonar",
                              "output": [{"type": "message", "content": [{"type": "output_text", "text": "Yes."}]}]})
-    invoke("ask", "--api", "agent", "-s", "Sys", "q1")
+    invoke("ask", "--api", "agent", "--no-store", "-s", "Sys", "q1")
     assert invoke("ask", "--api", "agent", "-c", "q2").exit_code == 0
     body = sent(mocked, 1)
     assert body["instructions"] == "Sys"
+    assert "previous_response_id" not in body
     assert body["input"] == [{"role": "user", "content": "q1"}, {"role": "assistant", "content": "Yes."},
                              {"role": "user", "content": "q2"}]
 
@@ -327,7 +331,7 @@ def test_log_with_no_history_lists_nothing(db):
 def test_interrupted_exchange_is_recorded(api, db):
     api.add("/chat/completions", Reply(parts=[sse({"choices": [{"delta": {"content": "before "}}]}), sse({"choices": [{"delta": {"content": "after"}, "finish_reason": "stop"}]})], delay=30))
     proc = subprocess.Popen([pplx_executable(), "stream", "q"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url))
+                            stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url, PPLX_API="chat"))
     assert proc.stdout.read(7) == b"before "
     proc.send_signal(signal.SIGINT)
     assert proc.wait(10) == 130
@@ -338,7 +342,7 @@ def test_interrupted_exchange_is_recorded(api, db):
 def test_eight_processes_at_once_lose_no_rows(api, db):
     events = [sse({"choices": [{"delta": {"content": f"part {i} "}}]}) for i in range(5)]
     api.add("/chat/completions", Reply(parts=events + [sse({"choices": [{"delta": {"content": "end"}, "finish_reason": "stop"}]})], delay=0.01))
-    env = dict(os.environ, PPLX_BASE_URL=api.url)
+    env = dict(os.environ, PPLX_BASE_URL=api.url, PPLX_API="chat")
     started = time.monotonic()
     procs = [subprocess.Popen([pplx_executable(), "stream", f"question {n}"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, env=env) for n in range(8)]

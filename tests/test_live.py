@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.conftest import FIXTURES, KEY, pplx_executable
-from tests.server import Reply, json_reply, sse
+from tests.server import Reply, json_reply, sse, text_events
 
 CHAT = "/chat/completions"
 AGENT = "/v1/responses"
@@ -24,6 +24,9 @@ AGENT = "/v1/responses"
 def chunk(content, finish=None):
     return {"id": "live", "model": "sonar", "object": "chat.completion.chunk",
             "choices": [{"index": 0, "finish_reason": finish, "delta": {"content": content}}]}
+
+
+ev = text_events
 
 
 def events_of(path):
@@ -61,8 +64,8 @@ def run_cli(api, *args, input=b"", env=None, timeout=30):
 
 @pytest.mark.parametrize("framing", ["chunked", "close", "length"])
 def test_stream_shows_each_event_as_it_arrives(api, home, framing):
-    parts = [sse(chunk("first ")), sse(chunk("second ")), sse(chunk("third", "stop"))]
-    reply = api.add(CHAT, Reply(parts=parts, framing=framing, delay=0.4))
+    parts = [ev("first "), ev("second "), ev("third", "stop")]
+    reply = api.add(AGENT, Reply(parts=parts, framing=framing, delay=0.4))
     proc = spawn(api, "stream", "q", "--no-meta")
     arrivals = read_arrivals(proc)
     assert proc.wait(10) == 0, proc.stderr.read()
@@ -79,8 +82,8 @@ def test_stream_shows_each_event_as_it_arrives(api, home, framing):
 
 def test_event_completed_by_a_later_read_is_shown_then(api, home):
     # the blank line that ends event 1 arrives with the start of event 2
-    e1, e2 = sse(chunk("one ")), sse(chunk("two", "stop"))
-    reply = api.add(CHAT, Reply(parts=[e1[:-1], e1[-1:] + e2[:10], e2[10:]], framing="close", delay=0.4))
+    e1, e2 = ev("one "), ev("two", "stop")
+    reply = api.add(AGENT, Reply(parts=[e1[:-1], e1[-1:] + e2[:10], e2[10:]], framing="close", delay=0.4))
     proc = spawn(api, "stream", "q", "--no-meta")
     arrivals = read_arrivals(proc)
     assert proc.wait(10) == 0
@@ -91,11 +94,11 @@ def test_event_completed_by_a_later_read_is_shown_then(api, home):
 def test_raw_is_byte_exact_and_flushed_per_read(api, home):
     body = (FIXTURES / "chat_full_think.sse").read_bytes()  # CRLF line ends
     api.add(CHAT, Reply(parts=[body], bytewise=True))
-    result = run_cli(api, "raw", "q")
+    result = run_cli(api, "raw", "q", "--api", "chat")
     assert result.returncode == 0
     assert result.stdout == body
     api.routes.clear()
-    reply = api.add(CHAT, Reply(parts=[b"data: {}\n", b"\n"], framing="close", delay=0.5))
+    reply = api.add(AGENT, Reply(parts=[b"data: {}\n", b"\n"], framing="close", delay=0.5))
     proc = spawn(api, "raw", "q")
     arrivals = read_arrivals(proc)
     proc.wait(10)
@@ -118,8 +121,8 @@ def test_raw_piped_to_parse_equals_stream(api, home, tmp_path, name, api_name):
 
 
 def test_closed_stdout_exits_at_once_and_quietly(api, home):
-    parts = [sse(chunk("x" * 50 + " ")) for _ in range(40)] + [sse(chunk("end", "stop"))]
-    api.add(CHAT, Reply(parts=parts, delay=0.05))
+    parts = [ev("x" * 50 + " ") for _ in range(40)] + [ev("end", "stop")]
+    api.add(AGENT, Reply(parts=parts, delay=0.05))
     proc = spawn(api, "stream", "q")
     proc.stdout.read(10)
     closed_at = time.monotonic()
@@ -135,8 +138,8 @@ def test_closed_stdout_exits_at_once_and_quietly(api, home):
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_mid_stream_keeps_output(api, home, sig, code):
-    parts = [sse(chunk("before ")), sse(chunk("after", "stop"))]
-    api.add(CHAT, Reply(parts=parts, delay=30))
+    parts = [ev("before "), ev("after", "stop")]
+    api.add(AGENT, Reply(parts=parts, delay=30))
     proc = spawn(api, "stream", "q")
     fd = proc.stdout.fileno()
     select.select([fd], [], [], 10)
@@ -154,11 +157,11 @@ def test_signal_mid_stream_keeps_output(api, home, sig, code):
 
 
 def test_output_is_utf8_whatever_the_locale(api, home):
-    api.add(CHAT, Reply(parts=[sse(chunk("Grüße, 東京 🙂", "stop"))]))
+    api.add(AGENT, Reply(parts=[ev("Grüße, 東京 🙂", "stop")]))
     result = run_cli(api, "stream", "q", env={"LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": ""})
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Grüße, 東京 🙂\n".encode()
-    assert json.loads(result.stderr)["id"] == "live"
+    assert json.loads(result.stderr)["id"] == "resp_t"
 
 
 # ---- the Agent API over a real socket ----
@@ -170,12 +173,12 @@ RETIRED = {"error": {"message": "Sonar is now the Agent API. Use /v1/responses i
 def test_retired_key_streams_from_the_agent_api_with_one_note(api, home):
     api.add(CHAT, json_reply(RETIRED, status=403))
     api.add(AGENT, Reply(parts=events_of(FIXTURES / "agent_plain.sse")))
-    result = run_cli(api, "stream", "what are server-sent events?", "--no-meta")
+    result = run_cli(api, "stream", "what are server-sent events?", "--no-meta", "--api", "auto")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"Server-sent events stream text over HTTP [1], one event per blank line [2].\n"
     assert result.stderr == b"pplx: note: Sonar chat completions are not available for this key; using the Agent API\n"
     assert api.paths() == [CHAT, AGENT]
-    again = run_cli(api, "stream", "again", "--no-meta")
+    again = run_cli(api, "stream", "again", "--no-meta", "--api", "auto")
     assert again.returncode == 0 and again.stderr == b""
     assert api.paths() == [CHAT, AGENT, AGENT]
 
@@ -184,28 +187,32 @@ def test_every_mapped_option_is_accepted_by_a_strict_agent_api(api, home, tmp_pa
     schema = tmp_path / "s.json"
     schema.write_text('{"type": "object"}')
     api.add(AGENT, Reply(parts=events_of(FIXTURES / "agent_events.sse")))
-    args = ["stream", "q", "--api", "agent", "-m", "sonar", "-s", "sys", "--max-tokens", "50", "--temperature", "0.5",
-            "--top-p", "0.5", "--domain", "a.org", "-D", "b.org", "--recency", "month", "--after", "2025-01-01",
-            "--before", "2025-06-30", "--context-size", "medium", "--reasoning-effort", "high", "--json-schema", str(schema),
-            "-o", "language_preference", "fr", "--no-meta", "--stream-mode", "full", "-q"]
+    args = ["stream", "q", "-m", "sonar", "--effort", "low", "-s", "sys", "--max-tokens", "50", "--temperature", "0.5",
+            "--top-p", "0.5", "--domain", "a.org", "-D", "b.org", "--after", "2025-01-01", "--before", "2025-06-30",
+            "--updated-after", "2025-02-01", "--updated-before", "2025-07-01", "--search-type", "fast", "--max-results", "4",
+            "--country", "fr", "--fetch", "--context-size", "medium", "--reasoning-effort", "high", "--json-schema", str(schema),
+            "--no-store", "-o", "language_preference", "fr", "-o", "max_steps", "3", "--no-meta", "--stream-mode", "full", "-q"]
     result = run_cli(api, *args)
     assert result.returncode == 0, result.stderr
     body = api.requests[0]["body"]
     assert body == {
-        "model": "perplexity/sonar", "input": "q", "instructions": "sys", "stream": True,
-        "tools": [{"type": "web_search", "filters": {"search_domain_filter": ["a.org", "-b.org"], "search_recency_filter": "month",
-                                                      "search_after_date_filter": "1/1/2025", "search_before_date_filter": "6/30/2025"},
-                   "search_context_size": "medium"}],
+        "model": "perplexity/sonar", "effort": "low", "input": "q", "instructions": "sys", "stream": True, "store": False,
+        "tools": [{"type": "web_search",
+                   "filters": {"search_domain_filter": ["a.org", "-b.org"], "search_after_date_filter": "1/1/2025",
+                               "search_before_date_filter": "6/30/2025", "last_updated_after_filter": "2/1/2025",
+                               "last_updated_before_filter": "7/1/2025"},
+                   "search_context_size": "medium", "search_type": "fast", "max_results": 4, "user_location": {"country": "FR"}},
+                  {"type": "fetch_url"}],
         "max_output_tokens": 50, "temperature": 0.5, "top_p": 0.5, "reasoning": {"effort": "high"},
         "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "object"}}},
-        "language_preference": "fr",
+        "language_preference": "fr", "max_steps": 3,
     }
 
 
 def test_strict_agent_api_rejection_is_reported(api, home):
-    result = run_cli(api, "ask", "q", "--api", "agent", "-o", "top_k", "3")
+    result = run_cli(api, "ask", "q", "-o", "top_k", "3")
     assert result.returncode == 1
-    assert result.stderr == b"pplx: error: HTTP 400: Unknown parameter: 'top_k'. (invalid_request_error)\n"
+    assert result.stderr == b'pplx: error: HTTP 400: invalid request body: json: unknown field "top_k" (invalid_request)\n'
 
 
 @pytest.mark.parametrize("status", ["failed", "incomplete", "cancelled"])
@@ -238,11 +245,11 @@ def test_gzip_body_is_decoded_even_though_identity_was_asked(api, home):
     body = sse(chunk("compressed "), chunk("answer", "stop"))
     packed = gzip.compress(body)
     api.add(CHAT, Reply(parts=[packed[:20], packed[20:]], headers={"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}))
-    result = run_cli(api, "stream", "q", "--no-meta")
+    result = run_cli(api, "stream", "q", "--no-meta", "--api", "chat")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"compressed answer\n"
     assert api.requests[0]["headers"]["Accept-Encoding"] == "identity"
-    raw = run_cli(api, "raw", "q")
+    raw = run_cli(api, "raw", "q", "--api", "chat")
     assert raw.stdout == body
 
 
@@ -252,9 +259,9 @@ def test_ask_with_a_gzipped_json_body(api, home):
     body = json.dumps({"id": "g", "choices": [{"finish_reason": "stop", "message": {"content": "Zipped."}}]}).encode()
     api.add(CHAT, Reply(parts=[gzip.compress(body)], headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
                         framing="length"))
-    result = run_cli(api, "ask", "q", "--no-meta")
+    result = run_cli(api, "ask", "q", "--no-meta", "--api", "chat")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"Zipped.\n"
     assert "gzip" in api.requests[0]["headers"]["Accept-Encoding"]
-    raw = run_cli(api, "ask", "--raw", "q")
+    raw = run_cli(api, "ask", "--raw", "q", "--api", "chat")
     assert raw.stdout == body  # the JSON body, decoded as any HTTP client would

@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pplx_cli.errors import APIError, PplxError, StreamError, StreamIncomplete
-from pplx_cli.pieces import BAD, META, REASONING, TEXT, Piece, PieceStream, ThinkSplitter, body_pieces
+from pplx_cli.dialects.chat import ThinkSplitter
+from pplx_cli.pieces import BAD, META, REASONING, TEXT, Piece, PieceStream, body_pieces
 from pplx_cli.sse import iter_sse
 from tests.conftest import FIXTURES
 from tests.server import sse
@@ -294,7 +295,7 @@ def test_mutated_streams_keep_the_events_before_the_damage(data):
 
 # ---- the full-mode fast path ----
 
-from pplx_cli.pieces import without_message_content  # noqa: E402
+from pplx_cli.dialects.chat import without_message_content  # noqa: E402
 
 
 @settings(max_examples=300, deadline=None)

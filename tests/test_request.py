@@ -2,7 +2,18 @@
 
 import pytest
 
-from pplx_cli.request import RequestOptions, apply_overrides, build_agent_body, build_chat_body, parse_date, parse_override
+from pplx_cli.errors import UsageError
+from pplx_cli.request import (
+    ANTHROPIC_MAX_OUTPUT_TOKENS,
+    RequestOptions,
+    agent_unmapped,
+    apply_overrides,
+    build_agent_body,
+    build_chat_body,
+    chat_unmapped,
+    parse_date,
+    parse_override,
+)
 
 
 def test_minimal_chat_bodies():
@@ -52,13 +63,24 @@ def test_no_search_chat():
     assert build_chat_body("q", RequestOptions(no_search=True), stream=False)["disable_search"] is True
 
 
+def test_every_chat_only_new_option_is_mapped_where_chat_has_it():
+    body = build_chat_body("q", RequestOptions(country="DE", updated_after="1/2/2025", updated_before="2/3/2025",
+                                               context_size="low"), stream=False)
+    assert body["web_search_options"] == {"search_context_size": "low", "user_location": {"country": "DE"}}
+    assert (body["last_updated_after_filter"], body["last_updated_before_filter"]) == ("1/2/2025", "2/3/2025")
+    assert chat_unmapped(RequestOptions(effort="low", models=["a/b"], search_type="fast", max_results=3, fetch=True)) == [
+        "--effort", "--models", "--search-type", "--max-results", "--fetch"]
+
+
 def test_every_agent_option_reaches_its_field():
-    body = build_agent_body("q", full_options(model="sonar"), stream=True)
+    body = build_agent_body("q", full_options(model="sonar", updated_after="1/2/2025", updated_before="2/3/2025",
+                                              search_type="fast", max_results=5, country="FR", fetch=True), stream=True)
     assert body == {
         "model": "perplexity/sonar",
         "input": "q",
         "instructions": "Be brief.",
         "stream": True,
+        "store": True,
         "tools": [{
             "type": "web_search",
             "filters": {
@@ -66,9 +88,14 @@ def test_every_agent_option_reaches_its_field():
                 "search_recency_filter": "week",
                 "search_after_date_filter": "3/1/2025",
                 "search_before_date_filter": "12/31/2025",
+                "last_updated_after_filter": "1/2/2025",
+                "last_updated_before_filter": "2/3/2025",
             },
             "search_context_size": "high",
-        }],
+            "search_type": "fast",
+            "max_results": 5,
+            "user_location": {"country": "FR"},
+        }, {"type": "fetch_url"}],
         "max_output_tokens": 100,
         "temperature": 0.2,
         "top_p": 0.9,
@@ -80,36 +107,59 @@ def test_every_agent_option_reaches_its_field():
 @pytest.mark.parametrize(
     "model, expected",
     [
+        (None, {"effort": "fast"}),
         ("sonar", {"model": "perplexity/sonar", "tools": [{"type": "web_search"}]}),
-        ("sonar-pro", {"preset": "low"}),
-        ("sonar-reasoning-pro", {"preset": "low"}),
-        ("sonar-deep-research", {"preset": "medium"}),
+        ("sonar-pro", {"effort": "low"}),
+        ("sonar-reasoning", {"effort": "low"}),
+        ("sonar-reasoning-pro", {"effort": "low"}),
+        ("sonar-deep-research", {"effort": "medium"}),
         ("openai/gpt-5", {"model": "openai/gpt-5", "tools": [{"type": "web_search"}]}),
+        ("anthropic/claude-opus-4-5", {"model": "anthropic/claude-opus-4-5", "tools": [{"type": "web_search"}],
+                                       "max_output_tokens": ANTHROPIC_MAX_OUTPUT_TOKENS}),
     ],
 )
 def test_agent_model_mapping(model, expected):
     body = build_agent_body("q", RequestOptions(model=model), stream=False)
-    assert body == {**expected, "input": "q", "stream": False}
+    assert body == {**expected, "input": "q", "stream": False, "store": True}
 
 
-def test_agent_preset_passes_through_and_wins_over_model():
-    assert build_agent_body("q", RequestOptions(model="sonar", preset="high"), stream=False) == {
-        "preset": "high", "input": "q", "stream": False,
+def test_agent_effort_and_model_combine_and_explicit_effort_wins_over_a_sonar_name():
+    assert build_agent_body("q", RequestOptions(model="xai/grok-4", effort="high"), stream=False) == {
+        "model": "xai/grok-4", "effort": "high", "input": "q", "stream": False, "store": True,
     }
+    assert build_agent_body("q", RequestOptions(model="sonar-pro", effort="xhigh"), stream=False)["effort"] == "xhigh"
 
 
-def test_agent_preset_with_filters_gets_the_tool():
-    body = build_agent_body("q", RequestOptions(preset="fast", recency="day"), stream=False)
-    assert body["tools"] == [{"type": "web_search", "filters": {"search_recency_filter": "day"}}]
+def test_agent_effort_with_filters_gets_both_of_its_tools():
+    body = build_agent_body("q", RequestOptions(effort="fast", recency="day"), stream=False)
+    assert body["tools"] == [{"type": "web_search", "filters": {"search_recency_filter": "day"}}, {"type": "fetch_url"}]
 
 
-def test_agent_no_search_sends_no_tools():
-    assert "tools" not in build_agent_body("q", RequestOptions(no_search=True, recency="day"), stream=False)
+def test_agent_no_search():
+    assert "tools" not in build_agent_body("q", RequestOptions(model="a/b", no_search=True, recency="day"), stream=False)
+    body = build_agent_body("q", RequestOptions(no_search=True, recency="day"), stream=False)
+    assert body["max_tool_calls"] == 0 and "tools" not in body
+
+
+@pytest.mark.parametrize("opts, message", [
+    (RequestOptions(model="sonarx"), "model 'sonarx' is not an Agent API model id"),
+    (RequestOptions(models=["a/b", "sonar-deep-research"]), "--models takes model ids"),
+    (RequestOptions(no_search=True, fetch=True), "--no-search with an effort"),
+])
+def test_agent_requests_that_cannot_be_sent(opts, message):
+    with pytest.raises(UsageError, match=message):
+        build_agent_body("q", opts, stream=False)
 
 
 def test_agent_sends_nothing_chat_only():
     body = build_agent_body("q", RequestOptions(search_mode="sec", images=True, related=True, stream_mode="full"), stream=True)
-    assert set(body) == {"model", "input", "stream", "tools"}
+    assert set(body) == {"effort", "input", "stream", "store"}
+    assert agent_unmapped(RequestOptions(search_mode="sec", images=True, related=True)) == ["--search-mode", "--images", "--related"]
+
+
+def test_agent_previous_response_id_replaces_the_input_list():
+    body = build_agent_body("c", RequestOptions(), stream=False, previous_response_id="resp_9")
+    assert body["previous_response_id"] == "resp_9" and body["input"] == "c"
 
 
 def test_agent_history_becomes_input_list():
@@ -154,3 +204,15 @@ def test_dates(text, sent):
 def test_impossible_or_malformed_dates(text):
     with pytest.raises(ValueError):
         parse_date(text)
+
+
+def test_overrides_index_into_lists():
+    body = {"tools": [{"type": "web_search", "user_location": {"country": "DE"}}, {"type": "fetch_url"}]}
+    apply_overrides(body, [parse_override("tools.0.user_location.city", "Berlin"), parse_override("tools.1.max_urls", "3"),
+                           parse_override("tools.0.filters.search_domain_filter", '["a.org"]')])
+    assert body == {"tools": [{"type": "web_search", "user_location": {"country": "DE", "city": "Berlin"},
+                               "filters": {"search_domain_filter": ["a.org"]}},
+                              {"type": "fetch_url", "max_urls": 3}]}
+    assert apply_overrides({"tools": [1]}, [("tools.name", "x")]) == {"tools": {"name": "x"}}  # not an index: replaced
+    with pytest.raises(UsageError, match="'3' is not an index of the 1-item list there"):
+        apply_overrides({"tools": [{}]}, [("tools.3.x", 1)])

@@ -6,8 +6,10 @@ from contextlib import contextmanager
 
 import click
 
-from pplx_cli.cli import CONTEXT, _writer, note, option_bundle, output_options
+from pplx_cli.commands import make_writer
 from pplx_cli.errors import PplxError, UsageError
+from pplx_cli.messages import note
+from pplx_cli.options import CONTEXT, json_option, option_bundle, output_options
 
 
 def _check_since(ctx, param, value):
@@ -20,10 +22,6 @@ def _check_since(ctx, param, value):
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
     return when.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def json_option(f):
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per exchange (or row).")(f)
 
 
 filter_options = option_bundle(
@@ -132,7 +130,7 @@ def show(exchange_id, as_json, **p):
     if as_json:
         click.echo(json.dumps(record, ensure_ascii=False))
         return
-    writer = _writer(p)
+    writer = make_writer(p)
     if record["reasoning"]:
         writer.write(Piece(REASONING, record["reasoning"]))
     if record["answer"]:

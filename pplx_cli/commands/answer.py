@@ -1,0 +1,87 @@
+"""``pplx ask``, ``pplx stream`` and ``pplx raw``: one question, one answer."""
+
+import sys
+
+import click
+
+from pplx_cli.commands import make_writer
+from pplx_cli.messages import note, warn
+from pplx_cli.options import CONTEXT, history_options, output_options, prompt_argument, request_options, stream_mode_option
+from pplx_cli.prompt import read_prompt
+
+
+def _exchange(mode, words, p):
+    from pplx_cli.exchange import Exchange
+
+    return Exchange(mode, read_prompt(words), p, warn=warn, note=note, err=sys.stderr)
+
+
+@click.command(context_settings=CONTEXT)
+@prompt_argument
+@request_options
+@output_options
+@history_options
+@click.option("--raw", is_flag=True, help="Print the JSON response body as received.")
+def ask(prompt, raw, **p):
+    """Ask and print the complete answer.
+
+    PROMPT words are joined by spaces. With '-', or no PROMPT and stdin not a terminal,
+    the prompt is read from stdin; PROMPT and piped stdin are joined by a blank line.
+    Without -m or --effort the Agent API answers with effort 'fast': a search-grounded
+    answer at the lowest cost and latency it offers.
+
+    \b
+    Examples:
+      pplx ask "What is the capital of Australia?"
+      pplx ask --effort low --recency week "AI news" --sources
+      pplx ask -m anthropic/claude-sonnet-4-6 "Explain SSE" --citations strip
+      git diff | pplx ask "review this" --meta meta.json
+      pplx ask --json-schema person.json "Who founded Perplexity?" | jq .
+      pplx ask -c "and why?"
+    """
+    writer = make_writer(p)
+    _exchange("ask", prompt, p).ask(writer, raw=raw)
+
+
+@click.command(context_settings=CONTEXT)
+@prompt_argument
+@request_options
+@stream_mode_option
+@output_options
+@history_options
+@click.option("--raw", is_flag=True, help="Same as 'pplx raw': dump the event stream byte for byte (not recorded).")
+def stream(prompt, raw, **p):
+    """Stream the answer as it is generated.
+
+    Each text delta is written and flushed the moment its event is complete, to a
+    terminal or a pipe alike.
+
+    \b
+    Examples:
+      pplx stream "Explain quantum computing simply"
+      pplx stream --effort medium --reasoning stderr "State of fusion power"
+      pplx stream "hello" 2>meta.json | tee answer.txt
+    """
+    if raw:
+        _exchange("raw", prompt, p).raw(sys.stdout.buffer)
+    else:
+        writer = make_writer(p)
+        _exchange("stream", prompt, p).stream(writer)
+
+
+@click.command(context_settings=CONTEXT)
+@prompt_argument
+@request_options
+@stream_mode_option
+def raw(prompt, **p):
+    """Dump the server-sent event stream byte for byte.
+
+    No decoding and no reframing: each read is written and flushed as it arrives, so
+    'pplx raw Q | pplx parse' prints what 'pplx stream Q' prints.
+
+    \b
+    Examples:
+      pplx raw "hello" > hello.sse
+      pplx raw --api chat --stream-mode full "hello" | head -c 400
+    """
+    _exchange("raw", prompt, p).raw(sys.stdout.buffer)

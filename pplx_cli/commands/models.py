@@ -1,0 +1,76 @@
+"""``pplx models``: the Agent API's models and their prices."""
+
+import os
+import sys
+
+import click
+
+from pplx_cli.errors import AuthError, StreamError
+from pplx_cli.messages import warn
+from pplx_cli.options import CONTEXT, connection_options, json_option, resolve_connection
+
+HEADER = ("MODEL", "OWNER", "INPUT/1M", "OUTPUT/1M", "CACHE_READ/1M")
+
+
+def _price(pricing, name) -> str:
+    value = pricing.get(name) if isinstance(pricing, dict) else None
+    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
+
+
+def model_rows(models) -> list:
+    """The table's lines: a header, then one line per model (id, owner, USD per 1M tokens)."""
+    rows = [HEADER] + [(str(m.get("id")), str(m.get("owned_by") or "-"), _price(m.get("pricing"), "input"),
+                        _price(m.get("pricing"), "output"), _price(m.get("pricing"), "cache_read")) for m in models]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+    return ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+            for row in rows]
+
+
+@click.command(context_settings=CONTEXT)
+@connection_options
+@json_option
+def models(as_json, **p):
+    """List the Agent API's models (GET /v1/models) with their prices.
+
+    One line per model: its id (for -m and --models), owner, and prices in US dollars per
+    million input, output and cache-read tokens. The ids are kept for shell completion of
+    -m (no network call is made while completing).
+
+    \b
+    Examples:
+      pplx models
+      pplx models --json | jq -r 'select(.owned_by == "anthropic") | .id'
+    """
+    import json
+
+    from pplx_cli.client import Client, read_body
+    from pplx_cli.config import Settings, write_model_cache
+    from pplx_cli.errors import register_secret
+
+    conn = resolve_connection(p)
+    settings = Settings({"base_url": conn.base_url, "timeout": conn.timeout, "retries": conn.retries}, warn=warn)
+    key = settings.api_key(required=False)
+    register_secret(key)
+    client = Client(base_url=settings.get("base_url"), api_key=key, timeout=float(settings.get("timeout")),
+                    retries=int(settings.get("retries")), verbose=conn.verbose, quiet=conn.quiet, err=sys.stderr)
+    try:
+        body = read_body(client.get("/v1/models"))
+    except AuthError:
+        if key is None:
+            settings.api_key()  # raises the usual "no API key" error
+        raise
+    try:
+        listing = json.loads(body)
+    except ValueError:
+        raise StreamError("the model list is not JSON") from None
+    data = listing.get("data") if isinstance(listing, dict) else None
+    if not isinstance(data, list):
+        raise StreamError("the model list has no data")
+    models = [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
+    write_model_cache(os.environ, [m["id"] for m in models])
+    if as_json:
+        lines = [json.dumps(m, ensure_ascii=False) for m in models]
+    else:
+        lines = model_rows(models)
+    sys.stdout.buffer.write("".join(line + "\n" for line in lines).encode("utf-8", "replace"))
+    sys.stdout.buffer.flush()

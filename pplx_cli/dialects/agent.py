@@ -1,0 +1,295 @@
+"""The Agent API (``/v1/responses``): response bodies and event streams, with or without
+``event:`` lines, as pieces (see :mod:`pplx_cli.pieces`).
+
+What the service sends that needs care (README "The Agent API"):
+
+- its own web search arrives as a ``function_call`` item named ``search_web``: not a tool
+  call for the user, so nothing is printed for it;
+- ``sequence_number`` may skip values, and event types it does not document are ignored
+  (counted in :attr:`AgentDialect.unknown`);
+- ``response.output_text.done`` (and the final response) carry the whole text: what the
+  deltas missed is printed from it, so the output always ends with the complete answer;
+- a ``[n]`` or ``[web:n]`` marker is a search result's ``id`` (ids continue across the
+  searches of one run, in any order), or for a fetch-only answer a fetched page's 0-based
+  position: sources are kept under those numbers, never renumbered;
+- the model that answered is known only from the final response.
+"""
+
+from typing import Iterable, Iterator
+
+from pplx_cli.errors import APIError, StreamIncomplete
+from pplx_cli.pieces import META, REASONING, TEXT, WARNING, Piece, error_message, loads_event
+from pplx_cli.sse import Event
+
+#: Statuses of a finished run that did not answer in full: exit 1, with what arrived.
+FAILED = {"failed", "incomplete", "cancelled", "requires_action"}
+TERMINAL_EVENTS = {f"response.{s}" for s in ("completed", *FAILED)}
+#: Event types that carry nothing pplx needs (documented, or part of the Responses standard).
+IGNORED_EVENTS = {
+    "response.created", "response.in_progress", "response.queued", "response.output_item.added",
+    "response.content_part.added", "response.content_part.done", "response.output_text.annotation.added",
+    "response.skill.loaded",
+}
+#: Tools the service runs itself: their function_call items are not for the client.
+BUILTIN_CALLS = {"search_web", "fetch_url", "search_images", "search_people", "search_finance", "load_skill"}
+
+
+class AgentDialect:
+    """The Agent API: bodies and streams, with or without ``event:`` lines."""
+
+    name = "agent"
+
+    def __init__(self):
+        self.events = 0
+        self.complete = False
+        self.emitted = {}  # message item id ("" when the event names none) -> the text printed
+        self.results = {}  # search results by id (by URL when they have none)
+        self.queries = []  # what the engine searched for
+        self.fetched = {}  # fetched pages by URL, in order: [web:0], [web:1], ...
+        self.unknown = {}  # event type -> how many were ignored
+
+    # ---- sources ----
+
+    def _add_results(self, results, queries=None) -> bool:
+        changed = False
+        for query in queries if isinstance(queries, list) else ():
+            if isinstance(query, str) and query not in self.queries:
+                self.queries.append(query)
+                changed = True
+        for result in results if isinstance(results, list) else ():
+            if not isinstance(result, dict):
+                continue
+            key = result.get("id") if result.get("id") is not None else result.get("url")
+            if key is not None and key not in self.results:
+                self.results[_hashable(key)] = result
+                changed = True
+        return changed
+
+    def _add_fetched(self, contents) -> bool:
+        changed = False
+        for page in contents if isinstance(contents, list) else ():
+            if isinstance(page, dict) and isinstance(page.get("url"), str) and page["url"] not in self.fetched:
+                self.fetched[page["url"]] = page
+                changed = True
+        return changed
+
+    def sources_meta(self) -> dict:
+        """The sources seen so far, as metadata: search results ordered by id, their URLs as
+        ``citations``, the queries, and fetched pages (when there were any)."""
+        results = sorted(self.results.values(), key=_by_id)
+        meta = {"search_results": results, "citations": [r.get("url") for r in results if r.get("url")],
+                "search_queries": list(self.queries)}
+        if self.fetched:
+            meta["fetch_url_results"] = list(self.fetched.values())
+        return meta
+
+    # ---- text ----
+
+    def _key(self, item_id) -> str:
+        """The key under which an item's text was printed: events that name no item and
+        events that do still match when the run has only one message."""
+        item_id = item_id if isinstance(item_id, str) else ""
+        if item_id in self.emitted or len(self.emitted) != 1:
+            return item_id
+        (only,) = self.emitted
+        return only if "" in (only, item_id) else item_id
+
+    def _delta(self, item_id, delta):
+        key = self._key(item_id)
+        self.emitted[key] = self.emitted.get(key, "") + delta
+        return Piece(TEXT, delta)
+
+    def _complete_text(self, item_id, full) -> list:
+        """Pieces that make the printed text of an item equal its ``full`` text."""
+        if not isinstance(full, str) or not full:
+            return []
+        key = self._key(item_id)
+        printed = self.emitted.get(key, "")
+        self.emitted[key] = full
+        if full == printed:
+            return []
+        if full.startswith(printed):
+            return [Piece(TEXT, full[len(printed):])]
+        return [Piece(WARNING, "some of the streamed answer was lost; the complete answer follows"), Piece(TEXT, "\n\n" + full)]
+
+    # ---- streams ----
+
+    def iter_stream(self, events: Iterable[Event]) -> Iterator[Piece]:
+        """Yield the pieces of an Agent API event stream."""
+        yield Piece(META, {"api": self.name})
+        for event in events:
+            self.events += 1
+            if event.data == "[DONE]":  # not sent by the Agent API, but harmless
+                break
+            obj, bad = loads_event(event, self.events)
+            if bad:
+                yield bad
+                continue
+            kind = obj.get("type") if isinstance(obj.get("type"), str) else event.type
+            if kind == "response.output_text.delta":
+                delta = obj.get("delta")
+                if isinstance(delta, str) and delta:
+                    yield self._delta(obj.get("item_id"), delta)
+            elif kind == "response.output_text.done":
+                yield from self._complete_text(obj.get("item_id"), obj.get("text"))
+            elif kind.startswith("response.reasoning."):
+                yield from self._reasoning(kind, obj)
+            elif kind == "response.output_item.done":
+                yield from self._item(obj.get("item"))
+            elif kind in ("response.created", "response.in_progress", "response.queued"):
+                response = obj.get("response")
+                if isinstance(response, dict):
+                    yield Piece(META, _response_meta(response, final=False))
+            elif kind in TERMINAL_EVENTS:
+                self.complete = True
+                response = obj.get("response") if isinstance(obj.get("response"), dict) else obj
+                yield from self._final(response, kind.rpartition(".")[2])
+                return
+            elif kind == "error" or (obj.get("error") and not kind.startswith("response.")):
+                raise APIError(error_message(obj))
+            elif kind not in IGNORED_EVENTS:
+                self.unknown[kind] = self.unknown.get(kind, 0) + 1
+        if not self.complete:
+            raise StreamIncomplete(f"the stream ended before its final event after {self.events} events", events=self.events)
+
+    def _item(self, item) -> list:
+        """The pieces of a finished output item."""
+        if not isinstance(item, dict):
+            return []
+        kind = item.get("type")
+        if kind == "search_results" and self._add_results(item.get("results"), item.get("queries")):
+            return [Piece(META, self.sources_meta())]
+        if kind == "fetch_url_results" and self._add_fetched(item.get("contents")):
+            return [Piece(META, self.sources_meta())]
+        if kind == "message" and self.emitted:
+            return self._complete_text(item.get("id"), _message_text(item))
+        return []
+
+    def _reasoning(self, kind, obj):
+        what = kind[len("response.reasoning."):]
+        if what == "search_results":
+            if self._add_results(obj.get("results")):
+                yield Piece(META, self.sources_meta())
+        elif what == "search_queries":
+            queries = obj.get("queries")
+            if isinstance(queries, list) and queries:
+                self._add_results((), queries)
+                yield Piece(REASONING, "Searching: " + "; ".join(str(q) for q in queries) + "\n")
+        elif what == "fetch_url_queries":
+            urls = obj.get("urls") or obj.get("queries")
+            if isinstance(urls, list) and urls:
+                yield Piece(REASONING, "Reading: " + "; ".join(str(u) for u in urls) + "\n")
+        elif what == "fetch_url_results":
+            if self._add_fetched(obj.get("contents")):
+                yield Piece(META, self.sources_meta())
+        else:
+            for key in ("delta", "text", "thought"):
+                text = obj.get(key)
+                if isinstance(text, str) and text:
+                    yield Piece(REASONING, text if text.endswith("\n") or key == "delta" else text + "\n")
+                    return
+
+    def _final(self, response, status):
+        """Pieces from a terminal response object; an error for a run that did not complete."""
+        status = response.get("status") if isinstance(response.get("status"), str) else status
+        output = response.get("output") if isinstance(response.get("output"), list) else []
+        messages = []
+        for item in output:
+            if not isinstance(item, dict):
+                continue
+            if item.get("type") == "message":
+                messages.append(item)
+            else:
+                self._item(item)  # sources: kept, written once below
+        if not self.emitted:
+            text = "".join(_message_text(m) for m in messages)
+            if text:
+                yield self._delta(None, text)
+        else:
+            for item in messages:
+                yield from self._complete_text(item.get("id"), _message_text(item))
+        meta = _response_meta(response, final=True)
+        meta.update(self.sources_meta())
+        meta["finish_reason"] = _finish_reason(response, status)
+        yield Piece(META, meta)
+        if status in FAILED:
+            raise APIError(self._failure(response, status, output))
+
+    def _failure(self, response, status, output) -> str:
+        """The one-line reason a run did not complete."""
+        err = response.get("error")
+        if err:
+            return f"response {status}: {error_message(err)}"
+        details = response.get("incomplete_details")
+        reason = details.get("reason") if isinstance(details, dict) else None
+        if reason in ("max_output_tokens", "max_tokens"):
+            budget = response.get("max_output_tokens")
+            budget = f" ({budget} tokens)" if isinstance(budget, int) and not isinstance(budget, bool) else ""
+            if not any(self.emitted.values()):
+                return (f"response incomplete: the reasoning used the whole output budget{budget} before any answer; "
+                        "raise --max-tokens")
+            return f"response incomplete: the answer was cut off at the output budget{budget}; raise --max-tokens"
+        if status == "requires_action":
+            calls = sorted({i.get("name") for i in output if isinstance(i, dict) and i.get("type") == "function_call"
+                            and isinstance(i.get("name"), str) and i.get("name") not in BUILTIN_CALLS})
+            what = f" ({', '.join(calls)})" if calls else ""
+            return f"response requires_action: the model asked for a function call{what} that pplx does not run"
+        return f"response {status}: {reason}" if reason else f"response {status}"
+
+    def iter_body(self, obj: dict) -> Iterator[Piece]:
+        """Yield the pieces of a non-streamed Agent API response body."""
+        yield Piece(META, {"api": self.name})
+        if obj.get("error") and not obj.get("status"):
+            raise APIError(error_message(obj))
+        self.complete = True
+        yield from self._final(obj, obj.get("status") or "completed")
+
+
+def _hashable(key):
+    return key if isinstance(key, (str, int, float, bool)) else repr(key)
+
+
+def _by_id(result):
+    """Sort key: results with a numeric id by id, then the others in arrival order."""
+    key = result.get("id")
+    if isinstance(key, (int, float)) and not isinstance(key, bool):
+        return (0, key)
+    return (1, 0)
+
+
+def _message_text(item) -> str:
+    content = item.get("content")
+    return "".join(part.get("text") or "" for part in content if isinstance(part, dict)
+                   and part.get("type") == "output_text" and isinstance(part.get("text"), str)) if isinstance(content, list) else ""
+
+
+def _response_meta(response: dict, final: bool) -> dict:
+    """Metadata from a response object. Before it is final, its ``model`` is the effort's
+    name, not the model that answers: only the final one is kept."""
+    meta = {}
+    if response.get("id") is not None:
+        meta["id"] = response["id"]
+    if final and response.get("model") is not None:
+        meta["model"] = response["model"]
+    if response.get("created_at") is not None:
+        meta["created"] = response["created_at"]
+    usage = response.get("usage")
+    if isinstance(usage, dict):
+        usage = dict(usage)
+        # the chat names too, so scripts read the same keys whatever the API
+        if "input_tokens" in usage:
+            usage.setdefault("prompt_tokens", usage["input_tokens"])
+        if "output_tokens" in usage:
+            usage.setdefault("completion_tokens", usage["output_tokens"])
+        meta["usage"] = usage
+    return meta
+
+
+def _finish_reason(response, status):
+    if status == "completed":
+        return "stop"
+    details = response.get("incomplete_details")
+    reason = details.get("reason") if isinstance(details, dict) else None
+    if reason in ("max_output_tokens", "max_tokens"):
+        return "length"
+    return reason or status

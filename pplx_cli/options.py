@@ -1,0 +1,264 @@
+"""The shared click option bundles and their callbacks, and resolving a command's keyword
+arguments once into the objects the layers below take (:class:`~pplx_cli.request.RequestOptions`,
+:class:`Connection`).
+
+Nothing here sends or parses: a callback checks one value and turns it into what the
+request needs, so a bad value is a usage error (exit 2) before anything is sent.
+"""
+
+import os
+import re
+from typing import NamedTuple
+
+import click
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+#: ``--effort``: a level, optionally pinned to a released version (``fast@2026-10-16.0``).
+EFFORT = re.compile(r"(fast|low|medium|high|xhigh)(@[0-9A-Za-z._-]+)?")
+EFFORTS = ("fast", "low", "medium", "high", "xhigh")
+#: ``--preset`` names from before ``effort`` (still accepted by the service for the first four levels).
+OLD_PRESETS = {"fast-search": "fast", "pro-search": "low", "deep-research": "medium", "advanced-deep-research": "high"}
+#: The longest fallback chain the Agent API accepts.
+MAX_MODELS = 5
+
+
+def option_bundle(*options):
+    """A decorator that applies ``options`` in the order given (as stacked decorators would)."""
+
+    def apply(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return apply
+
+
+# ---- callbacks: one value checked and converted ------------------------------------------
+
+
+def _check_date(ctx, param, value):
+    if value is None:
+        return None
+    from pplx_cli.request import parse_date
+
+    try:
+        return parse_date(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _check_overrides(ctx, param, value):
+    from pplx_cli.request import parse_override
+
+    out = []
+    for key, raw in value:
+        try:
+            out.append(parse_override(key, raw))
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+    return out
+
+
+def _check_base_url(ctx, param, value):
+    if value is None:
+        return None
+    from pplx_cli.config import check_base_url
+    from pplx_cli.errors import UsageError
+
+    try:
+        return check_base_url(value)
+    except UsageError as e:
+        raise click.BadParameter(e.message) from None
+
+
+def _load_schema(ctx, param, value):
+    if value is None:
+        return None
+    import json
+
+    try:
+        with open(value, "rb") as f:
+            schema = json.loads(f.read())
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {value}: {e.strerror}") from None
+    except ValueError as e:
+        raise click.BadParameter(f"{value} is not valid JSON: {e}") from None
+    if not isinstance(schema, dict):
+        raise click.BadParameter(f"{value} must hold a JSON object (a JSON schema)")
+    return schema
+
+
+def _check_meta_path(ctx, param, value):
+    if value is None or value == "-":
+        return None  # '-': stderr, as without --meta
+    directory = os.path.dirname(os.path.abspath(value))
+    if os.path.isdir(value) or not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+        raise click.BadParameter(f"cannot write {value}")
+    return value
+
+
+def check_effort(value: str, what: str = "effort") -> str:
+    """``value`` if it is an effort level (optionally pinned); ValueError otherwise."""
+    if not EFFORT.fullmatch(value):
+        raise ValueError(f"{what} must be one of {', '.join(EFFORTS)}, optionally pinned as LEVEL@VERSION "
+                         f"(e.g. fast@2026-10-16.0), not {value!r}")
+    return value
+
+
+def _check_effort(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return check_effort(value.strip())
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _check_preset(ctx, param, value):
+    if value is None:
+        return None
+    value = OLD_PRESETS.get(value.strip(), value.strip())
+    try:
+        return check_effort(value, "--preset")
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _check_models(ctx, param, value):
+    if value is None:
+        return None
+    models = [m.strip() for m in value.split(",") if m.strip()]
+    if not models:
+        raise click.BadParameter("give one or more model ids separated by commas")
+    if len(models) > MAX_MODELS:
+        raise click.BadParameter(f"at most {MAX_MODELS} models in a fallback chain, not {len(models)}")
+    return models
+
+
+def _check_country(ctx, param, value):
+    if value is None:
+        return None
+    if not re.fullmatch(r"[A-Za-z]{2}", value.strip()):
+        raise click.BadParameter(f"{value!r} is not a two-letter country code (ISO 3166-1 alpha-2, e.g. US, DE)")
+    return value.strip().upper()
+
+
+def complete_model(ctx, param, incomplete):
+    """Model ids for shell completion: the Sonar names and the ids of the last ``pplx models``.
+
+    Reads only the cache file that ``pplx models`` writes: never a network call.
+    """
+    from pplx_cli.request import SONAR_MODELS
+    from pplx_cli.config import read_model_cache
+
+    ids = list(SONAR_MODELS) + [m for m in read_model_cache(os.environ) if m not in SONAR_MODELS]
+    return [m for m in ids if m.startswith(incomplete)]
+
+
+def complete_effort(ctx, param, incomplete):
+    """Effort levels for shell completion."""
+    return [e for e in EFFORTS if e.startswith(incomplete)]
+
+
+# ---- the bundles -------------------------------------------------------------------------
+
+#: How to reach the service (every command that sends).
+connection_options = option_bundle(
+    click.option("--base-url", callback=_check_base_url, metavar="URL", help="API base URL. [env: PPLX_BASE_URL; default: https://api.perplexity.ai]"),
+    click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Give up when no bytes arrive for this long (connect, and between reads). [default: 300]"),
+    click.option("--retries", type=click.IntRange(min=0), metavar="N", help="Retries after a connection failure, 429 or 5xx before any output. [default: 2]"),
+    click.option("-v", "--verbose", is_flag=True, help="Show the request and response headers on stderr (the key redacted)."),
+    click.option("-q", "--quiet", is_flag=True, help="No retry, fallback and deprecation notes on stderr."),
+)
+
+#: Options that shape the request (ask, stream, raw).
+request_options = option_bundle(
+    click.option("-m", "--model", metavar="ID", shell_complete=complete_model,
+                 help="Agent API model id (perplexity/sonar, openai/..., anthropic/...; see 'pplx models'), or a Sonar name. [env: PPLX_MODEL; default: none, --effort fast]"),
+    click.option("--models", metavar="ID,ID,...", callback=_check_models, help="A fallback chain of up to 5 model ids, tried in order (Agent API)."),
+    click.option("--effort", metavar="LEVEL", callback=_check_effort, shell_complete=complete_effort,
+                 help="fast, low, medium, high or xhigh, optionally pinned (fast@2026-10-16.0): Perplexity's configuration for the task (Agent API)."),
+    click.option("--preset", metavar="NAME", callback=_check_preset, help="Deprecated alias of --effort (old names such as pro-search accepted)."),
+    click.option("-s", "--system", help="System prompt (Agent API: instructions)."),
+    click.option("--max-tokens", type=click.IntRange(min=1), help="Most tokens in the answer (Agent API: max_output_tokens, reasoning included)."),
+    click.option("--temperature", type=click.FloatRange(0, 2), help="Sampling temperature, 0 to 2."),
+    click.option("--top-p", type=click.FloatRange(0, 1), help="Nucleus sampling, 0 to 1."),
+    click.option("--search-type", type=click.Choice(["web", "fast"]), help="Web search tool's search type (Agent API)."),
+    click.option("--max-results", type=click.IntRange(1, 50), metavar="N", help="Most results per web search, 1 to 50 (Agent API)."),
+    click.option("--country", callback=_check_country, metavar="CC", help="Search as from this country (ISO 3166-1 alpha-2): user_location.country."),
+    click.option("--domain", "domains", multiple=True, metavar="DOMAIN", help="Search only this domain (repeatable)."),
+    click.option("-D", "--exclude-domain", "excluded", multiple=True, metavar="DOMAIN", help="Never search this domain (repeatable)."),
+    click.option("--recency", type=click.Choice(["hour", "day", "week", "month", "year"]), help="Only results this recent."),
+    click.option("--after", callback=_check_date, metavar="DATE", help="Only results published after DATE (YYYY-MM-DD or M/D/YYYY)."),
+    click.option("--before", callback=_check_date, metavar="DATE", help="Only results published before DATE."),
+    click.option("--updated-after", callback=_check_date, metavar="DATE", help="Only results last updated after DATE."),
+    click.option("--updated-before", callback=_check_date, metavar="DATE", help="Only results last updated before DATE."),
+    click.option("--context-size", type=click.Choice(["low", "medium", "high"]), help="How much search context to use."),
+    click.option("--fetch", is_flag=True, help="Let the model fetch URLs (the fetch_url tool; Agent API)."),
+    click.option("--no-search", is_flag=True, help="Answer without searching the web."),
+    click.option("--search-mode", type=click.Choice(["web", "academic", "sec"]), help="Which index to search (chat API only)."),
+    click.option("--images", is_flag=True, help="Ask for images in the metadata (chat API only)."),
+    click.option("--related", is_flag=True, help="Ask for related questions in the metadata (chat API only)."),
+    click.option("--reasoning-effort", type=click.Choice(["none", "minimal", "low", "medium", "high", "xhigh"]), help="The model's reasoning effort (Agent API: reasoning.effort)."),
+    click.option("--json-schema", metavar="FILE", callback=_load_schema, help="Answer as JSON matching the schema in FILE."),
+    click.option(
+        "-o", "--option", "overrides", nargs=2, multiple=True, metavar="KEY VALUE", callback=_check_overrides,
+        help="Set any request field; a dotted KEY nests; VALUE is JSON if it parses, else a string (repeatable).",
+    ),
+    click.option("--no-store", is_flag=True, help="Ask the Agent API not to keep the response (store: false)."),
+    click.option("--api", type=click.Choice(["agent", "chat", "auto"]), help="Which API: the Agent API, legacy chat completions, or auto (chat, falling back to agent). [env: PPLX_API; default: agent]"),
+    connection_options,
+)
+
+
+def stream_mode_option(f):
+    return click.option(
+        "--stream-mode", type=click.Choice(["full", "concise"]),
+        help="Shape of the streamed chunks (chat API). [default: concise]",
+    )(f)
+
+
+#: Options for how the answer and metadata are written (ask, stream, parse, log show).
+output_options = option_bundle(
+    click.option(
+        "--reasoning", type=click.Choice(["hide", "show", "stderr"]), default="hide", show_default=True,
+        help="Reasoning: keep it in the metadata only, print it before the answer, or stream it to stderr.",
+    ),
+    click.option("--sources", is_flag=True, help="After the answer, print the numbered sources on stdout."),
+    click.option("--citations", type=click.Choice(["keep", "strip"]), default="keep", show_default=True,
+                 help="Keep the [n] citation markers in the printed answer, or strip them."),
+    click.option("--meta", "meta_path", metavar="FILE", callback=_check_meta_path, help="Write the metadata JSON to FILE instead of stderr."),
+    click.option("--no-meta", is_flag=True, help="Write no metadata."),
+)
+
+#: Options for conversations and the history (ask, stream).
+history_options = option_bundle(
+    click.option("-c", "--continue", "continue_", is_flag=True, help="Continue the most recent conversation."),
+    click.option("--cid", metavar="ID", help="Continue the conversation with this id (see pplx log)."),
+    click.option("--no-log", is_flag=True, help="Do not record this exchange in the history."),
+)
+
+prompt_argument = click.argument("prompt", nargs=-1)
+
+#: Output for listings.
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per line.")
+
+
+# ---- resolving ---------------------------------------------------------------------------
+
+
+class Connection(NamedTuple):
+    """How to reach the service, from the connection options (unset values are None)."""
+
+    base_url: str = None
+    timeout: float = None
+    retries: int = None
+    verbose: bool = False
+    quiet: bool = False
+
+
+def resolve_connection(p: dict) -> Connection:
+    """The connection options of a command's keyword arguments."""
+    return Connection(base_url=p.get("base_url"), timeout=p.get("timeout"), retries=p.get("retries"),
+                      verbose=bool(p.get("verbose")), quiet=bool(p.get("quiet")))
