@@ -40,9 +40,10 @@ class CitationStripper:
         lines = text.split("\n")
         for i, segment in enumerate(lines):
             ends_line = i < len(lines) - 1
-            line_start = self.line
-            out.append(segment if self.in_code or line_start.lstrip().startswith(FENCE) else MARKER.sub("", segment))
             self.line += segment
+            # a fence line, and every line inside a fence, is code; judged on the line so far, so
+            # that however the text was split the same markers go
+            out.append(segment if self.in_code or self.line.lstrip().startswith(FENCE) else MARKER.sub("", segment))
             if ends_line:
                 if self.line.lstrip().startswith(FENCE):
                     self.in_code = not self.in_code

@@ -276,7 +276,8 @@ class Exchange:
         unknown = getattr(parser, "unknown", None)
         if self.conn.verbose and unknown:
             kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(unknown.items()))
-            self.note(f"ignored {sum(unknown.values())} events of unknown types: {kinds}")
+            total = sum(unknown.values())
+            self.note(f"ignored {total} event{'s' if total != 1 else ''} of unknown type{'s' if len(unknown) != 1 else ''}: {kinds}")
 
     def _collect(self, body: bytes):
         """A writer that has read a raw body without printing it, for the history."""

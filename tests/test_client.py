@@ -75,3 +75,17 @@ def test_retries_sleep_for_retry_after():
     assert client.post("/x", {}, stream=False).status_code == 200
     assert slept == [2.0, 2.0]
     assert client.requests_made == 3
+
+
+def test_retry_wait_honours_the_headers_in_order():
+    from pplx_cli.client import retry_wait
+
+    now = 1_000_000.0
+    assert retry_wait({"Retry-After": "3"}, 429, now) == 3.0
+    assert retry_wait({"retry-after-ms": "1500"}, 503, now) == 1.5
+    assert retry_wait({"x-ratelimit-reset": str(int(now) + 5)}, 429, now) == 5.0
+    assert retry_wait({"x-ratelimit-reset": str(int(now) + 500)}, 429, now) == 60.0  # capped
+    assert retry_wait({"x-ratelimit-reset": str(int(now) - 5)}, 429, now) is None  # already past: back off
+    assert retry_wait({"x-ratelimit-reset": str(int(now) + 5)}, 503, now) is None  # only a 429 waits for the reset
+    assert retry_wait({"Retry-After": "2", "x-ratelimit-reset": str(int(now) + 9)}, 429, now) == 2.0
+    assert retry_wait({}, 429, now) is None

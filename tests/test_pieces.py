@@ -317,3 +317,63 @@ def test_message_content_is_emptied_and_nothing_else_changes(content, delta, com
 @pytest.mark.parametrize("data", ["{}", '{"message":{"role":"assistant","content":"unterminated', "not json"])
 def test_message_fast_path_leaves_odd_data_alone(data):
     assert without_message_content(data) == data
+
+
+def agent_pieces(*objects):
+    from tests.server import sse
+
+    return list(PieceStream(iter_sse([sse(*objects)]), api="agent"))
+
+
+def completed(**response):
+    return {"type": "response.completed", "response": {"id": "r", "status": "completed", "output": [], **response}}
+
+
+@pytest.mark.parametrize("delta_item, done_item", [(None, "msg_1"), ("msg_1", None), ("msg_1", "msg_1"), (None, None)])
+def test_agent_done_text_never_repeats_what_the_deltas_printed(delta_item, done_item):
+    delta = {"type": "response.output_text.delta", "delta": "Hello "}
+    done = {"type": "response.output_text.done", "text": "Hello world."}
+    if delta_item:
+        delta["item_id"] = delta_item
+    if done_item:
+        done["item_id"] = done_item
+    message = {"type": "message", "id": "msg_1", "content": [{"type": "output_text", "text": "Hello world."}]}
+    pieces = agent_pieces(delta, done, completed(output=[message]))
+    assert "".join(v for k, v in pieces if k == TEXT) == "Hello world."
+
+
+def test_agent_final_response_recovers_text_when_no_done_event_came():
+    message = {"type": "message", "id": "m", "content": [{"type": "output_text", "text": "abc def"}]}
+    pieces = agent_pieces({"type": "response.output_text.delta", "item_id": "m", "delta": "abc"}, completed(output=[message]))
+    assert [v for k, v in pieces if k == TEXT] == ["abc", " def"]
+
+
+def test_agent_body_keeps_every_search_block_and_fetched_page():
+    body = {"status": "completed", "model": "m", "output": [
+        {"type": "search_results", "queries": ["a"], "results": [{"id": 11, "url": "u11"}, {"id": 12, "url": "u12"}]},
+        {"type": "search_results", "queries": ["b"], "results": [{"id": 1, "url": "u1"}]},
+        {"type": "fetch_url_results", "contents": [{"url": "f0", "title": "F0"}]},
+        {"type": "function_call", "name": "search_web", "arguments": "{}"},
+        {"type": "message", "content": None},
+        {"type": "message", "content": [{"type": "output_text", "text": "x [11][1] [web:0]"}]}]}
+    pieces = list(body_pieces(body, "agent"))
+    meta = {}
+    for kind, value in pieces:
+        if kind == META:
+            meta.update(value)
+    assert [v for k, v in pieces if k == TEXT] == ["x [11][1] [web:0]"]
+    assert [r["id"] for r in meta["search_results"]] == [1, 11, 12]
+    assert meta["citations"] == ["u1", "u11", "u12"] and meta["search_queries"] == ["a", "b"]
+    assert meta["fetch_url_results"] == [{"url": "f0", "title": "F0"}]
+    assert meta["model"] == "m" and meta["finish_reason"] == "stop"
+
+
+def test_agent_model_comes_only_from_the_final_response():
+    created = {"type": "response.created", "response": {"id": "r", "status": "in_progress", "model": "fast", "output": []}}
+    meta = {}
+    for kind, value in agent_pieces(created, {"type": "response.output_text.delta", "delta": "x"},
+                                    completed(model="openai/gpt-5.1")):
+        if kind == META:
+            assert value.get("model") != "fast"
+            meta.update(value)
+    assert meta["model"] == "openai/gpt-5.1"

@@ -146,7 +146,8 @@ class AgentDialect:
                 yield from self._final(response, kind.rpartition(".")[2])
                 return
             elif kind == "error" or (obj.get("error") and not kind.startswith("response.")):
-                raise APIError(error_message(obj))
+                # in a flat error event ({"type": "error", "message", "code"}) the type is the event's, not the error's
+                raise APIError(error_message({k: v for k, v in obj.items() if k not in ("type", "sequence_number")}))
             elif kind not in IGNORED_EVENTS:
                 self.unknown[kind] = self.unknown.get(kind, 0) + 1
         if not self.complete:

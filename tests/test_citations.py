@@ -1,0 +1,49 @@
+"""Citation markers and numbered sources: pure functions, exact strings, and a property."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pplx_cli.citations import CitationStripper, source_lines, strip_citations
+
+
+def test_markers_and_the_blanks_before_them_go():
+    assert strip_citations("TypeScript adds types.[1] It compiles [2][3] to JS [web:0].") == \
+        "TypeScript adds types. It compiles to JS."
+    assert strip_citations("no markers, [a] [1a] [web:] [ 1] a[-1]") == "no markers, [a] [1a] [web:] [ 1] a[-1]"
+
+
+def test_fenced_code_is_left_alone():
+    text = "See [1]:\n```python\nx = items[1]  # [2]\n```\nafter [4] x\n  ```\nstill code[5]\n  ```\nend[6]"
+    assert strip_citations(text) == "See:\n```python\nx = items[1]  # [2]\n```\nafter x\n  ```\nstill code[5]\n  ```\nend"
+
+
+def test_an_unfinished_marker_at_the_end_is_text():
+    stripper = CitationStripper()
+    assert stripper.feed("see [1") == "see"
+    assert stripper.flush() == " [1"
+
+
+PIECES = st.lists(st.sampled_from(["word", " ", "[", "]", "1", "12", "web:", "[3]", "[web:4]", ".", "\n", "```", "`", "\t", "a"]),
+                  max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(PIECES, st.lists(st.integers(min_value=0, max_value=200), max_size=8))
+def test_any_split_strips_like_the_whole(pieces, cuts):
+    text = "".join(pieces)
+    bounds = sorted({min(c, len(text)) for c in cuts} | {0, len(text)})
+    stripper = CitationStripper()
+    out = "".join(stripper.feed(text[a:b]) for a, b in zip(bounds, bounds[1:])) + stripper.flush()
+    assert out == strip_citations(text)
+
+
+def test_agent_sources_are_listed_under_their_ids_then_fetched_pages():
+    meta = {"api": "agent", "search_results": [{"id": 3, "url": "https://c", "title": "C\nline"}, {"id": 11, "url": "https://k"},
+                                               {"id": 12, "title": "no url"}],
+            "fetch_url_results": [{"url": "https://f", "title": "F"}]}
+    assert source_lines(meta) == ["[3] C line <https://c>", "[11] https://k", "[web:0] F <https://f>"]
+
+
+def test_chat_sources_are_numbered_by_position_in_citations():
+    meta = {"api": "chat", "citations": ["https://a", "https://b"], "search_results": [{"url": "https://b", "title": "B"}]}
+    assert source_lines(meta) == ["[1] https://a", "[2] B <https://b>"]
