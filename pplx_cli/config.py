@@ -52,6 +52,16 @@ def xdg_dir(kind: str, env) -> Path:
     return Path(env.get("HOME") or os.path.expanduser("~")) / defaults[kind]
 
 
+def history_path(env) -> str:
+    """Where the history database lives: PPLX_HISTORY, else under XDG_DATA_HOME."""
+    return env.get("PPLX_HISTORY") or str(xdg_dir("DATA", env) / "pplx" / "history.db")
+
+
+def new_cid() -> str:
+    """A new conversation id (here, not in history.py, so that sqlite3 is imported only to record)."""
+    return os.urandom(6).hex()
+
+
 def config_path(env) -> Path:
     """Where the config file is looked for."""
     return xdg_dir("CONFIG", env) / "pplx" / "config.toml"

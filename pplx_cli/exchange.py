@@ -114,13 +114,15 @@ class Exchange:
     # ---- the conversation ----
 
     def _resolve_conversation(self):
-        from pplx_cli.history import HistoryError, history_messages, history_path, new_cid
+        from pplx_cli.config import history_path, new_cid
 
         self.history_path = history_path(self.settings.env)
         wanted = self.p.get("cid")
         if not (wanted or self.p.get("continue_")):
             self.cid = new_cid()
             return
+        from pplx_cli.history import HistoryError, history_messages
+
         try:
             with self._history(create=False) as history:
                 cid = wanted or history.latest_cid()

@@ -15,7 +15,7 @@ import os
 import sqlite3
 from datetime import datetime, timezone
 
-from pplx_cli.config import xdg_dir
+from pplx_cli.config import history_path, new_cid  # noqa: F401  (part of this module's interface)
 from pplx_cli.errors import redact
 
 #: How long a writer waits for another process's transaction, in milliseconds.
@@ -79,16 +79,6 @@ COLUMNS = ("id", "time", "cid", "api", "model", "system", "prompt", "options", "
 
 class HistoryError(Exception):
     """The history could not be read or written; the message says why, in a few words."""
-
-
-def history_path(env) -> str:
-    """Where the database lives: PPLX_HISTORY, else under XDG_DATA_HOME."""
-    return env.get("PPLX_HISTORY") or str(xdg_dir("DATA", env) / "pplx" / "history.db")
-
-
-def new_cid() -> str:
-    """A new conversation id."""
-    return os.urandom(6).hex()
 
 
 def _describe(exc) -> str:
