@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""pplx against its peers, side by side, in one run: python3 bench/run.py [--runs N]
+"""pplx against its peers, side by side, in one run: python3 bench/run.py [--runs N] [--only chat|agent]
 
 Creates bench/.venv (pplx installed as a user would, requests, and the official SDK when
 it can be installed), starts a threaded HTTP server on 127.0.0.1 that serves pre-built
 Perplexity streams, and measures pplx, the requests loop from Perplexity's streaming guide,
-the SDK, and curl | sed | jq on the same streams. It prints medians and pplx's ratio to
-each peer, and whether each goal of the speed issue is met. Machines are noisy: compare
-ratios, not absolute times.
+the SDK, and curl | sed | jq on the same streams: chat completions (``/chat/completions``)
+and the Agent API (``/v1/responses``), each in its own table. It prints medians and pplx's
+ratio to each peer, and whether each goal of the speed issues is met. Machines are noisy:
+compare ratios, not absolute times.
 """
 
 import argparse
+import json
 import os
 import re
 import select
@@ -25,21 +27,26 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "bench" / ".venv"
 BIN = VENV / "bin"
 CHAT = "/chat/completions"
+AGENT = "/v1/responses"
 
 
 # ---- the bench venv ----------------------------------------------------------------------
 
 
-def ensure_venv(argv):
-    """Outside the bench venv: create or refresh it, then re-run this script inside it."""
+def ensure_venv(argv, source=ROOT):
+    """Outside the bench venv: create or refresh it, then re-run this script inside it.
+
+    pplx is installed from ``source``: the working tree unless ``--pplx`` names another
+    (a ``git archive`` of a commit, say, while the working tree is mid-change).
+    """
     if Path(sys.prefix).resolve() == VENV.resolve():
         return
     if not (BIN / "python").exists():
         print(f"creating {VENV.relative_to(ROOT)} ...", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    # a regular (not editable) install of the working tree: what a user runs
-    subprocess.run([*pip, "--force-reinstall", "--no-deps", str(ROOT)], check=True)
+    # a regular (not editable) install of the source tree: what a user runs
+    subprocess.run([*pip, "--force-reinstall", "--no-deps", str(source)], check=True)
     subprocess.run([*pip, "click", "requests"], check=True)
     if subprocess.run([str(BIN / "python"), "-c", "import perplexity"], capture_output=True).returncode:
         if subprocess.run([*pip, "perplexityai"], capture_output=True).returncode:
@@ -84,22 +91,28 @@ class Bench:
                 "| sed -un 's/^data: //p' | jq --unbuffered -rj '.choices[0].delta.content // empty'; echo")]
         else:
             print("note: curl, sed or jq is missing; the curl peer is skipped", file=sys.stderr)
+        self.agent_peers = {
+            "pplx": [str(BIN / "pplx"), "stream", "q", "--api", "agent", "--no-meta"],
+            "requests loop": [py, str(ROOT / "bench" / "peers" / "guide_agent_loop.py"), api.url],
+        }
+        if "SDK" in self.peers:
+            self.agent_peers["SDK responses"] = [py, str(ROOT / "bench" / "peers" / "sdk_responses.py"), api.url]
 
-    def serve(self, events, framing="chunked", delay=0.0):
+    def serve(self, events, framing="chunked", delay=0.0, path=CHAT):
         from tests.server import Reply
 
         reply = Reply(parts=events, framing=framing, delay=delay)
-        self.api.routes[CHAT] = [reply]
+        self.api.routes[path] = [reply]
         return reply
 
-    def check(self, name, cmd, events, expected):
+    def check(self, name, cmd, events, expected, path=CHAT):
         """One run with stdout captured: a peer that prints the wrong text is not timed."""
-        self.serve(events)
+        self.serve(events, path=path)
         out = subprocess.run(cmd, capture_output=True, env=self.env, stdin=subprocess.DEVNULL, timeout=300).stdout
         if out.decode("utf-8", "replace").strip() != expected.strip():
             raise SystemExit(f"{name} printed the wrong answer: {out[:200]!r}")
 
-    def walls(self, cmds, events, runs=None):
+    def walls(self, cmds, events, runs=None, path=CHAT):
         """Median wall time of each whole command, stdout to /dev/null.
 
         The commands take turns, run by run, so that a noisy neighbour slows them alike.
@@ -107,7 +120,7 @@ class Bench:
         times = {name: [] for name in cmds}
         for _ in range(runs or self.runs):
             for name, cmd in cmds.items():
-                self.serve(events)
+                self.serve(events, path=path)
                 started = time.perf_counter()
                 # no timeout: with one, Popen.wait polls in sleeps of up to 50 ms, which
                 # rounds every measurement up to the next 50 ms
@@ -116,14 +129,19 @@ class Bench:
                 times[name].append(time.perf_counter() - started)
         return {name: median(ts) for name, ts in times.items()}
 
-    def latency(self, cmd, framing, n=40, period=0.03):
+    def latency(self, cmd, framing, n=40, period=0.03, path=CHAT):
         """Server send time of each event -> the moment its token is read from the client's stdout pipe."""
-        from bench.streams import marked_stream
+        from bench.streams import marked_agent_stream, marked_stream
 
-        events, tokens = marked_stream(n)
+        if path == AGENT:
+            events, tokens = marked_agent_stream(n)
+            first = 1  # token i is in part i + 1: part 0 holds the events before the first delta
+        else:
+            events, tokens = marked_stream(n)
+            first = 0
         lat = []
         for _ in range(max(1, self.runs // 2)):
-            reply = self.serve(events, framing=framing, delay=period)
+            reply = self.serve(events, framing=framing, delay=period, path=path)
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.env, stdin=subprocess.DEVNULL)
             fd = proc.stdout.fileno()
             buf = b""
@@ -142,13 +160,14 @@ class Bench:
                     seen.setdefault(int(m.group(1)), now)
             proc.wait(30)
             # the first event pays for start-up and connection set-up: measure steady delivery
-            lat += [(seen[i] - reply.sent_at[i]) * 1000 for i in range(1, len(tokens)) if i in seen and i < len(reply.sent_at)]
+            lat += [(seen[i] - reply.sent_at[first + i]) * 1000 for i in range(1, len(tokens))
+                    if i in seen and first + i < len(reply.sent_at)]
         return median(lat), p95(lat)
 
-    def peak_rss(self, cmd, events=None):
+    def peak_rss(self, cmd, events=None, path=CHAT):
         """Peak resident set size of the command, in MB."""
         if events is not None:
-            self.serve(events)
+            self.serve(events, path=path)
         # measured by a small wrapper process: a child forked from this (large) process
         # would count the pages it shared with it before exec
         wrapper = ("import os, subprocess, sys\n"
@@ -157,6 +176,68 @@ class Bench:
         out = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, env=self.env,
                              stdin=subprocess.DEVNULL, timeout=600).stdout
         return int(out) / 1024
+
+    def serve_bodies(self, text):
+        """Non-streamed answers on both APIs, for the commands that ``ask``."""
+        from bench.streams import agent_body, chat_body
+        from tests.server import json_reply
+
+        self.api.routes[CHAT] = [json_reply(chat_body(text))]
+        self.api.routes[AGENT] = [json_reply(agent_body(text))]
+
+    def sent_request(self, cmd):
+        """Run ``cmd`` once; the path and JSON body of the request it sent."""
+        before = len(self.api.requests)
+        out = subprocess.run(cmd, capture_output=True, env=self.env, stdin=subprocess.DEVNULL, timeout=60)
+        if len(self.api.requests) == before:
+            raise SystemExit(f"{cmd} sent no request: {out.stderr[-300:]!r}")
+        if out.returncode:  # the request is what is timed; say so, but go on
+            print(f"note: {' '.join(cmd[1:3])}... exited {out.returncode}: {out.stderr[-300:]!r}", file=sys.stderr)
+        request = self.api.requests[-1]
+        return request["path"], request["body"]
+
+    def to_request(self, cmds, runs=None):
+        """Median time from spawning each command to its request line reaching the server.
+
+        The server's handler records ``time.monotonic()`` as it starts to parse each request
+        (see ``timed``); the commands take turns, run by run.
+        """
+        times = {name: [] for name in cmds}
+        for _ in range(runs or self.runs):
+            for name, cmd in cmds.items():
+                before = len(self.api.arrivals)
+                started = time.monotonic()
+                subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env,
+                               stdin=subprocess.DEVNULL)
+                if len(self.api.arrivals) > before:
+                    times[name].append(self.api.arrivals[before] - started)
+        return {name: median(ts) for name, ts in times.items()}
+
+
+def timed(api):
+    """Make the server record, in ``api.arrivals``, the monotonic time each request line arrives.
+
+    And keep quiet about clients that reset a kept-alive connection on exit (a client that
+    stops at the final event exits with the body's last chunk unread).
+    """
+    api.arrivals = []
+    base = api.httpd.RequestHandlerClass
+    handle_error = api.httpd.handle_error
+
+    def quiet_handle_error(request, client_address):
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            handle_error(request, client_address)
+
+    api.httpd.handle_error = quiet_handle_error
+
+    class TimedHandler(base):
+        def parse_request(self):
+            # called as soon as the request line has been read, before the headers
+            self.server.api.arrivals.append(time.monotonic())
+            return super().parse_request()
+
+    api.httpd.RequestHandlerClass = TimedHandler
+    return api
 
 
 def fmt_ratio(a, b):
@@ -169,88 +250,196 @@ def wall_row(label, walls):
         f"{t:.3f} ({fmt_ratio(walls['pplx'], t)})" for name, t in walls.items() if name != "pplx"]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7, help="runs per timing (median taken)")
-    args = parser.parse_args()
-    ensure_venv(sys.argv[1:])
-    sys.path.insert(0, str(ROOT))
+def chat_figures(b, runs):
+    """The chat completions figures (``--api chat``): rows of (cells, goal, met)."""
     from bench.streams import answer_text, concise_stream, full_stream
-    from tests.server import FakeAPI
 
-    results = []  # (figure, pplx, peer columns..., goal, met)
+    results = []
+    peers = b.peers
+    long_full = full_stream(3000)
+    small_full = full_stream(20)
+    for name, cmd in peers.items():
+        b.check(name, cmd, small_full, answer_text(20))
+    b.check("pplx", peers["pplx"], long_full, answer_text(3000))
 
-    with FakeAPI() as api:
-        b = Bench(api, args.runs)
-        peers = b.peers
-        long_full = full_stream(3000)
-        small_full = full_stream(20)
+    # delivery latency
+    lat = {}
+    for framing in ("chunked", "close"):
         for name, cmd in peers.items():
-            b.check(name, cmd, small_full, answer_text(20))
-        b.check("pplx", peers["pplx"], long_full, answer_text(3000))
+            lat[name, framing] = b.latency(cmd, framing)
+    for framing in ("chunked", "close"):
+        results.append(latency_row(f"delivery latency, {framing} (ms, median / p95)", peers, lat, framing))
 
-        print(f"machine: {os.uname().machine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-              f"{args.runs} runs per timing; peers: {', '.join(peers)}\n")
+    # long stream
+    walls = b.walls(peers, long_full)
+    row = wall_row("long stream, 3000 chunks full mode (s)", walls)
+    met = walls["pplx"] <= 0.6 * walls["guide loop"] and ("SDK" not in walls or walls["pplx"] <= 0.25 * walls["SDK"])
+    results.append((row, "<= 0.6x guide loop, <= 0.25x SDK", met))
 
-        # delivery latency
-        lat = {}
-        for framing in ("chunked", "close"):
-            for name, cmd in peers.items():
-                lat[name, framing] = b.latency(cmd, framing)
-        for framing in ("chunked", "close"):
-            med, hi = lat["pplx", framing]
-            row = [f"delivery latency, {framing} (ms, median / p95)", f"{med:.2f} / {hi:.2f}"]
-            for name in peers:
-                if name != "pplx":
-                    m2, h2 = lat[name, framing]
-                    row.append(f"{m2:.2f} / {h2:.2f}")
-            met = med <= 1.0 and hi <= 3.0
-            results.append((row, "median <= 1 ms, p95 <= 3 ms", met))
+    # small answer
+    smalls = b.walls(peers, small_full)
+    row = wall_row("small answer, 20 chunks (s)", smalls)
+    met = "SDK" not in smalls or smalls["pplx"] <= 0.5 * smalls["SDK"]
+    results.append((row, "<= 0.5x SDK", met))
 
-        # long stream
-        walls = b.walls(peers, long_full)
-        row = wall_row("long stream, 3000 chunks full mode (s)", walls)
-        met = walls["pplx"] <= 0.6 * walls["guide loop"] and ("SDK" not in walls or walls["pplx"] <= 0.25 * walls["SDK"])
-        results.append((row, "<= 0.6x guide loop, <= 0.25x SDK", met))
+    # start-up
+    starts = b.walls({"click": [str(BIN / "python"), "-c", "import click"], "--version": [str(BIN / "pplx"), "--version"],
+                      "--help": [str(BIN / "pplx"), "--help"]}, [], runs=runs * 3)
+    base = starts["click"]
+    for flag in ("--version", "--help"):
+        t = starts[flag]
+        results.append(([f"start-up, pplx {flag} (s)", f"{t:.4f}", f"python -c 'import click': {base:.4f} ({fmt_ratio(t, base)})"],
+                        "<= 1.25x import click", t <= 1.25 * base))
 
-        # small answer
-        smalls = b.walls(peers, small_full)
-        row = wall_row("small answer, 20 chunks (s)", smalls)
-        met = "SDK" not in smalls or smalls["pplx"] <= 0.5 * smalls["SDK"]
-        results.append((row, "<= 0.5x SDK", met))
+    # memory
+    rss_version = median([b.peak_rss([str(BIN / "pplx"), "--version"]) for _ in range(3)])
+    rss_long = median([b.peak_rss(peers["pplx"], full_stream(6000)) for _ in range(2)])
+    rss_small = median([b.peak_rss(peers["pplx"], small_full) for _ in range(3)])
+    results.append((["peak RSS, 6000 chunks full mode (MB)", f"{rss_long:.1f}",
+                     f"pplx --version {rss_version:.1f} ({fmt_ratio(rss_long, rss_version)}); "
+                     f"20-chunk stream {rss_small:.1f} ({fmt_ratio(rss_long, rss_small)})"],
+                    "<= 1.3x pplx --version", rss_long <= 1.3 * rss_version))
 
-        # start-up
-        starts = b.walls({"click": [str(BIN / "python"), "-c", "import click"], "--version": [str(BIN / "pplx"), "--version"],
-                          "--help": [str(BIN / "pplx"), "--help"]}, [], runs=args.runs * 3)
-        base = starts["click"]
-        for flag in ("--version", "--help"):
-            t = starts[flag]
-            results.append(([f"start-up, pplx {flag} (s)", f"{t:.4f}", f"python -c 'import click': {base:.4f} ({fmt_ratio(t, base)})"],
-                            "<= 1.25x import click", t <= 1.25 * base))
+    # bytes on the wire
+    full_bytes = sum(len(e) for e in long_full)
+    concise_bytes = sum(len(e) for e in concise_stream(3000))
+    results.append((["bytes on the wire, 3000-chunk answer", f"concise (default) {concise_bytes / 1e6:.2f} MB",
+                     f"full {full_bytes / 1e6:.2f} MB ({full_bytes / concise_bytes:.0f}x more)"], "report; choose the default", True))
+    return results
 
-        # memory
-        rss_version = median([b.peak_rss([str(BIN / "pplx"), "--version"]) for _ in range(3)])
-        rss_long = median([b.peak_rss(peers["pplx"], full_stream(6000)) for _ in range(2)])
-        rss_small = median([b.peak_rss(peers["pplx"], small_full) for _ in range(3)])
-        results.append((["peak RSS, 6000 chunks full mode (MB)", f"{rss_long:.1f}",
-                         f"pplx --version {rss_version:.1f} ({fmt_ratio(rss_long, rss_version)}); "
-                         f"20-chunk stream {rss_small:.1f} ({fmt_ratio(rss_long, rss_small)})"],
-                        "<= 1.3x pplx --version", rss_long <= 1.3 * rss_version))
 
-        # bytes on the wire
-        full_bytes = sum(len(e) for e in long_full)
-        concise_bytes = sum(len(e) for e in concise_stream(3000))
-        results.append((["bytes on the wire, 3000-chunk answer", f"concise (default) {concise_bytes / 1e6:.2f} MB",
-                         f"full {full_bytes / 1e6:.2f} MB ({full_bytes / concise_bytes:.0f}x more)"], "report; choose the default", True))
+def agent_figures(b, runs):
+    """The Agent API figures (``/v1/responses``): rows of (cells, goal, met)."""
+    from bench.streams import agent_stream, answer_text
 
-    header = ["figure", "pplx"] + [f"{n} (pplx ratio)" if n != "pplx" else n for n in peers if n != "pplx"]
+    results = []
+    peers = b.agent_peers
+    long_stream = agent_stream(3000)
+    for name, cmd in peers.items():
+        b.check(name, cmd, agent_stream(20), answer_text(20), path=AGENT)
+        b.check(name, cmd, long_stream, answer_text(3000), path=AGENT)
+
+    # 1. a long answer
+    walls = b.walls(peers, long_stream, path=AGENT)
+    row = wall_row("long answer, 3000 deltas (s)", walls)
+    met = walls["pplx"] <= 0.8 * walls["requests loop"] and (
+        "SDK responses" not in walls or walls["pplx"] <= 0.3 * walls["SDK responses"])
+    results.append((row, "<= 0.8x requests loop, <= 0.3x SDK", met))
+
+    # 2. delivery latency
+    lat = {}
+    for framing in ("chunked", "close"):
+        for name, cmd in peers.items():
+            lat[name, framing] = b.latency(cmd, framing, path=AGENT)
+    for framing in ("chunked", "close"):
+        results.append(latency_row(f"delivery latency, {framing} (ms, median / p95)", peers, lat, framing))
+
+    # 3. from process start to the request reaching the server, `pplx ask` against a
+    # minimal requests script posting the same body to the same path
+    text = answer_text(20)
+    b.serve_bodies(text)
+    py = str(BIN / "python")
+    variants = {"default API": [str(BIN / "pplx"), "ask", "q"], "--api chat": [str(BIN / "pplx"), "ask", "q", "--api", "chat"]}
+    cmds = {}
+    for label, cmd in variants.items():
+        path, body = b.sent_request(cmd)
+        minimal = [py, str(ROOT / "bench" / "peers" / "minimal_post.py"), b.api.url + path, json.dumps(body)]
+        b.sent_request(minimal)  # it works, and sends the same request
+        if b.api.requests[-1]["path"] != path or b.api.requests[-1]["body"] != body:
+            raise SystemExit("minimal_post.py did not send the request pplx sent")
+        cmds[label, "pplx"] = cmd
+        cmds[label, "minimal"] = minimal
+        cmds[label, "path"] = path
+    times = b.to_request({k: v for k, v in cmds.items() if k[1] != "path"}, runs=runs * 3)
+    for label in variants:
+        t, base = times[label, "pplx"], times[label, "minimal"]
+        flag = "" if label == "default API" else " --api chat"
+        what = f"default API, {cmds[label, 'path']}" if label == "default API" else cmds[label, "path"]
+        results.append(([f"process start to request at server, pplx ask q{flag} ({what}) (s)",
+                         f"{t:.4f}", f"minimal requests POST: {base:.4f} ({fmt_ratio(t, base)})"],
+                        *(("<= 1.1x minimal POST", t <= 1.1 * base) if label == "default API"
+                          else ("report, to compare with the default API", True))))
+
+    # 4. memory
+    long6 = agent_stream(6000)
+    small = agent_stream(20)
+    rss = {name: [] for name in peers}
+    rss_small = []
+    for _ in range(3):  # taking turns, like the timings
+        for name, cmd in peers.items():
+            rss[name].append(b.peak_rss(cmd, long6, path=AGENT))
+        rss_small.append(b.peak_rss(peers["pplx"], small, path=AGENT))
+    rss = {name: median(v) for name, v in rss.items()}
+    rss_small = median(rss_small)
+    results.append((["peak RSS, 6000 deltas vs 20 deltas (MB)", f"{rss['pplx']:.1f}",
+                     f"pplx, 20 deltas: {rss_small:.1f} ({fmt_ratio(rss['pplx'], rss_small)})"],
+                    "<= 1.1x 20 deltas", rss["pplx"] <= 1.1 * rss_small))
+    results.append((["peak RSS, 6000 deltas vs peers (MB)", f"{rss['pplx']:.1f}"]
+                    + [f"{rss[n]:.1f} ({fmt_ratio(rss['pplx'], rss[n])})" for n in peers if n != "pplx"],
+                    "<= 1.1x requests loop", rss["pplx"] <= 1.1 * rss["requests loop"]))
+    bytes_ = sum(len(e) for e in long_stream)
+    results.append((["bytes on the wire, 3000-delta answer", f"{bytes_ / 1e6:.2f} MB"], "report", True))
+    return results
+
+
+def latency_row(label, peers, lat, framing):
+    med, hi = lat["pplx", framing]
+    row = [label, f"{med:.2f} / {hi:.2f}"]
+    for name in peers:
+        if name != "pplx":
+            m2, h2 = lat[name, framing]
+            row.append(f"{m2:.2f} / {h2:.2f}")
+    return row, "median <= 1 ms, p95 <= 3 ms", med <= 1.0 and hi <= 3.0
+
+
+def print_table(title, peers, results):
+    header = ["figure", "pplx"] + [f"{n} (pplx ratio)" for n in peers if n != "pplx"]
+    print(f"{title}\n")
     print("| " + " | ".join(header) + " | goal | met |")
     print("|" + "---|" * (len(header) + 2))
     for row, goal, met in results:
         cells = row + [""] * (len(header) - len(row))
         print("| " + " | ".join(cells) + f" | {goal} | {'yes' if met else 'NO'} |")
+    print()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="runs per timing (median taken)")
+    parser.add_argument("--only", choices=("chat", "agent"), help="only the chat completions or only the Agent API figures")
+    parser.add_argument("--pplx", metavar="SRC", type=Path, default=ROOT,
+                        help="install pplx from this source tree instead of the working tree")
+    args = parser.parse_args()
+    ensure_venv(sys.argv[1:], args.pplx.resolve())
+    sys.path.insert(0, str(ROOT))
+    from importlib.metadata import PackageNotFoundError, version
+
+    from tests.server import FakeAPI
+
+    versions = {}
+    for name in ("pplx-cli", "requests", "perplexityai"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    started = time.monotonic()
+    tables = []
+    with timed(FakeAPI()) as api:
+        b = Bench(api, args.runs)
+        print(f"machine: {os.uname().machine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+              f"{args.runs} runs per timing; pplx-cli {versions.get('pplx-cli', '?')}, requests {versions.get('requests', '?')}, "
+              f"perplexityai {versions.get('perplexityai', 'not installed')}; chat peers: {', '.join(b.peers)}; "
+              f"Agent API peers: {', '.join(b.agent_peers)}\n")
+        if args.only != "agent":
+            tables.append(("Chat completions (pplx stream q --api chat --no-meta)", b.peers, chat_figures(b, args.runs)))
+        if args.only != "chat":
+            tables.append(("Agent API (pplx stream q --api agent --no-meta)", b.agent_peers, agent_figures(b, args.runs)))
+
+    for title, peers, results in tables:
+        print_table(title, peers, results)
+    print(f"({time.monotonic() - started:.0f} s)")
     shutil.rmtree(b.home, ignore_errors=True)
-    return 0 if all(met for _, _, met in results) else 1
+    return 0 if all(met for _, _, results in tables for _, _, met in results) else 1
 
 
 if __name__ == "__main__":
