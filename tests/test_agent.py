@@ -350,3 +350,20 @@ def test_pplx_cli_is_the_same_program(api, home):
 
     assert version.stdout == f"pplx {__version__} (pplx-cli)\n".encode()
     assert run_cli(api, "ask", "q", "--no-meta", exe=exe).stdout == b"Canberra is the capital of Australia [1].\n"
+
+
+# ---- the history ----
+
+
+def test_agent_exchanges_are_recorded_with_their_answering_model_and_cost(api, home):
+    assert run_cli(api, "ask", "q1", "--no-meta").returncode == 0
+    assert run_cli(api, "stream", "q2", "--no-meta", "-m", "perplexity/sonar").returncode == 0
+    listed = [json.loads(x) for x in run_cli(api, "log", "--json").stdout.decode().splitlines()]
+    assert [(r["prompt"], r["api"], r["model"]) for r in listed] == [("q2", "agent", "perplexity/sonar"),
+                                                                     ("q1", "agent", "openai/gpt-5.1")]
+    assert [r["options"].get("effort") for r in listed] == [None, None] and listed[0]["options"]["model"] == "perplexity/sonar"
+    assert all(r["meta"]["usage"]["cost"]["total_cost"] == 0.00119 for r in listed)
+    total = sum(json.loads(x)["cost"] for x in run_cli(api, "log", "cost", "--json").stdout.decode().splitlines())
+    assert total == pytest.approx(2 * 0.00119)
+    tokens = [json.loads(x) for x in run_cli(api, "log", "cost", "--json").stdout.decode().splitlines()]
+    assert sum(r["prompt_tokens"] for r in tokens) == 2 * 3007 and sum(r["completion_tokens"] for r in tokens) == 2 * 36
