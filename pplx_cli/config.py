@@ -7,6 +7,7 @@ The config file is TOML at ``$XDG_CONFIG_HOME/pplx/config.toml`` (default
 import os
 import stat
 from pathlib import Path
+from typing import NamedTuple
 
 from pplx_cli.errors import AuthError, UsageError
 
@@ -41,6 +42,23 @@ TYPES = {
     "log": bool,
 }
 CHOICES = {"stream_mode": ("full", "concise"), "api": ("agent", "chat", "auto")}
+
+
+class Connection(NamedTuple):
+    """How to reach the service, as a command's connection options gave it (unset values are
+    None: settings resolve them)."""
+
+    base_url: str = None
+    timeout: float = None
+    retries: int = None
+    verbose: bool = False
+    quiet: bool = False
+
+
+def resolve_connection(p: dict) -> Connection:
+    """The connection options among a command's keyword arguments."""
+    return Connection(base_url=p.get("base_url"), timeout=p.get("timeout"), retries=p.get("retries"),
+                      verbose=bool(p.get("verbose")), quiet=bool(p.get("quiet")))
 
 
 def xdg_dir(kind: str, env) -> Path:
@@ -112,7 +130,7 @@ def check_setting(name: str, value, what: str):
     if name == "base_url":
         check_base_url(value, what)
     if name == "effort":
-        from pplx_cli.options import check_effort
+        from pplx_cli.request import check_effort
 
         try:
             check_effort(value, what)

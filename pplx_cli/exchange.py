@@ -9,7 +9,7 @@ are given.
 
 import time
 
-from pplx_cli.config import Settings, read_api_choice, remember_api_choice
+from pplx_cli.config import Settings, read_api_choice, remember_api_choice, resolve_connection
 from pplx_cli.errors import (
     AgentAPIRequired,
     APIError,
@@ -22,7 +22,6 @@ from pplx_cli.errors import (
     outcome,
     register_secret,
 )
-from pplx_cli.options import resolve_connection
 from pplx_cli.pieces import META, Piece
 from pplx_cli.request import API_PATHS, RequestOptions, agent_unmapped, build_body, chat_unmapped
 

@@ -1,6 +1,4 @@
-"""The shared click option bundles and their callbacks, and resolving a command's keyword
-arguments once into the objects the layers below take (:class:`~pplx_cli.request.RequestOptions`,
-:class:`Connection`).
+"""The shared click option bundles and their callbacks.
 
 Nothing here sends or parses: a callback checks one value and turns it into what the
 request needs, so a bad value is a usage error (exit 2) before anything is sent.
@@ -8,17 +6,10 @@ request needs, so a bad value is a usage error (exit 2) before anything is sent.
 
 import os
 import re
-from typing import NamedTuple
-
 import click
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
-#: ``--effort``: a level, optionally pinned to a released version (``fast@2026-10-16.0``).
-EFFORT = re.compile(r"(fast|low|medium|high|xhigh)(@[0-9A-Za-z._-]+)?")
-EFFORTS = ("fast", "low", "medium", "high", "xhigh")
-#: ``--preset`` names from before ``effort`` (still accepted by the service for the first four levels).
-OLD_PRESETS = {"fast-search": "fast", "pro-search": "low", "deep-research": "medium", "advanced-deep-research": "high"}
 #: The longest fallback chain the Agent API accepts.
 MAX_MODELS = 5
 
@@ -98,17 +89,11 @@ def _check_meta_path(ctx, param, value):
     return value
 
 
-def check_effort(value: str, what: str = "effort") -> str:
-    """``value`` if it is an effort level (optionally pinned); ValueError otherwise."""
-    if not EFFORT.fullmatch(value):
-        raise ValueError(f"{what} must be one of {', '.join(EFFORTS)}, optionally pinned as LEVEL@VERSION "
-                         f"(e.g. fast@2026-10-16.0), not {value!r}")
-    return value
-
-
 def _check_effort(ctx, param, value):
     if value is None:
         return None
+    from pplx_cli.request import check_effort
+
     try:
         return check_effort(value.strip())
     except ValueError as e:
@@ -118,6 +103,8 @@ def _check_effort(ctx, param, value):
 def _check_preset(ctx, param, value):
     if value is None:
         return None
+    from pplx_cli.request import OLD_PRESETS, check_effort
+
     value = OLD_PRESETS.get(value.strip(), value.strip())
     try:
         return check_effort(value, "--preset")
@@ -149,8 +136,8 @@ def complete_model(ctx, param, incomplete):
 
     Reads only the cache file that ``pplx models`` writes: never a network call.
     """
-    from pplx_cli.request import SONAR_MODELS
     from pplx_cli.config import read_model_cache
+    from pplx_cli.request import SONAR_MODELS
 
     ids = list(SONAR_MODELS) + [m for m in read_model_cache(os.environ) if m not in SONAR_MODELS]
     return [m for m in ids if m.startswith(incomplete)]
@@ -158,6 +145,8 @@ def complete_model(ctx, param, incomplete):
 
 def complete_effort(ctx, param, incomplete):
     """Effort levels for shell completion."""
+    from pplx_cli.request import EFFORTS
+
     return [e for e in EFFORTS if e.startswith(incomplete)]
 
 
@@ -243,22 +232,3 @@ prompt_argument = click.argument("prompt", nargs=-1)
 
 #: Output for listings.
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per line.")
-
-
-# ---- resolving ---------------------------------------------------------------------------
-
-
-class Connection(NamedTuple):
-    """How to reach the service, from the connection options (unset values are None)."""
-
-    base_url: str = None
-    timeout: float = None
-    retries: int = None
-    verbose: bool = False
-    quiet: bool = False
-
-
-def resolve_connection(p: dict) -> Connection:
-    """The connection options of a command's keyword arguments."""
-    return Connection(base_url=p.get("base_url"), timeout=p.get("timeout"), retries=p.get("retries"),
-                      verbose=bool(p.get("verbose")), quiet=bool(p.get("quiet")))

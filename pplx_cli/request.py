@@ -7,7 +7,12 @@ from datetime import date
 
 from pplx_cli.errors import UsageError
 
-#: Sonar model names -> the Agent API's model or effort (README "Models and effort").
+#: An effort level, optionally pinned to a released version (``fast@2026-10-16.0``).
+EFFORT = re.compile(r"(fast|low|medium|high|xhigh)(@[0-9A-Za-z._-]+)?")
+EFFORTS = ("fast", "low", "medium", "high", "xhigh")
+#: Preset names from before ``effort`` (the service still accepts them for the first four levels).
+OLD_PRESETS = {"fast-search": "fast", "pro-search": "low", "deep-research": "medium", "advanced-deep-research": "high"}
+#: Sonar model names -> the Agent API's model or effort (README "The Agent API").
 SONAR_MODELS = {
     "sonar": ("model", "perplexity/sonar"),
     "sonar-pro": ("effort", "low"),
@@ -57,6 +62,14 @@ class RequestOptions:
     store: bool = True
     stream_mode: str = "concise"
     overrides: list = field(default_factory=list)  # [(dotted key, value)]
+
+
+def check_effort(value: str, what: str = "effort") -> str:
+    """``value`` if it is an effort level (optionally pinned); ValueError otherwise."""
+    if not EFFORT.fullmatch(value):
+        raise ValueError(f"{what} must be one of {', '.join(EFFORTS)}, optionally pinned as LEVEL@VERSION "
+                         f"(e.g. fast@2026-10-16.0), not {value!r}")
+    return value
 
 
 def parse_date(text: str) -> str:

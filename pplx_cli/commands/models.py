@@ -7,7 +7,7 @@ import click
 
 from pplx_cli.errors import AuthError, StreamError
 from pplx_cli.messages import warn
-from pplx_cli.options import CONTEXT, connection_options, json_option, resolve_connection
+from pplx_cli.options import CONTEXT, connection_options, json_option
 
 HEADER = ("MODEL", "OWNER", "INPUT/1M", "OUTPUT/1M", "CACHE_READ/1M")
 
@@ -44,7 +44,7 @@ def models(as_json, **p):
     import json
 
     from pplx_cli.client import Client, read_body
-    from pplx_cli.config import Settings, write_model_cache
+    from pplx_cli.config import Settings, resolve_connection, write_model_cache
     from pplx_cli.errors import register_secret
 
     conn = resolve_connection(p)
