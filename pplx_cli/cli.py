@@ -16,12 +16,16 @@ from pplx_cli.commands.answer import ask, raw, stream
 from pplx_cli.commands.log import log
 from pplx_cli.commands.models import models
 from pplx_cli.commands.parse import parse
-from pplx_cli.errors import ExitCode, PplxError, Terminated, redact
+from pplx_cli.errors import ExitCode, Hangup, PplxError, Terminated
 from pplx_cli.options import CONTEXT
 
 
 def _on_sigterm(signum, frame):
     raise Terminated()
+
+
+def _on_sighup(signum, frame):
+    raise Hangup()
 
 
 def _quiet_stdout():
@@ -33,6 +37,25 @@ def _quiet_stdout():
         pass
 
 
+def _report(e: PplxError) -> int:
+    """Say an error in one line (if stderr still works) and give its exit status."""
+    from pplx_cli.errors import WriteError
+    from pplx_cli.messages import say
+
+    if isinstance(e, WriteError):
+        _quiet_stdout()  # what is still buffered for stdout must not fail again at exit
+    say(f"pplx: error: {e.message}")
+    return int(e.exit_code)
+
+
+def _as_error(e: OSError) -> PplxError:
+    """An OSError that reached the top: a write to stdout that failed (every other file
+    pplx reads or writes reports its own errors)."""
+    from pplx_cli.streams import write_error
+
+    return write_error(e)
+
+
 class PplxGroup(click.Group):
     """Maps pplx's errors, Ctrl-C, SIGTERM and closed pipes to exit codes; never a traceback."""
 
@@ -40,15 +63,16 @@ class PplxGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PplxError as e:
-            click.echo(f"pplx: error: {redact(e.message)}", err=True)
-            ctx.exit(int(e.exit_code))
+            ctx.exit(_report(e))
         except BrokenPipeError:
             _quiet_stdout()
             ctx.exit(int(ExitCode.PIPE_CLOSED))
         except (KeyboardInterrupt, click.Abort):
             ctx.exit(int(ExitCode.INTERRUPTED))
-        except Terminated:
-            ctx.exit(int(ExitCode.TERMINATED))
+        except Terminated as e:
+            ctx.exit(int(e.exit_code))
+        except OSError as e:
+            ctx.exit(_report(_as_error(e)))
 
 
 @click.group(cls=PplxGroup, context_settings=CONTEXT)
@@ -75,22 +99,37 @@ for command in (ask, stream, raw, parse, log, models):
 
 def main(argv=None):
     """The console script: run the CLI and exit with its status."""
+    from pplx_cli.streams import guard_standard_streams
+
+    guard_standard_streams()
     signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGHUP, _on_sighup)
     try:
         code = cli.main(args=argv, prog_name="pplx", standalone_mode=False)
     except click.exceptions.Exit as e:
         code = e.exit_code
     except click.ClickException as e:
-        e.show()
+        try:
+            e.show()
+        except OSError:
+            pass  # stderr cannot be written: the status still tells
         code = ExitCode.USAGE
     except click.Abort:
         code = ExitCode.INTERRUPTED
     except BrokenPipeError:
         _quiet_stdout()
         code = ExitCode.PIPE_CLOSED
+    except PplxError as e:
+        code = _report(e)
+    except Terminated as e:
+        code = e.exit_code
+    except OSError as e:  # writing --help, --version or a usage message to stdout
+        code = _report(_as_error(e))
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):
         _quiet_stdout()
         code = code or ExitCode.PIPE_CLOSED
+    except OSError as e:
+        code = code or _report(_as_error(e))
     sys.exit(int(code or 0))

@@ -23,6 +23,7 @@ from pplx_cli.errors import (
     redact,
     register_secret,
 )
+from pplx_cli.config import shown_url
 from pplx_cli.pieces import error_message
 
 #: Statuses worth another try (before any answer output was written).
@@ -31,6 +32,8 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 MAX_RETRY_AFTER = 60.0
 #: The most bytes one read asks for; a read returns as soon as any bytes are there.
 READ_SIZE = 64 * 1024
+#: The largest non-streamed body read (after decompression), like the largest stream event.
+MAX_BODY_BYTES = 64 * 1024 * 1024
 #: Error types of the 403 that says this key must use the Agent API.
 AGENT_API_ERRORS = {"chat_completions_not_available", "agent_api_migration_required"}
 
@@ -109,8 +112,8 @@ def describe_body(body: bytes, content_type: str = ""):
 
     try:
         obj = json.loads(text)
-    except ValueError:
-        line = " ".join(text.split())
+    except (ValueError, RecursionError):
+        line = redact(" ".join(text.split()))  # redact before cutting: a cut key is no longer found whole
         return line[:200] + ("..." if len(line) > 200 else ""), None
     return error_message(obj), _error_type(obj)
 
@@ -130,6 +133,7 @@ class Client:
 
     def __init__(self, *, base_url, api_key, timeout=300.0, retries=2, verbose=False, quiet=False, err=None, sleep=time.sleep):
         self.base_url = base_url.rstrip("/")
+        self.shown = shown_url(self.base_url)  # for messages: no user or password
         self.api_key = api_key
         self.timeout = timeout
         self.retries = retries
@@ -143,8 +147,11 @@ class Client:
 
     def _say(self, line):
         if self.err is not None:
-            self.err.write(redact(line) + "\n")
-            self.err.flush()
+            try:
+                self.err.write(redact(line) + "\n")
+                self.err.flush()
+            except OSError:
+                pass  # nowhere to report to
 
     def post(self, path: str, body: dict, *, stream: bool) -> requests.Response:
         """POST ``body`` as JSON; retry connection failures, 429 and 5xx; raise on HTTP errors."""
@@ -177,7 +184,7 @@ class Client:
         attempt = 0
         while True:
             if self.verbose:
-                self._say(f"> {method} {url}")
+                self._say(f"> {method} {self.shown}{path}")
                 if self.api_key:
                     self._say(f"> Authorization: Bearer {redacted(self.api_key)}")
                 for name, value in headers.items():
@@ -187,23 +194,36 @@ class Client:
             started = time.monotonic()
             self.requests_made += 1
             try:
+                # redirects are never followed: a 307 or 308 would send the prompt and key elsewhere
                 response = self.session.request(method, url, data=data, headers=headers, auth=self._bearer, stream=True,
-                                                timeout=(self.timeout, self.timeout))
+                                                timeout=(self.timeout, self.timeout), allow_redirects=False)
             except requests.exceptions.ConnectionError as e:  # ConnectTimeout included
+                if not _never_connected(e):
+                    # the request reached the server, which closed without an answer: it may be
+                    # running, so sending it again could pay twice
+                    raise NetworkError(f"{self.shown} closed the connection without answering "
+                                       f"(the request was sent, so it is not retried): {_reason(e)}") from None
                 if attempt < self.retries:
                     attempt += 1
                     self._retry(backoff(attempt - 1), "connection failure", attempt)
                     continue
-                raise NetworkError(f"cannot connect to {self.base_url}: {_reason(e)}") from None
+                raise NetworkError(f"cannot connect to {self.shown}: {_reason(e)}") from None
             except requests.exceptions.Timeout:
-                raise NetworkError(f"no response from {self.base_url} within {self.timeout:g}s") from None
+                raise NetworkError(f"no response from {self.shown} within {self.timeout:g}s") from None
             except requests.exceptions.RequestException as e:
-                raise NetworkError(f"request to {self.base_url} failed: {_reason(e)}") from None
+                raise NetworkError(f"request to {self.shown} failed: {_reason(e)}") from None
+            except ValueError as e:  # e.g. a header value requests refuses
+                raise UsageError(f"the request could not be sent: {redact(str(e))[:200]}") from None
             status = response.status_code
             if self.verbose:
                 self._say(f"< HTTP {status} {response.reason or ''} ({time.monotonic() - started:.3f}s)".rstrip())
                 for name, value in response.headers.items():
                     self._say(f"< {name}: {value}")
+            if 300 <= status < 400:
+                location = response.headers.get("Location", "")
+                response.close()
+                raise APIError(f"HTTP {status}: the server redirects to {shown_url(location) or 'another address'}; "
+                               "pplx does not follow redirects (the prompt and key would go there)", status=status)
             if status < 400:
                 return response
             body_bytes = read_limited(response)
@@ -239,6 +259,16 @@ def http_error(status: int, body: bytes, content_type: str = "") -> Exception:
     if status == 429:
         return RateLimitError(message)
     return APIError(message, status=status, error_type=error_type)
+
+
+def _never_connected(exc) -> bool:
+    """Whether a requests ConnectionError happened before the request reached the server
+    (refused, unreachable, DNS, connect timeout), as opposed to after it was sent."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", None)
+    return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
 
 
 def _reason(exc) -> str:
@@ -326,6 +356,13 @@ def check_stream_type(response):
         raise StreamError(f"expected an event stream, got {content_type.split(';')[0]}: {summary}")
 
 
-def read_body(response) -> bytes:
-    """The whole body of a non-streamed response."""
-    return b"".join(iter_body(response))
+def read_body(response, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The whole body of a non-streamed response (decompressed); StreamError past ``limit``."""
+    parts, size = [], 0
+    for chunk in iter_body(response):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            raise StreamError(f"the response body is larger than {limit // (1024 * 1024)} MiB; stopped reading")
+        parts.append(chunk)
+    return b"".join(parts)

@@ -12,6 +12,9 @@ from typing import NamedTuple
 from pplx_cli.errors import AuthError, UsageError
 
 DEFAULT_BASE_URL = "https://api.perplexity.ai"
+#: The longest idle timeout (a day): the socket layer refuses larger ones, and nan/inf are no timeout.
+MAX_TIMEOUT = 86400.0
+MAX_RETRIES = 100
 DEFAULTS = {
     "model": None,  # the Agent API: effort fast; chat completions: sonar (see request.py)
     "effort": None,
@@ -21,6 +24,7 @@ DEFAULTS = {
     "stream_mode": "concise",
     "api": "agent",
     "log": True,
+    "meta_style": "auto",
 }
 #: Environment variables per setting, first found wins.
 ENV = {
@@ -40,8 +44,9 @@ TYPES = {
     "stream_mode": str,
     "api": str,
     "log": bool,
+    "meta_style": str,
 }
-CHOICES = {"stream_mode": ("full", "concise"), "api": ("agent", "chat", "auto")}
+CHOICES = {"stream_mode": ("full", "concise"), "api": ("agent", "chat", "auto"), "meta_style": ("auto", "json", "summary")}
 
 
 class Connection(NamedTuple):
@@ -53,12 +58,13 @@ class Connection(NamedTuple):
     retries: int = None
     verbose: bool = False
     quiet: bool = False
+    insecure: bool = False
 
 
 def resolve_connection(p: dict) -> Connection:
     """The connection options among a command's keyword arguments."""
     return Connection(base_url=p.get("base_url"), timeout=p.get("timeout"), retries=p.get("retries"),
-                      verbose=bool(p.get("verbose")), quiet=bool(p.get("quiet")))
+                      verbose=bool(p.get("verbose")), quiet=bool(p.get("quiet")), insecure=bool(p.get("insecure")))
 
 
 def xdg_dir(kind: str, env) -> Path:
@@ -106,8 +112,10 @@ def read_config(path: Path, warn) -> dict:
         expected = TYPES[key]
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise UsageError(f"config file {path}: {key} must be a {_type_name(expected)}")
-        if key in ("timeout", "retries") and value < 0:
-            raise UsageError(f"config file {path}: {key} must not be negative")
+        if key == "timeout" and not (0 < value < MAX_TIMEOUT):
+            raise UsageError(f"config file {path}: timeout must be a number of seconds above 0 and below {MAX_TIMEOUT:g}")
+        if key == "retries" and not 0 <= value <= MAX_RETRIES:
+            raise UsageError(f"config file {path}: retries must be a whole number from 0 to {MAX_RETRIES}")
         check_setting(key, value, f"config file {path}: {key}")
     if "api_key" in config:
         try:
@@ -142,13 +150,59 @@ def check_setting(name: str, value, what: str):
 
 
 def check_base_url(url: str, what: str = "base URL") -> str:
-    """The URL if it is http(s) with a host; UsageError otherwise."""
+    """The URL if it is http(s) with a host (and a valid port); UsageError otherwise.
+
+    A password in it (``https://user:pass@host``) is registered as a secret, like the key.
+    """
+    from urllib.parse import urlsplit
+
+    from pplx_cli.errors import register_secret
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
+        host = parts.hostname
+    except ValueError as e:
+        raise UsageError(f"{what} is not a valid URL ({e})") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise UsageError(f"{what} must be an http:// or https:// URL with a host, not {shown_url(url)!r}")
+    if parts.password:
+        register_secret(parts.password)
+    if parts.username:
+        register_secret(parts.username + (":" + parts.password if parts.password else ""))
+    return url
+
+
+def shown_url(url: str) -> str:
+    """The URL as pplx shows it: any user and password replaced by ``[redacted]``."""
+    at = url.find("@", url.find("//") + 2)
+    slash = url.find("/", url.find("//") + 2)
+    if at < 0 or (0 <= slash < at):
+        return url
+    return url[:url.find("//") + 2] + "[redacted]" + url[at:]
+
+
+def check_transport(url: str, insecure: bool) -> str:
+    """The URL if the key may be sent to it: https, or http to this machine (or ``--insecure``)."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"{what} must be an http:// or https:// URL, not {url!r}")
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "http" and not insecure and not _loopback(host):
+        raise UsageError(f"refusing to send the key in clear text to {host} (the base URL is http://); "
+                         "use https://, or --insecure if you mean it")
     return url
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings:
@@ -187,7 +241,20 @@ class Settings:
             raise AuthError(
                 f"no API key: set PPLX_API_KEY (or PERPLEXITY_API_KEY), or api_key in {self.path}"
             )
-        return key.strip()
+        key = key.strip()
+        if not (key.isascii() and key.isprintable()):
+            raise AuthError(f"the API key (from {self.key_source()}) holds a control character or a character "
+                            "that is not ASCII, such as a newline pasted with it; set it again")
+        return key
+
+    def key_source(self) -> str:
+        """Where the key comes from, named for a message (never the key itself)."""
+        for var in ENV["api_key"]:
+            if self.env.get(var):
+                return var
+        if "api_key" in self.config:
+            return str(self.path)
+        return str(perplexity_credentials_path(self.env))
 
 
 def perplexity_credentials_path(env) -> Path:

@@ -16,6 +16,8 @@ class ExitCode(IntEnum):
     AUTH = 3  # no key, HTTP 401, HTTP 403
     RATE_LIMITED = 4  # HTTP 429 after the last retry
     NETWORK = 5  # cannot connect, timeout, connection lost mid-stream
+    IO_ERROR = 74  # cannot write to stdout (full disk, closed descriptor, I/O error): sysexits EX_IOERR
+    HANGUP = 129  # SIGHUP (128 + 1): the terminal went away
     INTERRUPTED = 130  # SIGINT (128 + 2)
     PIPE_CLOSED = 141  # stdout closed by its reader (128 + SIGPIPE)
     TERMINATED = 143  # SIGTERM (128 + 15)
@@ -23,6 +25,16 @@ class ExitCode(IntEnum):
 
 class Terminated(BaseException):
     """SIGTERM arrived: stop like Ctrl-C (what arrived is kept), exit 143."""
+
+    exit_code = ExitCode.TERMINATED
+    description = "terminated"
+
+
+class Hangup(Terminated):
+    """SIGHUP arrived (the terminal was closed): stop like SIGTERM, exit 129."""
+
+    exit_code = ExitCode.HANGUP
+    description = "hangup: the terminal was closed"
 
 
 class PplxError(Exception):
@@ -71,6 +83,12 @@ class APIError(PplxError):
         self.error_type = error_type
 
 
+class WriteError(PplxError):
+    """Standard output cannot be written (not a closed pipe: that is BrokenPipeError)."""
+
+    exit_code = ExitCode.IO_ERROR
+
+
 class AgentAPIRequired(APIError):
     """HTTP 403 saying Sonar chat completions are retired for this key."""
 
@@ -94,7 +112,7 @@ def outcome(exc: BaseException):
     if isinstance(exc, BrokenPipeError):
         return int(ExitCode.PIPE_CLOSED), "stdout closed"
     if isinstance(exc, Terminated):
-        return int(ExitCode.TERMINATED), "terminated"
+        return int(exc.exit_code), exc.description
     if isinstance(exc, KeyboardInterrupt):
         return int(ExitCode.INTERRUPTED), "interrupted"
     return int(ExitCode.API), str(exc) or type(exc).__name__
@@ -112,8 +130,33 @@ def register_secret(secret: str):
 
 
 def redact(text: str) -> str:
-    """``text`` with every registered secret replaced by ``[redacted]``."""
+    """``text`` with every registered secret replaced by ``[redacted]``.
+
+    Also a start of a secret at least :data:`PARTIAL` characters long, as a text truncated
+    somewhere holds it: callers redact before they cut, and this catches one that did not.
+    """
     for secret in _SECRETS:
         if secret in text:
             text = text.replace(secret, "[redacted]")
+        head = secret[:PARTIAL]
+        if len(secret) > PARTIAL and head in text:
+            text = _redact_starts(text, secret)
     return text
+
+
+#: How much of the start of a secret counts as the secret when a text was cut inside it.
+PARTIAL = 12
+
+
+def _redact_starts(text: str, secret: str) -> str:
+    out, at, head = [], 0, secret[:PARTIAL]
+    while True:
+        found = text.find(head, at)
+        if found < 0:
+            out.append(text[at:])
+            return "".join(out)
+        end = found + PARTIAL
+        while end < len(text) and end - found < len(secret) and text[end] == secret[end - found]:
+            end += 1
+        out.append(text[at:found] + "[redacted]")
+        at = end

@@ -9,7 +9,7 @@ are given.
 
 import time
 
-from pplx_cli.config import Settings, read_api_choice, remember_api_choice, resolve_connection
+from pplx_cli.config import Settings, check_transport, read_api_choice, remember_api_choice, resolve_connection
 from pplx_cli.errors import (
     AgentAPIRequired,
     APIError,
@@ -96,7 +96,7 @@ class Exchange:
         self.opts = request_options(p, self.settings)
         self.key = self.settings.api_key()
         register_secret(self.key)
-        self.base_url = self.settings.get("base_url")
+        self.base_url = check_transport(self.settings.get("base_url"), self.conn.insecure)
         self.api_setting = self.settings.get("api")
         self.timeout = float(self.settings.get("timeout"))
         self.api = None
@@ -223,9 +223,16 @@ class Exchange:
         """``pplx raw``: the body byte for byte, flushed per read."""
         from pplx_cli.client import iter_body
 
+        from pplx_cli.streams import write_error
+
         for chunk in iter_body(self.send()):
-            out.write(chunk)
-            out.flush()
+            try:
+                out.write(chunk)
+                out.flush()
+            except BrokenPipeError:
+                raise
+            except OSError as e:
+                raise write_error(e) from None
 
     def stream(self, writer):
         """``pplx stream``: each text delta written as its event completes."""
@@ -305,6 +312,8 @@ class Exchange:
             writer = run() or writer
         except BaseException as e:  # errors, closed stdout, Ctrl-C, SIGTERM
             status, error = outcome(e)
+            if isinstance(e, BrokenPipeError) and getattr(writer, "delivered", False):
+                status, error = int(ExitCode.OK), None  # the reader had the whole answer before it went
             raise
         finally:
             self.record(writer, status, error, round(time.monotonic() - started, 3))
@@ -314,11 +323,15 @@ class Exchange:
         try:
             yield from stream
         except StreamIncomplete as e:
-            raise NetworkError(f"connection lost after {e.events} events") from None
+            raise NetworkError(f"connection lost after {_events(e.events)}") from None
         except NetworkError as e:
             if e.timed_out:
-                raise NetworkError(f"timed out after {stream.events} events: no data for {self.timeout:g}s") from None
-            raise NetworkError(f"connection lost after {stream.events} events") from None
+                raise NetworkError(f"timed out after {_events(stream.events)}: no data for {self.timeout:g}s") from None
+            raise NetworkError(f"connection lost after {_events(stream.events)}") from None
+
+
+def _events(n: int) -> str:
+    return f"{n} event" if n == 1 else f"{n} events"
 
 
 def _options_of(exchange) -> dict:

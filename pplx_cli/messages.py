@@ -5,11 +5,20 @@ import click
 from pplx_cli.errors import redact
 
 
+def say(line: str):
+    """One line on stderr, the key redacted; a stderr that cannot be written is left be
+    (there is nowhere left to report to, and the exit status still tells)."""
+    try:
+        click.echo(redact(line), err=True)
+    except OSError:
+        pass
+
+
 def warn(message: str):
     """One warning line on stderr."""
-    click.echo(f"pplx: warning: {redact(message)}", err=True)
+    say(f"pplx: warning: {message}")
 
 
 def note(message: str):
     """One note line on stderr."""
-    click.echo(f"pplx: note: {redact(message)}", err=True)
+    say(f"pplx: note: {message}")

@@ -14,6 +14,18 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 MAX_MODELS = 5
 
 
+class FiniteFloat(click.FloatRange):
+    """A float range that also refuses nan and inf (which compare false against any bound)."""
+
+    def convert(self, value, param, ctx):
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
 def option_bundle(*options):
     """A decorator that applies ``options`` in the order given (as stacked decorators would)."""
 
@@ -155,8 +167,9 @@ def complete_effort(ctx, param, incomplete):
 #: How to reach the service (every command that sends).
 connection_options = option_bundle(
     click.option("--base-url", callback=_check_base_url, metavar="URL", help="API base URL. [env: PPLX_BASE_URL; default: https://api.perplexity.ai]"),
-    click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS", help="Give up when no bytes arrive for this long (connect, and between reads). [default: 300]"),
-    click.option("--retries", type=click.IntRange(min=0), metavar="N", help="Retries after a connection failure, 429 or 5xx before any output. [default: 2]"),
+    click.option("--timeout", type=FiniteFloat(min=0, min_open=True, max=86400, max_open=True), metavar="SECONDS", help="Give up when no bytes arrive for this long (connect, and between reads). [default: 300]"),
+    click.option("--retries", type=click.IntRange(0, 100), metavar="N", help="Retries after a connection failure, 429 or 5xx before any output. [default: 2]"),
+    click.option("--insecure", is_flag=True, help="Allow a plain http:// base URL on another machine (the key is sent in clear text)."),
     click.option("-v", "--verbose", is_flag=True, help="Show the request and response headers on stderr (the key redacted)."),
     click.option("-q", "--quiet", is_flag=True, help="No retry, fallback and deprecation notes on stderr."),
 )
@@ -171,8 +184,8 @@ request_options = option_bundle(
     click.option("--preset", metavar="NAME", callback=_check_preset, help="Deprecated alias of --effort (old names such as pro-search accepted)."),
     click.option("-s", "--system", help="System prompt (Agent API: instructions)."),
     click.option("--max-tokens", type=click.IntRange(min=1), help="Most tokens in the answer (Agent API: max_output_tokens, reasoning included)."),
-    click.option("--temperature", type=click.FloatRange(0, 2), help="Sampling temperature, 0 to 2."),
-    click.option("--top-p", type=click.FloatRange(0, 1), help="Nucleus sampling, 0 to 1."),
+    click.option("--temperature", type=FiniteFloat(0, 2), help="Sampling temperature, 0 to 2."),
+    click.option("--top-p", type=FiniteFloat(0, 1), help="Nucleus sampling, 0 to 1."),
     click.option("--search-type", type=click.Choice(["web", "fast"]), help="Web search tool's search type (Agent API)."),
     click.option("--max-results", type=click.IntRange(1, 50), metavar="N", help="Most results per web search, 1 to 50 (Agent API)."),
     click.option("--country", callback=_check_country, metavar="CC", help="Search as from this country (ISO 3166-1 alpha-2): user_location.country."),
@@ -219,6 +232,8 @@ output_options = option_bundle(
                  help="Keep the [n] citation markers in the printed answer, or strip them."),
     click.option("--meta", "meta_path", metavar="FILE", callback=_check_meta_path, help="Write the metadata JSON to FILE instead of stderr."),
     click.option("--no-meta", is_flag=True, help="Write no metadata."),
+    click.option("--meta-style", type=click.Choice(["auto", "json", "summary"]),
+                 help="Metadata on stderr as JSON, or as one summary line; auto: a summary when stderr is a terminal. [default: auto]"),
 )
 
 #: Options for conversations and the history (ask, stream).

@@ -2,14 +2,20 @@
 
 The contract (README "Output"): stdout carries only the answer (and, when asked, reasoning
 and sources); it ends with exactly one newline. Metadata is one JSON object on one line,
-on stderr or in a file. Everything is written as UTF-8 bytes, whatever the locale (a lone surrogate, which
-JSON can carry but UTF-8 cannot, becomes U+FFFD's stand-in '?'), and flushed per piece so a
-pipe sees each event the moment it is parsed.
+on stderr or in a file (or, on a terminal, one summary line). Everything is written as
+UTF-8 bytes, whatever the locale (a lone surrogate, which JSON can carry but UTF-8 cannot,
+becomes U+FFFD's stand-in '?'), and flushed per piece so a pipe sees each event the moment
+it is parsed.
+
+When stdout cannot be written (a full disk, EIO; not a closed pipe), the writer stops
+writing it but reads every piece to the end, so the answer, its metadata and its cost are
+complete for the history; then it raises the error.
 """
 
 import json
+import time
 
-from pplx_cli.errors import StreamError, outcome, redact
+from pplx_cli.errors import StreamError, WriteError, outcome, redact
 from pplx_cli.pieces import BAD, META, REASONING, TEXT, WARNING
 
 #: Metadata keys in the order they are written; ones never seen are left out unless listed in ALWAYS.
@@ -31,13 +37,20 @@ class AnswerWriter:
     ``meta=False`` writes none.
     """
 
-    def __init__(self, out, err, *, reasoning="hide", sources=False, meta=True, meta_path=None, citations="keep"):
+    #: Text and reasoning pieces are joined once this many are kept (millions of tiny deltas
+    #: would otherwise cost a list entry each).
+    JOIN_EVERY = 4096
+
+    def __init__(self, out, err, *, reasoning="hide", sources=False, meta=True, meta_path=None, citations="keep",
+                 meta_style="json"):
+        self.started = time.monotonic()
         self.out = out
         self.err = err
         self.reasoning_mode = reasoning
         self.sources = sources
         self.meta_enabled = meta
         self.meta_path = meta_path
+        self.meta_style = meta_style  # json, or summary: one line for a person (a terminal)
         self.meta = {}
         self.reasoning = []
         self.text = []  # the answer's pieces, for the history
@@ -45,6 +58,9 @@ class AnswerWriter:
         self.wrote_text = False
         self.last = b""  # the last byte written to stdout
         self.reasoning_on_stdout = False
+        self.reasoning_open = False  # reasoning written to stderr without its final newline yet
+        self.out_error = None  # the WriteError that stopped stdout, raised once every piece is read
+        self.delivered = False  # every piece was read and its text written: a pipe closed now lost nothing
         self.stripper = None
         if citations == "strip":
             from pplx_cli.citations import CitationStripper
@@ -52,16 +68,40 @@ class AnswerWriter:
             self.stripper = CitationStripper()
 
     def _write(self, data: bytes):
+        if self.out_error is not None:
+            return
         # state first: a signal can land between any two lines, and close() relies on it
         self.last = data[-1:]
-        self.out.write(data)
-        self.out.flush()
+        try:
+            self.out.write(data)
+            self.out.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:  # a full disk, EIO, a closed descriptor: read on, then report
+            self.out_error = WriteError(f"cannot write to stdout: {e.strerror or e}")
+
+    def _err(self, data: bytes):
+        """Write to stderr; a stderr that fails has nowhere to report to."""
+        try:
+            self.err.write(data)
+            self.err.flush()
+        except OSError:
+            pass
+
+    @staticmethod
+    def _keep(parts: list, value: str):
+        parts.append(value)
+        if len(parts) >= AnswerWriter.JOIN_EVERY:
+            parts[:] = ["".join(parts)]
 
     def write(self, piece):
         """Write one piece."""
         kind, value = piece
         if kind == TEXT:
-            self.text.append(value)
+            self._keep(self.text, value)
+            if self.reasoning_open:  # reasoning on stderr ends with its own newline before the answer
+                self._err(b"\n")
+                self.reasoning_open = False
             if self.reasoning_on_stdout and not self.wrote_text:
                 self._write(b"\n" if self.last == b"\n" else b"\n\n")
             self.wrote_text = True
@@ -72,13 +112,13 @@ class AnswerWriter:
         elif kind == META:
             self.meta.update(value)
         elif kind == REASONING:
-            self.reasoning.append(value)
+            self._keep(self.reasoning, value)
             if self.reasoning_mode == "show" and not self.wrote_text:
                 self._write(value.encode("utf-8", "replace"))
                 self.reasoning_on_stdout = True
-            elif self.reasoning_mode == "stderr":
-                self.err.write(value.encode("utf-8", "replace"))
-                self.err.flush()
+            elif self.reasoning_mode == "stderr" and value:
+                self._err(value.encode("utf-8", "replace"))
+                self.reasoning_open = not value.endswith("\n")
         elif kind == BAD:
             number, excerpt = value
             self.skipped += 1
@@ -91,8 +131,7 @@ class AnswerWriter:
         return "".join(self.text)
 
     def warn(self, message):
-        self.err.write(f"pplx: warning: {message}\n".encode("utf-8", "backslashreplace"))
-        self.err.flush()
+        self._err(f"pplx: warning: {redact(message)}\n".encode("utf-8", "backslashreplace"))
 
     def render(self, pieces):
         """Write every piece, then close; on an error close with it (metadata keeps what arrived)."""
@@ -101,11 +140,17 @@ class AnswerWriter:
                 self.write(piece)
         except BaseException as e:  # errors, Ctrl-C, SIGTERM: keep what arrived, say why in the metadata
             self.close(error=outcome(e)[1])
-            raise
+            if self.out_error is not None and not isinstance(e, Exception):
+                raise
+            raise self.out_error or e
         if not self.wrote_text:
             error = StreamError("the response has no answer text")
             self.close(error=error.message)
             raise error
+        self.delivered = self.out_error is None
+        if self.out_error is not None:
+            self.close(error=self.out_error.message)
+            raise self.out_error
         self.close()
         if self.skipped:
             raise StreamError(f"{self.skipped} malformed event{'s' if self.skipped != 1 else ''} skipped")
@@ -119,8 +164,9 @@ class AnswerWriter:
         if self.wrote_text or self.reasoning_on_stdout:
             if self.last != b"\n":
                 self._write(b"\n")
-        if self.reasoning_mode == "stderr" and self.reasoning and not "".join(self.reasoning).endswith("\n"):
-            self.err.write(b"\n")
+        if self.reasoning_open:
+            self._err(b"\n")
+            self.reasoning_open = False
         if self.sources and error is None:
             self._write_sources()
         if self.meta_enabled:
@@ -147,15 +193,38 @@ class AnswerWriter:
         if lines:
             self._write(("\n" + "".join(line + "\n" for line in lines)).encode("utf-8", "replace"))
 
+    def summary(self, error=None) -> str:
+        """The metadata as one line for a person: model, sources, tokens, cost, time."""
+        meta = self.metadata(error)
+        parts = [str(meta["model"])] if meta.get("model") else []
+        sources = len(meta.get("search_results") or ()) + len(meta.get("fetch_url_results") or ())
+        if sources:
+            parts.append(f"{sources} source{'s' if sources != 1 else ''}")
+        usage = meta.get("usage") if isinstance(meta.get("usage"), dict) else {}
+        tokens = usage.get("total_tokens")
+        if _number(tokens):
+            parts.append(f"{int(tokens):,} tokens")
+        cost = usage.get("cost", {}).get("total_cost") if isinstance(usage.get("cost"), dict) else None
+        if _number(cost):
+            parts.append(f"${cost:.4f}")
+        parts.append(f"{time.monotonic() - self.started:.1f}s")
+        return "pplx: " + " · ".join(parts)
+
     def _write_meta(self, error):
+        if self.meta_path is None and self.meta_style == "summary":
+            self._err((redact(self.summary(error)) + "\n").encode("utf-8", "backslashreplace"))
+            return
         line = redact(json.dumps(self.metadata(error), ensure_ascii=False))
         data = (line + "\n").encode("utf-8", "replace")
         if self.meta_path is None:
-            self.err.write(data)
-            self.err.flush()
+            self._err(data)
         else:
             try:
                 with open(self.meta_path, "wb") as f:
                     f.write(data)
             except OSError as e:
                 self.warn(f"cannot write the metadata to {self.meta_path}: {e.strerror}")
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")

@@ -35,6 +35,7 @@ class Reply:
     stall_before_headers: float = 0.0
     drop_after: int = None  # close the socket after this many parts, mid-body
     bytewise: bool = False  # write every byte of every part on its own
+    no_response: bool = False  # read the request, then close the connection without a status line
     sent_at: list = field(default_factory=list)  # time.monotonic() as each part's last byte was written
 
 
@@ -316,6 +317,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(api.answer(self.command, self.path, self.headers, body))
 
     def _send(self, reply):
+        if reply.no_response:
+            self._drop()
+            return
         if reply.stall_before_headers:
             time.sleep(reply.stall_before_headers)
         self.send_response(reply.status)

@@ -429,7 +429,7 @@ def test_chat_stream_mode_full_is_sent(mocked):
              {"error": {"message": "upstream failed", "type": "server_error"}}),
          1, "partial\n", "upstream failed (server_error)"),
         # the body ends before the final chunk: a lost connection, exit 5
-        (sse({"choices": [{"delta": {"content": "half"}}]}), 5, "half\n", "connection lost after 1 events"),
+        (sse({"choices": [{"delta": {"content": "half"}}]}), 5, "half\n", "connection lost after 1 event"),
     ],
     ids=["error event", "ends early"],
 )

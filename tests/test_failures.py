@@ -45,16 +45,16 @@ CASES = {
         ["pplx: error: no response from {url} within 1s"], 1, 2.0, at_least=1.0),
     "stall mid-stream": Case(
         [Reply(parts=[ev("start "), ev("never", "stop")], delay=30)], ["stream", "q", "--timeout", "1"], 5,
-        b"start \n", ["pplx: error: timed out after 1 events: no data for 1s"], 1, 2.0, at_least=1.0,
-        meta_error="timed out after 1 events: no data for 1s"),
+        b"start \n", ["pplx: error: timed out after 1 event: no data for 1s"], 1, 2.0, at_least=1.0,
+        meta_error="timed out after 1 event: no data for 1s"),
     "drop mid-event, chunked": Case(
         [Reply(parts=[ev("kept "), ev("kept too "), b'data: {"type": "response.output_text.delta", "del'], drop_after=3)],
         ["stream", "q"], 5, b"kept kept too \n", ["pplx: error: connection lost after 2 events"],
         1, 5.0, meta_error="connection lost after 2 events"),
     "drop mid-event, connection close": Case(
         [Reply(parts=[ev("kept "), b'data: {"type": "response.output_text.delta", "del'], framing="close", drop_after=2)],
-        ["stream", "q"], 5, b"kept \n", ["pplx: error: connection lost after 1 events"], 1, 5.0,
-        meta_error="connection lost after 1 events"),
+        ["stream", "q"], 5, b"kept \n", ["pplx: error: connection lost after 1 event"], 1, 5.0,
+        meta_error="connection lost after 1 event"),
     "429 with Retry-After, then success": Case(
         [json_reply({"error": {"message": "slow down", "type": "rate_limit"}}, 429, {"Retry-After": "1"}), Reply(parts=OK)],
         ["stream", "q", "--no-meta"], 0, b"fine\n", ["pplx: retrying in 1.0s after HTTP 429 (1/2)"], 2, 4.0, at_least=1.0),

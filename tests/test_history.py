@@ -88,7 +88,7 @@ def test_lost_stream_is_recorded_with_what_arrived(mocked, db):
     mocked.post(CHAT, body=sse({"choices": [{"delta": {"content": "half an "}}]}), content_type="text/event-stream")
     assert invoke("stream", "q").exit_code == 5
     [row] = rows(db)
-    assert row["answer"] == "half an " and row["exit_status"] == 5 and row["error"] == "connection lost after 1 events"
+    assert row["answer"] == "half an " and row["exit_status"] == 5 and row["error"] == "connection lost after 1 event"
 
 
 def test_raw_parse_and_no_log_record_nothing(mocked, db, home):

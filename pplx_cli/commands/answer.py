@@ -39,8 +39,8 @@ def ask(prompt, raw, **p):
       pplx ask --json-schema person.json "Who founded Perplexity?" | jq .
       pplx ask -c "and why?"
     """
-    writer = make_writer(p)
-    _exchange("ask", prompt, p).ask(writer, raw=raw)
+    exchange = _exchange("ask", prompt, p)
+    exchange.ask(make_writer(p, exchange.settings), raw=raw)
 
 
 @click.command(context_settings=CONTEXT)
@@ -65,8 +65,8 @@ def stream(prompt, raw, **p):
     if raw:
         _exchange("raw", prompt, p).raw(sys.stdout.buffer)
     else:
-        writer = make_writer(p)
-        _exchange("stream", prompt, p).stream(writer)
+        exchange = _exchange("stream", prompt, p)
+        exchange.stream(make_writer(p, exchange.settings))
 
 
 @click.command(context_settings=CONTEXT)

@@ -123,7 +123,8 @@ def show(exchange_id, as_json, **p):
     from pplx_cli.pieces import META, REASONING, TEXT, Piece
 
     with _reading() as history:
-        row = history.get(exchange_id) if history else None
+        # an id SQLite cannot hold (past 64 bits) names no exchange
+        row = history.get(exchange_id) if history and (exchange_id is None or exchange_id < 2**63) else None
     if not row:
         raise PplxError(f"no exchange {exchange_id} in the history" if exchange_id else "the history is empty")
     record = decode_record(row)

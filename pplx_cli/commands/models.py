@@ -49,9 +49,12 @@ def models(as_json, **p):
 
     conn = resolve_connection(p)
     settings = Settings({"base_url": conn.base_url, "timeout": conn.timeout, "retries": conn.retries}, warn=warn)
+    from pplx_cli.config import check_transport
+
+    base_url = check_transport(settings.get("base_url"), conn.insecure)
     key = settings.api_key(required=False)
     register_secret(key)
-    client = Client(base_url=settings.get("base_url"), api_key=key, timeout=float(settings.get("timeout")),
+    client = Client(base_url=base_url, api_key=key, timeout=float(settings.get("timeout")),
                     retries=int(settings.get("retries")), verbose=conn.verbose, quiet=conn.quiet, err=sys.stderr)
     try:
         body = read_body(client.get("/v1/models"))

@@ -1,0 +1,365 @@
+"""Hostile conditions, each a class: descriptors that fail, signals, bad local values,
+bodies that inflate, redirects, unanswered requests, and the key in unexpected places.
+The installed CLI runs as a subprocess against the local server; each case checks the exit
+status, exactly one error line, no traceback, and where it matters the history."""
+
+import gzip
+import json
+import os
+import pty
+import resource
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from tests.conftest import KEY, pplx_executable
+from tests.server import AgentRun, Reply, json_reply, sse
+
+AGENT = "/v1/responses"
+TEXT = "Canberra is the capital of Australia [1]."
+
+
+@pytest.fixture
+def db(home, tmp_path, monkeypatch):
+    path = tmp_path / "history.db"
+    monkeypatch.setenv("PPLX_HISTORY", str(path))
+    return path
+
+
+def rows(path):
+    with sqlite3.connect(path) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute("SELECT * FROM exchanges ORDER BY id")]
+
+
+def shell(api, command, timeout=30, env=None):
+    """Run a shell line with pplx in it (for >&- and 2>&-), against the server."""
+    full = dict(os.environ, PPLX_BASE_URL=api.url, PPLX=pplx_executable(), **(env or {}))
+    return subprocess.run(["bash", "-c", command], capture_output=True, timeout=timeout, env=full, stdin=subprocess.DEVNULL)
+
+
+def clean_error(stderr: bytes, expected: str):
+    text = stderr.decode()
+    assert "Traceback" not in text and "Exception ignored" not in text, text
+    errors = [line for line in text.splitlines() if line.startswith("pplx: error:")]
+    assert errors == [f"pplx: error: {expected}"], text
+
+
+# ---- stdout that cannot be written ----
+
+EVERY_COMMAND = [["--version"], ["--help"], ["ask", "--help"], ["ask", "q"], ["stream", "q"], ["raw", "q"], ["models"],
+                 ["log", "path"], ["log", "--help"], ["parse", "{fixture}"]]
+
+
+@pytest.mark.parametrize("args", EVERY_COMMAND, ids=lambda a: " ".join(a))
+@pytest.mark.parametrize("target, reason", [("> /dev/full", "No space left on device"), (">&-", "Bad file descriptor")])
+def test_every_command_reports_an_unwritable_stdout_once(api, home, db, args, target, reason):
+    from tests.conftest import ROOT
+
+    words = " ".join(a.replace("{fixture}", str(ROOT / "examples" / "quantum.sse")) for a in args)
+    result = shell(api, f'"$PPLX" {words} {target}')
+    assert result.returncode == 74, result.stderr
+    clean_error(result.stderr, f"cannot write to stdout: {reason}")
+
+
+@pytest.mark.parametrize("command", ["ask", "stream"])
+def test_the_answer_is_recorded_even_when_stdout_is_full(api, home, db, command):
+    result = shell(api, f'"$PPLX" {command} "capital?" --meta-style json > /dev/full')
+    assert result.returncode == 74
+    lines = result.stderr.decode().splitlines()
+    assert lines[-1] == "pplx: error: cannot write to stdout: No space left on device"
+    meta = json.loads(lines[0])
+    assert meta["usage"]["cost"]["total_cost"] == 0.00119 and meta["error"] == "cannot write to stdout: No space left on device"
+    [row] = rows(db)
+    assert (row["answer"], row["exit_status"], row["cost"]) == (TEXT, 74, 0.00119)
+    assert row["error"] == "cannot write to stdout: No space left on device"
+
+
+def test_eio_on_a_terminal_that_went_away(api, home, db):
+    master, slave = pty.openpty()
+    os.close(master)  # writing the slave of a pty whose master is closed fails with EIO
+    result = subprocess.run([pplx_executable(), "ask", "q", "--meta-style", "json"], stdout=slave, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, env=dict(os.environ, PPLX_BASE_URL=api.url), timeout=30)
+    os.close(slave)
+    assert result.returncode == 74
+    clean_error(result.stderr, "cannot write to stdout: Input/output error")
+    assert rows(db)[0]["answer"] == TEXT
+
+
+@pytest.mark.parametrize("command", ["ask q", "stream q", "--version", "ask --bogus"])
+def test_a_closed_stderr_changes_nothing_but_what_is_said(api, home, db, command):
+    result = shell(api, f'"$PPLX" {command} 2>&-')
+    assert result.stderr == b""
+    if command == "ask --bogus":
+        assert result.returncode == 2
+    else:
+        assert result.returncode == 0 and result.stdout.endswith(b"\n")
+
+
+def test_closed_stdin_is_no_prompt(api, home, db):
+    result = shell(api, '"$PPLX" ask <&-')
+    assert result.returncode == 2
+    clean_error(result.stderr, "no prompt: give it as arguments or on stdin (see pplx ask --help)")
+
+
+def test_a_reader_that_had_the_whole_answer_leaves_a_complete_record(api, home, db):
+    # sources far larger than a pipe's buffer: pplx is still writing them when the reader,
+    # which has read the whole answer, closes the pipe
+    results = [{"id": i, "url": f"https://example.org/{i}", "title": "t" * 200} for i in range(1, 1001)]
+    api.add(AGENT, AgentRun(searches=[{"queries": ["q"], "results": results}]))
+    proc = subprocess.Popen([pplx_executable(), "ask", "q", "--sources", "--meta-style", "json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    assert proc.stdout.read(len(TEXT) + 1) == (TEXT + "\n").encode()
+    proc.stdout.close()
+    assert proc.wait(10) == 141
+    assert b"Traceback" not in proc.stderr.read()
+    [row] = rows(db)
+    assert (row["answer"], row["exit_status"], row["error"]) == (TEXT, 0, None)
+
+
+def test_a_reader_gone_mid_answer_is_recorded_as_such(api, home, db):
+    api.add(AGENT, AgentRun(text="word " * 40000, deltas=400))
+    proc = subprocess.Popen([pplx_executable(), "stream", "q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    proc.stdout.read(10)
+    proc.stdout.close()
+    assert proc.wait(10) == 141
+    [row] = rows(db)
+    assert (row["exit_status"], row["error"]) == (141, "stdout closed")
+
+
+# ---- signals ----
+
+
+def test_sighup_is_handled_like_sigterm(api, home, db):
+    api.add(AGENT, Reply(parts=[sse({"type": "response.output_text.delta", "delta": "before "}),
+                                sse({"type": "response.output_text.delta", "delta": "after"})], delay=30))
+    proc = subprocess.Popen([pplx_executable(), "stream", "q", "--meta-style", "json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    assert proc.stdout.read(7) == b"before "
+    proc.send_signal(signal.SIGHUP)
+    assert proc.wait(10) == 129
+    assert proc.stdout.read() == b"\n"
+    err = proc.stderr.read().decode()
+    assert "Traceback" not in err
+    assert json.loads(err.splitlines()[0])["error"] == "hangup: the terminal was closed"
+    [row] = rows(db)
+    assert (row["answer"], row["exit_status"], row["error"]) == ("before ", 129, "hangup: the terminal was closed")
+
+
+# ---- bad local values ----
+
+
+@pytest.mark.parametrize("config, message", [
+    ("timeout = 0", "timeout must be a number of seconds above 0 and below 86400"),
+    ("timeout = inf", "timeout must be a number of seconds above 0 and below 86400"),
+    ("timeout = nan", "timeout must be a number of seconds above 0 and below 86400"),
+    ("retries = 100000", "retries must be a whole number from 0 to 100"),
+])
+def test_bad_config_values(api, home, config, message):
+    path = home / ".config" / "pplx" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(config + "\n")
+    result = shell(api, '"$PPLX" ask q')
+    assert result.returncode == 2
+    clean_error(result.stderr, f"config file {path}: {message}")
+    assert api.requests == []
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--temperature", "nan"], "'nan' is not a finite number"),
+    (["--top-p", "nan"], "'nan' is not a finite number"),
+    (["--timeout", "inf"], "--timeout"),
+    (["--timeout", "nan"], "--timeout"),
+    (["--base-url", "http://[::1"], "is not a valid URL"),
+    (["--base-url", "http://127.0.0.1:99999"], "is not a valid URL"),
+    (["--base-url", "https://"], "with a host"),
+])
+def test_bad_option_values_are_usage_errors(api, home, args, words):
+    result = subprocess.run([pplx_executable(), "ask", "q", *args], capture_output=True, stdin=subprocess.DEVNULL, timeout=30,
+                            env=dict(os.environ, PPLX_BASE_URL=api.url))
+    assert result.returncode == 2, result.stderr
+    assert words in result.stderr.decode() and b"Traceback" not in result.stderr
+    assert api.requests == []
+
+
+@pytest.mark.parametrize("key", ["pplx-abc\ndef-0123456789", "pplx-tab\tinside-0123456789", "pplx-\x1b[31m-0123456789",
+                                 "pplx-caf\u00e9-0123456789"])
+def test_a_key_with_a_control_character_is_refused_without_showing_it(api, home, key):
+    result = subprocess.run([pplx_executable(), "ask", "q"], capture_output=True, stdin=subprocess.DEVNULL, timeout=30,
+                            env=dict(os.environ, PPLX_BASE_URL=api.url, PPLX_API_KEY=key))
+    assert result.returncode == 3
+    clean_error(result.stderr, "the API key (from PPLX_API_KEY) holds a control character or a character that is not ASCII, "
+                               "such as a newline pasted with it; set it again")
+    assert key.encode()[:8] not in result.stderr.replace(b"pplx: ", b"")
+    assert api.requests == []
+
+
+def test_log_show_of_an_id_beyond_64_bits(api, home, db):
+    assert shell(api, '"$PPLX" ask q').returncode == 0  # a history SQLite must be asked of
+    result = subprocess.run([pplx_executable(), "log", "show", str(2**70)], capture_output=True, timeout=30)
+    assert result.returncode == 1
+    clean_error(result.stderr, f"no exchange {2**70} in the history")
+
+
+# ---- bodies and connections ----
+
+
+def test_a_body_that_inflates_past_the_limit_stops_with_one_line(api, home, db):
+    body = b'{"output": [{"type": "message", "content": [{"type": "output_text", "text": "' + b"0" * (100 << 20) + b'"}]}]}'
+    packed = gzip.compress(body, compresslevel=9)
+    api.add(AGENT, Reply(parts=[packed], headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}, framing="length"))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = subprocess.run([pplx_executable(), "ask", "q", "--no-meta"], capture_output=True, stdin=subprocess.DEVNULL,
+                            timeout=60, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    assert result.returncode == 1
+    clean_error(result.stderr, "the response body is larger than 64 MiB; stopped reading")
+    assert peak_mb < 250, peak_mb  # 64 MiB kept at most, not the 100 MiB it inflates to (nor copies of it)
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_never_followed(api, home, db, status):
+    other = "http://127.0.0.2:9/v1/responses"
+    api.add(AGENT, Reply(status=status, parts=[b""], headers={"Location": other, "Content-Type": "text/plain"}, framing="length"))
+    result = subprocess.run([pplx_executable(), "ask", "q"], capture_output=True, stdin=subprocess.DEVNULL, timeout=30,
+                            env=dict(os.environ, PPLX_BASE_URL=api.url))
+    assert result.returncode == 1
+    clean_error(result.stderr, f"HTTP {status}: the server redirects to {other}; pplx does not follow redirects "
+                               "(the prompt and key would go there)")
+    assert len(api.requests) == 1
+
+
+def test_a_request_the_server_took_is_not_retried_as_cannot_connect(api, home, db):
+    api.add(AGENT, Reply(no_response=True))
+    result = subprocess.run([pplx_executable(), "ask", "q", "--retries", "3"], capture_output=True, stdin=subprocess.DEVNULL,
+                            timeout=30, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    assert result.returncode == 5
+    text = result.stderr.decode()
+    assert text.startswith(f"pplx: error: {api.url} closed the connection without answering (the request was sent, so it is not "
+                           "retried)")
+    assert "retrying" not in text and len(api.requests) == 1
+
+
+def test_plain_http_to_another_machine_is_refused_before_any_lookup(home, monkeypatch):
+    import socket
+
+    from click.testing import CliRunner
+
+    from pplx_cli.cli import cli
+
+    def no_lookup(*args, **kwargs):
+        raise AssertionError("a name was looked up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
+    result = CliRunner().invoke(cli, ["ask", "q", "--base-url", "http://api.example"])
+    assert result.exit_code == 2
+    assert result.stderr == ("pplx: error: refusing to send the key in clear text to api.example (the base URL is http://); "
+                             "use https://, or --insecure if you mean it\n")
+
+
+def test_insecure_allows_plain_http_and_loopback_needs_nothing(api, home, monkeypatch):
+    import socket
+
+    from click.testing import CliRunner
+
+    from pplx_cli.cli import cli
+
+    def unreachable(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unreachable)
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    result = CliRunner().invoke(cli, ["ask", "q", "--retries", "0", "--insecure", "--base-url", "http://api.example"])
+    assert result.exit_code == 5  # it tried
+    for url in ("http://localhost:9", "http://127.0.0.3:9", "http://[::1]:9"):
+        assert CliRunner().invoke(cli, ["ask", "q", "--retries", "0", "--base-url", url]).exit_code == 5
+
+
+# ---- the key and the base URL's password never shown ----
+
+
+def test_a_password_in_the_base_url_is_redacted_like_the_key(api, home, db):
+    url = api.url.replace("http://", "http://someone:hunter2-very-secret@")
+    result = subprocess.run([pplx_executable(), "ask", "q", "-v", "--meta-style", "json"], capture_output=True,
+                            stdin=subprocess.DEVNULL, timeout=30, env=dict(os.environ, PPLX_BASE_URL=url))
+    assert result.returncode == 0, result.stderr
+    assert b"hunter2" not in result.stderr and b"someone" not in result.stderr
+    assert b"> POST http://[redacted]@127.0.0.1" in result.stderr
+    assert api.requests[0]["headers"]["Authorization"] == f"Bearer {KEY}"
+    refused = subprocess.run([pplx_executable(), "ask", "q", "--retries", "0"], capture_output=True, stdin=subprocess.DEVNULL,
+                             timeout=30, env=dict(os.environ, PPLX_BASE_URL="http://someone:hunter2-very-secret@127.0.0.1:1"))
+    assert refused.returncode == 5 and b"hunter2" not in refused.stderr
+    assert refused.stderr == b"pplx: error: cannot connect to http://[redacted]@127.0.0.1:1: Connection refused\n"
+
+
+def test_a_key_cut_in_a_warning_excerpt_is_still_redacted(api, home, db):
+    # a malformed event whose excerpt (60 characters) ends inside the key
+    data = "x" * 40 + KEY + " and more"
+    api.add(AGENT, Reply(parts=[sse({"type": "response.output_text.delta", "delta": "ok"}), f"data: {data}\n\n".encode(),
+                                sse({"type": "response.completed", "response": {"id": "r", "status": "completed", "output": []}})]))
+    result = subprocess.run([pplx_executable(), "stream", "q", "--meta-style", "json"], capture_output=True,
+                            stdin=subprocess.DEVNULL, timeout=30, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    assert result.returncode == 1
+    assert KEY[:12].encode() not in result.stderr
+    assert b"[redacted]" in result.stderr
+
+
+def test_redirect_location_with_a_password_is_redacted(api, home, db):
+    api.add(AGENT, Reply(status=307, parts=[b""], headers={"Location": "http://u:topsecretpass@127.0.0.2:9/x"}, framing="length"))
+    result = subprocess.run([pplx_executable(), "ask", "q"], capture_output=True, stdin=subprocess.DEVNULL, timeout=30,
+                            env=dict(os.environ, PPLX_BASE_URL=api.url))
+    assert b"topsecretpass" not in result.stderr and b"[redacted]@127.0.0.2" in result.stderr
+
+
+# ---- the metadata for a person on a terminal ----
+
+
+def run_in_pty(args, env):
+    """Run pplx with stdout a pipe and stderr a pseudo-terminal: (exit status, stdout, what the terminal showed)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([pplx_executable(), *args], stdout=subprocess.PIPE, stderr=slave, stdin=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    out = proc.stdout.read()
+    code = proc.wait(30)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    return code, out, shown.decode().replace("\r\n", "\n")
+
+
+def test_a_terminal_gets_one_summary_line_and_a_pipe_the_json(api, home, db):
+    env = dict(os.environ, PPLX_BASE_URL=api.url)
+    code, out, shown = run_in_pty(["ask", "q"], env)
+    assert code == 0 and out == (TEXT + "\n").encode()
+    [line] = shown.splitlines()
+    model, sources, tokens, cost, seconds = line.removeprefix("pplx: ").split(" · ")
+    assert (model, sources, tokens, cost) == ("openai/gpt-5.1", "2 sources", "3,043 tokens", "$0.0012")
+    assert seconds.endswith("s") and float(seconds[:-1]) < 30
+    assert json.loads(run_in_pty(["ask", "q", "--meta-style", "json"], env)[2])["model"] == "openai/gpt-5.1"
+    piped = subprocess.run([pplx_executable(), "ask", "q"], capture_output=True, stdin=subprocess.DEVNULL, env=env, timeout=30)
+    assert json.loads(piped.stderr)["model"] == "openai/gpt-5.1"
+    summary = subprocess.run([pplx_executable(), "ask", "q", "--meta-style", "summary"], capture_output=True,
+                             stdin=subprocess.DEVNULL, env=env, timeout=30)
+    assert summary.stderr.decode().startswith("pplx: openai/gpt-5.1 · 2 sources")
+
+
+def test_reasoning_on_stderr_ends_its_line_before_the_answer(api, home, db):
+    api.add(AGENT, Reply(parts=[sse({"type": "response.reasoning.started", "thought": "thinking"}),
+                                sse({"type": "response.reasoning.delta", "delta": "partial thought"}),
+                                sse({"type": "response.output_text.delta", "delta": "Answer."}),
+                                sse({"type": "response.completed", "response": {"id": "r", "status": "completed", "output": []}})]))
+    env = dict(os.environ, PPLX_BASE_URL=api.url)
+    code, out, shown = run_in_pty(["stream", "q", "--reasoning", "stderr", "--no-meta"], env)
+    assert code == 0 and out == b"Answer.\n"
+    assert shown == "thinking\npartial thought\n"
