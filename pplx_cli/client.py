@@ -299,22 +299,59 @@ def read_limited(response, limit: int = 64 * 1024) -> bytes:
 
 
 def _reader(response):
-    """The fastest ``read1`` that gives the body's bytes.
+    """The fastest ``read1`` that gives the body's bytes, decompressed.
 
     urllib3's ``read1`` adds several Python layers per read (thousands of reads in a long
     stream). When the body has no content coding (pplx asks for ``identity``), the
-    http.client response underneath gives the same bytes, chunked decoding included.
+    http.client response underneath gives the same bytes, chunked decoding included. A
+    gzip or deflate body is inflated here, never more than ``size`` bytes per read: a body
+    that compresses a thousand to one cannot swell memory before a limit sees it (urllib3
+    inflates a whole read at once).
     """
     coding = response.headers.get("Content-Encoding", "identity").strip().lower()
     fp = getattr(response.raw, "_fp", None)
-    if coding in ("", "identity") and fp is not None and hasattr(fp, "read1"):
-        return fp.read1, fp
+    if fp is not None and hasattr(fp, "read1"):
+        if coding in ("", "identity"):
+            return fp.read1, fp
+        if coding in ("gzip", "x-gzip", "deflate"):
+            return _inflating(fp.read1, coding), fp
     raw_read1 = response.raw.read1  # requests leaves decoding off on .raw: ask for it
 
     def read1(size):
         return raw_read1(size, decode_content=True)
 
     return read1, None
+
+
+def _inflating(read1, coding):
+    """A ``read1`` that inflates what ``read1`` gives, at most ``size`` bytes per call."""
+    import zlib
+
+    # 47: gzip or zlib header, detected; deflate as sent is zlib-wrapped (a raw stream is retried below)
+    state = {"d": zlib.decompressobj(47 if coding != "deflate" else zlib.MAX_WBITS), "pending": b"", "raw": False}
+
+    def read(size):
+        while True:
+            d = state["d"]
+            data = state["pending"]
+            if not data:
+                if d.eof:
+                    return b""
+                data = read1(size)
+                if not data:
+                    return d.flush()
+            try:
+                out = d.decompress(data, size)
+            except zlib.error:
+                if coding == "deflate" and not state["raw"]:  # some servers send raw deflate
+                    state.update(d=zlib.decompressobj(-zlib.MAX_WBITS), raw=True, pending=data)
+                    continue
+                raise StreamError(f"the {coding} body is corrupt") from None
+            state["pending"] = d.unconsumed_tail
+            if out:
+                return out
+
+    return read
 
 
 def iter_body(response, size: int = READ_SIZE):
