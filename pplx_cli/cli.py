@@ -105,7 +105,9 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _on_sigterm)
     signal.signal(signal.SIGHUP, _on_sighup)
     try:
-        code = cli.main(args=argv, prog_name="pplx", standalone_mode=False)
+        # the name it was called by: pplx-cli's completion variable is _PPLX_CLI_COMPLETE
+        name = "pplx-cli" if os.path.basename(sys.argv[0] or "") == "pplx-cli" else "pplx"
+        code = cli.main(args=argv, prog_name=name, standalone_mode=False)
     except click.exceptions.Exit as e:
         code = e.exit_code
     except click.ClickException as e:

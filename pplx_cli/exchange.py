@@ -23,7 +23,7 @@ from pplx_cli.errors import (
     register_secret,
 )
 from pplx_cli.pieces import META, Piece
-from pplx_cli.request import API_PATHS, RequestOptions, agent_unmapped, build_body, chat_unmapped
+from pplx_cli.request import API_PATHS, RequestOptions, agent_unmapped, build_body, chat_unmapped, ignored_without_search
 
 #: Request options a follow-up takes from its conversation unless -m, --models or --effort is given.
 CONVERSATION_KEYS = ("model", "models", "effort")
@@ -192,11 +192,17 @@ class Exchange:
         remember_api_choice(self.settings.env, self.base_url, self.key, "agent")
         return self._post(client, "agent")
 
+    def _notes(self, api):
+        """Say which options were not sent to the API that answered."""
+        if self.conn.quiet:
+            return
+        for name in (agent_unmapped if api == "agent" else chat_unmapped)(self.opts):
+            self.note(f"{name} has no {'Agent API' if api == 'agent' else 'chat completions'} equivalent; not sent")
+        for name in ignored_without_search(self.opts):
+            self.note(f"{name} does nothing with --no-search; not sent")
+
     def _post(self, client, api):
         self.api = api
-        if not self.conn.quiet:
-            for name in (agent_unmapped if api == "agent" else chat_unmapped)(self.opts):
-                self.note(f"{name} has no {'Agent API' if api == 'agent' else 'chat completions'} equivalent; not sent")
         stream = self.mode != "ask"
         previous = self.previous_response_id if api == "agent" else None
         history = () if previous else self.messages
@@ -215,6 +221,7 @@ class Exchange:
             body = build_body(api, self.prompt, self.opts, stream=stream, history=self.messages)
             response = client.post(API_PATHS[api], body, stream=stream)
         self.headers_meta = header_meta(response.headers)
+        self._notes(api)  # after the answer began: under --api auto the API that answers is known only now
         return response
 
     # ---- the three ways to run ----

@@ -121,7 +121,7 @@ def _check_preset(ctx, param, value):
     try:
         return check_effort(value, "--preset")
     except ValueError as e:
-        raise click.BadParameter(str(e)) from None
+        raise click.BadParameter(f"{e} (or one of the old names {', '.join(OLD_PRESETS)})") from None
 
 
 def _check_models(ctx, param, value):
@@ -155,6 +155,13 @@ def complete_model(ctx, param, incomplete):
     return [m for m in ids if m.startswith(incomplete)]
 
 
+def complete_models(ctx, param, incomplete):
+    """--models completes its last comma-separated id."""
+    head, _, last = incomplete.rpartition(",")
+    prefix = head + "," if head else ""
+    return [prefix + m for m in complete_model(ctx, param, last) if "/" in m or m == "sonar"]
+
+
 def complete_effort(ctx, param, incomplete):
     """Effort levels for shell completion."""
     from pplx_cli.request import EFFORTS
@@ -178,7 +185,7 @@ connection_options = option_bundle(
 request_options = option_bundle(
     click.option("-m", "--model", metavar="ID", shell_complete=complete_model,
                  help="Agent API model id (perplexity/sonar, openai/..., anthropic/...; see 'pplx models'), or a Sonar name. [env: PPLX_MODEL; default: none, --effort fast]"),
-    click.option("--models", metavar="ID,ID,...", callback=_check_models, help="A fallback chain of up to 5 model ids, tried in order (Agent API)."),
+    click.option("--models", metavar="ID,ID,...", callback=_check_models, shell_complete=complete_models, help="A fallback chain of up to 5 model ids, tried in order (Agent API)."),
     click.option("--effort", metavar="LEVEL", callback=_check_effort, shell_complete=complete_effort,
                  help="fast, low, medium, high or xhigh, optionally pinned (fast@2026-10-16.0): Perplexity's configuration for the task (Agent API)."),
     click.option("--preset", metavar="NAME", callback=_check_preset, help="Deprecated alias of --effort (old names such as pro-search accepted)."),

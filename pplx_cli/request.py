@@ -104,8 +104,9 @@ def parse_override(key: str, value: str):
 def apply_overrides(body: dict, overrides) -> dict:
     """Set each dotted key in ``body`` (creating nested objects); later ones win.
 
-    A numeric part indexes a list that is already there (``tools.0.user_location.city``);
-    any other part that does not name an object replaces it with one.
+    A numeric part indexes a list that is already there (``tools.0.user_location.city``),
+    and is a usage error where there is none; any other part that does not name an object
+    replaces it with one (a named part inside a list is a usage error).
     """
     for key, value in overrides:
         parts = key.split(".")
@@ -118,8 +119,10 @@ def apply_overrides(body: dict, overrides) -> dict:
                 target = target[index]
                 continue
             child = target.get(name)
-            keep_list = isinstance(child, list) and parts[position + 1].isdigit()
-            if not (isinstance(child, dict) or keep_list):
+            if parts[position + 1].isdigit() and not isinstance(child, list):
+                raise UsageError(f"-o {key}: there is no list at {'.'.join(parts[:position + 1])!r} to index "
+                                 "(tools is sent with a model, or with a search option or --fetch)")
+            if not isinstance(child, (dict, list)):
                 target[name] = {}
             target = target[name]
         if isinstance(target, list):
@@ -209,6 +212,17 @@ def agent_model(name: str):
         raise UsageError(f"model {name!r} is not an Agent API model id: ids are provider/name, "
                          "e.g. perplexity/sonar or openai/gpt-5.1 (see pplx models)")
     return "model", name
+
+
+def ignored_without_search(opts: RequestOptions) -> list:
+    """The search options that --no-search makes moot (they are not sent)."""
+    return [name for name, used in (
+        ("--search-type", opts.search_type is not None), ("--max-results", opts.max_results is not None),
+        ("--country", opts.country is not None), ("--domain/--exclude-domain", bool(opts.domains)),
+        ("--recency", opts.recency is not None), ("--after/--before", bool(opts.after or opts.before)),
+        ("--updated-after/--updated-before", bool(opts.updated_after or opts.updated_before)),
+        ("--context-size", opts.context_size is not None),
+    ) if used and opts.no_search]
 
 
 def agent_unmapped(opts: RequestOptions) -> list:

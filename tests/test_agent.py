@@ -369,3 +369,14 @@ def test_agent_exchanges_are_recorded_with_their_answering_model_and_cost(api, h
     assert total == pytest.approx(2 * 0.00119)
     tokens = [json.loads(x) for x in run_cli(api, "log", "cost", "--json").stdout.decode().splitlines()]
     assert sum(r["prompt_tokens"] for r in tokens) == 2 * 3007 and sum(r["completion_tokens"] for r in tokens) == 2 * 36
+
+
+def test_completion_under_the_pplx_cli_name_and_for_models(api, home):
+    assert run_cli(api, "models").returncode == 0
+    exe = os.path.join(os.path.dirname(pplx_executable()), "pplx-cli")
+    env = dict(os.environ, _PPLX_CLI_COMPLETE="bash_complete", COMP_WORDS="pplx-cli ask --models openai/gpt-5.1,anth",
+               COMP_CWORD="3")
+    out = subprocess.run([exe], env=env, capture_output=True, timeout=30).stdout.decode()
+    assert [line.split(",", 1)[1] for line in out.splitlines() if line] == ["openai/gpt-5.1,anthropic/claude-sonnet-4-5"]
+    source = subprocess.run([exe], env=dict(os.environ, _PPLX_CLI_COMPLETE="bash_source"), capture_output=True, timeout=30)
+    assert source.returncode == 0 and b"complete -o nosort -F _pplx_cli_completion pplx-cli" in source.stdout

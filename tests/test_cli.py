@@ -715,3 +715,56 @@ def test_netrc_never_replaces_the_key(mocked, home):
     (home / ".netrc").write_text("machine api.perplexity.ai login someone password secret\n")
     mocked.post(AGENT, json=agent_body(), match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})])
     assert invoke("ask", "q").exit_code == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--meta", "m.json", "--no-meta"], "--meta FILE and --no-meta contradict each other"),
+    (["--raw", "--sources"], "--raw prints the response as received; --sources would do nothing with it"),
+    (["--raw", "--citations", "strip", "--reasoning", "show"],
+     "--raw prints the response as received; --reasoning, --citations would do nothing with it"),
+])
+def test_contradicting_or_ignored_output_options_are_usage_errors(mocked, args, message):
+    for command in ("ask", "stream"):
+        result = invoke(command, "q", *args)
+        assert result.exit_code == 2
+        assert result.stderr == f"pplx: error: {message}\n"
+    assert len(mocked.calls) == 0
+
+
+def test_search_options_moot_with_no_search_are_noted(mocked):
+    mocked.post(AGENT, json=agent_body())
+    result = invoke("ask", "q", "--no-search", "--country", "DE", "--recency", "day", "--no-meta")
+    assert result.exit_code == 0
+    assert result.stderr == ("pplx: note: --country does nothing with --no-search; not sent\n"
+                             "pplx: note: --recency does nothing with --no-search; not sent\n")
+    assert sent(mocked) == {"effort": "fast", "input": "q", "stream": False, "store": True, "max_tool_calls": 0}
+
+
+def test_auto_notes_only_what_the_answering_api_did_not_get(mocked):
+    mocked.post(CHAT, json=RETIRED, status=403)
+    mocked.post(AGENT, json=agent_body())
+    result = invoke("ask", "q", "--api", "auto", "--effort", "high", "--fetch", "--no-meta")
+    assert result.exit_code == 0
+    assert result.stderr == "pplx: note: Sonar chat completions are not available for this key; using the Agent API\n"
+    assert sent(mocked, 1)["effort"] == "high"
+
+
+@pytest.mark.parametrize("name, stdout", [
+    ("quantum.sse", "A quantum computer uses qubits, which can be in a superposition of 0 and 1 at once [1]. Entangled qubits "
+                    "let some problems, such as factoring with Shor's algorithm, run exponentially faster [2]; noise and error "
+                    "correction remain the main obstacles [1].\n\n[1] Quantum computing - Wikipedia "
+                    "<https://en.wikipedia.org/wiki/Quantum_computing>\n[2] Shor's algorithm - Wikipedia "
+                    "<https://en.wikipedia.org/wiki/Shor%27s_algorithm>\n"),
+    ("quantum-chat.sse", "Quantum computing uses qubits, which can be in a superposition of 0 and 1 [1]. Entangled qubits let "
+                         "some algorithms, such as Shor's factoring, outperform classical computers [2].\n\n[1] Quantum computing "
+                         "- Wikipedia <https://en.wikipedia.org/wiki/Quantum_computing>\n[2] Shor's algorithm explained "
+                         "<https://example.org/shor>\n"),
+])
+def test_the_examples_render_offline(home, monkeypatch, name, stdout):
+    from tests.conftest import ROOT
+
+    monkeypatch.delenv("PPLX_API_KEY")
+    result = invoke("parse", str(ROOT / "examples" / name), "--sources", "--meta-style", "json")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == stdout
+    assert json.loads(result.stderr)["api"] == ("agent" if name == "quantum.sse" else "chat")

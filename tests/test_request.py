@@ -213,6 +213,10 @@ def test_overrides_index_into_lists():
     assert body == {"tools": [{"type": "web_search", "user_location": {"country": "DE", "city": "Berlin"},
                                "filters": {"search_domain_filter": ["a.org"]}},
                               {"type": "fetch_url", "max_urls": 3}]}
-    assert apply_overrides({"tools": [1]}, [("tools.name", "x")]) == {"tools": {"name": "x"}}  # not an index: replaced
+    assert apply_overrides({"a": 1}, [("a.b", "x")]) == {"a": {"b": "x"}}  # a value that is not an object: replaced
+    with pytest.raises(UsageError, match="'name' is not an index of the 1-item list there"):
+        apply_overrides({"tools": [1]}, [("tools.name", "x")])
     with pytest.raises(UsageError, match="'3' is not an index of the 1-item list there"):
         apply_overrides({"tools": [{}]}, [("tools.3.x", 1)])
+    with pytest.raises(UsageError, match="there is no list at 'tools' to index"):
+        apply_overrides({"effort": "fast"}, [("tools.0.user_location.city", "Berlin")])

@@ -13,7 +13,26 @@ from pplx_cli.prompt import read_prompt
 def _exchange(mode, words, p):
     from pplx_cli.exchange import Exchange
 
+    _check_output_options(mode, p)
     return Exchange(mode, read_prompt(words), p, warn=warn, note=note, err=sys.stderr)
+
+
+#: Output options and their defaults: given with --raw (which prints the body as received) they would do nothing.
+OUTPUT_DEFAULTS = {"reasoning": "hide", "sources": False, "citations": "keep", "meta_path": None, "no_meta": False,
+                   "meta_style": None}
+
+
+def _check_output_options(mode, p):
+    """Refuse options that contradict each other or would be silently ignored."""
+    from pplx_cli.errors import UsageError
+
+    if p.get("meta_path") and p.get("no_meta"):
+        raise UsageError("--meta FILE and --no-meta contradict each other")
+    if mode == "raw" or p.get("raw"):
+        given = [name for name, default in OUTPUT_DEFAULTS.items() if name in p and p[name] != default]
+        if given:
+            flags = ", ".join("--" + {"meta_path": "meta"}.get(n, n).replace("_", "-") for n in given)
+            raise UsageError(f"--raw prints the response as received; {flags} would do nothing with it")
 
 
 @click.command(context_settings=CONTEXT)
@@ -39,7 +58,7 @@ def ask(prompt, raw, **p):
       pplx ask --json-schema person.json "Who founded Perplexity?" | jq .
       pplx ask -c "and why?"
     """
-    exchange = _exchange("ask", prompt, p)
+    exchange = _exchange("ask", prompt, dict(p, raw=raw))
     exchange.ask(make_writer(p, exchange.settings), raw=raw)
 
 

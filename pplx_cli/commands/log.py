@@ -91,7 +91,7 @@ def log(ctx, limit, since, model, cid, as_json):
     \b
     Examples:
       pplx log -n 5
-      pplx log --since 2026-11-01 --model sonar-pro
+      pplx log --since 2026-11-01 --model openai/gpt-5.1
       pplx log --json | jq -r .answer
       pplx log show 42 --sources
       pplx log search qubit entanglement
@@ -200,7 +200,8 @@ def cost(since, model, as_json):
 
 
 def _cost_line(day, model, row):
-    return (f"{day:<10}  {model:<20}  {row['exchanges']:>5} exchanges  {row['prompt_tokens']:>9,} in  "
+    noun = "exchange " if row["exchanges"] == 1 else "exchanges"
+    return (f"{day:<10}  {model:<20}  {row['exchanges']:>5} {noun}  {row['prompt_tokens']:>9,} in  "
             f"{row['completion_tokens']:>9,} out  ${row['cost']:.4f}")
 
 

@@ -9,7 +9,7 @@ from pplx_cli.errors import UsageError
 from pplx_cli.options import CONTEXT, output_options
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(context_settings=CONTEXT, short_help="Render a captured event stream offline.")
 @click.argument("file", required=False, metavar="[FILE]")
 @output_options
 def parse(file, **p):
