@@ -57,27 +57,46 @@ def strip_citations(text: str) -> str:
     return stripper.feed(text) + stripper.flush()
 
 
-def source_lines(meta: dict) -> list:
-    """The ``[n] Title <url>`` lines of a response's sources, each under the number its
-    markers use."""
-    results = [r for r in meta.get("search_results") or () if isinstance(r, dict)]
-    fetched = [p for p in meta.get("fetch_url_results") or () if isinstance(p, dict)]
+def source_entries(meta: dict) -> list:
+    """``(label, title, url)`` for each source of a response, under the number its markers
+    use; entries of the wrong shape are left out."""
+    results = [r for r in _list(meta.get("search_results")) if isinstance(r, dict)]
+    fetched = [p for p in _list(meta.get("fetch_url_results")) if isinstance(p, dict)]
     entries = []
     if meta.get("api") == "agent" or any("id" in r for r in results):
         for position, result in enumerate(results, 1):
-            number = result.get("id") if result.get("id") is not None else position
+            number = result.get("id")
+            # an id is what a marker cites: a number or a string, never a bool, list or object
+            if isinstance(number, str):
+                number = " ".join(number.split()) or position
+            elif not isinstance(number, int) or isinstance(number, bool):
+                number = position
             entries.append((number, result.get("title"), result.get("url")))
         entries += [(f"web:{i}", page.get("title"), page.get("url")) for i, page in enumerate(fetched)]
     else:
         titles = {}
         for result in results:
-            if result.get("url") and result.get("title"):
-                titles.setdefault(result["url"], result["title"])
-        entries = [(n, titles.get(url), url) for n, url in enumerate(meta.get("citations") or (), 1)]
-    lines = []
+            url, title = result.get("url"), result.get("title")
+            if isinstance(url, str) and url and title:
+                titles.setdefault(url, title)
+        entries = [(n, titles.get(url) if isinstance(url, str) else None, url)
+                   for n, url in enumerate(_list(meta.get("citations")), 1)]
+    out = []
     for number, title, url in entries:
-        if not isinstance(url, str) or not url:
-            continue
-        title = " ".join(title.split()) if isinstance(title, str) else ""
-        lines.append(f"[{number}] {title} <{url}>" if title else f"[{number}] {url}")
-    return lines
+        if isinstance(url, str) and url:
+            out.append((str(number), " ".join(title.split()) if isinstance(title, str) else "", url))
+    return out
+
+
+def source_lines(meta: dict) -> list:
+    """The ``[n] Title <url>`` lines of a response's sources, each under the number its markers use."""
+    return [f"[{label}] {title} <{url}>" if title else f"[{label}] {url}" for label, title, url in source_entries(meta)]
+
+
+def source_links(meta: dict) -> dict:
+    """Marker label (``"1"``, ``"web:0"``) -> URL, for hyperlinks."""
+    return {label: url for label, _, url in source_entries(meta)}
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []

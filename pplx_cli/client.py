@@ -108,11 +108,11 @@ def describe_body(body: bytes, content_type: str = ""):
         m = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
         title = " ".join(m.group(1).split()) if m else ""
         return (f"HTML page {title!r}" if title else "HTML page"), None
-    import json
+    from pplx_cli import jsonsafe
 
     try:
-        obj = json.loads(text)
-    except (ValueError, RecursionError):
+        obj = jsonsafe.loads(text)
+    except ValueError:
         line = redact(" ".join(text.split()))  # redact before cutting: a cut key is no longer found whole
         return line[:200] + ("..." if len(line) > 200 else ""), None
     return error_message(obj), _error_type(obj)
@@ -123,7 +123,7 @@ def _error_type(obj):
     if not isinstance(err, dict):
         return None
     for key in ("type", "code"):
-        if err.get(key) in AGENT_API_ERRORS:
+        if isinstance(err.get(key), str) and err[key] in AGENT_API_ERRORS:
             return err[key]
     return err.get("type") if isinstance(err.get("type"), str) else None
 
@@ -147,8 +147,10 @@ class Client:
 
     def _say(self, line):
         if self.err is not None:
+            from pplx_cli.terminal import neutralise_line
+
             try:
-                self.err.write(redact(line) + "\n")
+                self.err.write(neutralise_line(redact(line)) + "\n")
                 self.err.flush()
             except OSError:
                 pass  # nowhere to report to
@@ -163,9 +165,9 @@ class Client:
             raise UsageError("the request holds text that is not valid UTF-8 (check the options)") from None
         return self.request("POST", path, data=data, stream=stream)
 
-    def get(self, path: str) -> requests.Response:
-        """GET ``path`` (JSON); the same retries and errors as ``post``."""
-        return self.request("GET", path)
+    def get(self, path: str, *, stream: bool = False) -> requests.Response:
+        """GET ``path`` (JSON, or with ``stream`` an event stream); the same retries and errors as ``post``."""
+        return self.request("GET", path, stream=stream)
 
     def request(self, method: str, path: str, *, data: bytes = None, stream: bool = False) -> requests.Response:
         """Send one request, retrying connection failures, 429 and 5xx; raise on HTTP errors.

@@ -45,6 +45,7 @@ TYPES = {
     "api": str,
     "log": bool,
     "meta_style": str,
+    "render": bool,
 }
 CHOICES = {"stream_mode": ("full", "concise"), "api": ("agent", "chat", "auto"), "meta_style": ("auto", "json", "summary")}
 
@@ -269,7 +270,7 @@ def read_perplexity_credentials(env):
 
     try:
         data = json.loads(perplexity_credentials_path(env).read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None
@@ -289,7 +290,7 @@ def read_model_cache(env) -> list:
 
     try:
         data = json.loads(_model_cache_path(env).read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return []
     return [m for m in data if isinstance(m, str)] if isinstance(data, list) else []
 
@@ -329,7 +330,7 @@ def read_api_choice(env, base_url: str, api_key: str):
 
     try:
         data = json.loads(_api_cache_path(env).read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     choice = data.get(_api_cache_key(base_url, api_key)) if isinstance(data, dict) else None
     return choice if choice in ("chat", "agent") else None
@@ -342,7 +343,7 @@ def remember_api_choice(env, base_url: str, api_key: str, api: str) -> bool:
     path = _api_cache_path(env)
     try:
         data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         data = {}
     if not isinstance(data, dict):
         data = {}

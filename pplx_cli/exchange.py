@@ -264,8 +264,7 @@ class Exchange:
         """``pplx ask``: the complete answer; with ``raw`` the JSON body as received."""
 
         def run():
-            import json
-
+            from pplx_cli import jsonsafe
             from pplx_cli.client import read_body, summarise_body
             from pplx_cli.pieces import body_pieces
 
@@ -277,7 +276,7 @@ class Exchange:
                 writer.out.flush()
                 return self._collect(body)
             try:
-                obj = json.loads(body)
+                obj = jsonsafe.loads(body)
             except ValueError:
                 summary = summarise_body(body, response.headers.get("Content-Type", ""))
                 raise StreamError(f"the response is not JSON: {summary}") from None
@@ -297,15 +296,15 @@ class Exchange:
     def _collect(self, body: bytes):
         """A writer that has read a raw body without printing it, for the history."""
         import io
-        import json
 
+        from pplx_cli import jsonsafe
         from pplx_cli.output import AnswerWriter
         from pplx_cli.pieces import body_pieces
 
         collector = AnswerWriter(io.BytesIO(), io.BytesIO(), meta=False)
         collector.write(Piece(META, self.headers_meta))
         try:
-            for piece in body_pieces(json.loads(body), self.api):
+            for piece in body_pieces(jsonsafe.loads(body), self.api):
                 collector.write(piece)
         except (ValueError, PplxError):
             pass  # the body was printed as received; the history keeps what could be read of it
@@ -342,10 +341,10 @@ def _events(n: int) -> str:
 
 
 def _options_of(exchange) -> dict:
-    import json
+    from pplx_cli import jsonsafe
 
     try:
-        options = json.loads(exchange.get("options") or "{}")
+        options = jsonsafe.loads(exchange.get("options") or "{}")
     except ValueError:
         return {}
     return options if isinstance(options, dict) else {}
@@ -354,12 +353,12 @@ def _options_of(exchange) -> dict:
 def _continuable_id(exchange):
     """The response id a follow-up can continue from: an Agent API exchange that completed
     and was stored (``store`` sent as true), else None."""
-    import json
+    from pplx_cli import jsonsafe
 
     if exchange.get("api") != "agent" or exchange.get("exit_status") != 0 or _options_of(exchange).get("store") is not True:
         return None
     try:
-        meta = json.loads(exchange.get("meta") or "{}")
+        meta = jsonsafe.loads(exchange.get("meta") or "{}")
     except ValueError:
         return None
     rid = meta.get("id") if isinstance(meta, dict) else None

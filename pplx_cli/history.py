@@ -10,11 +10,12 @@ Nothing here may break the main job: callers catch :class:`HistoryError` (raised
 database or file problem) and warn.
 """
 
-import json
+import math
 import os
 import sqlite3
 from datetime import datetime, timezone
 
+from pplx_cli import jsonsafe
 from pplx_cli.config import history_path, new_cid  # noqa: F401  (part of this module's interface)
 from pplx_cli.errors import redact
 
@@ -162,24 +163,27 @@ class History:
     # ---- writing ----
 
     def record(self, **fields) -> int:
-        """Insert one exchange; return its id."""
-        meta = fields.get("meta") or {}
+        """Insert one exchange; return its id. The metadata may hold anything a response
+        sent: its JSON is always valid, and its numbers are kept in their columns only when
+        SQLite can hold them."""
+        meta = fields.get("meta") if isinstance(fields.get("meta"), dict) else {}
         usage = meta.get("usage") if isinstance(meta.get("usage"), dict) else {}
         cost = usage.get("cost") if isinstance(usage.get("cost"), dict) else {}
+        model = meta.get("model")
         row = {
             "time": fields.get("time") or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "cid": fields["cid"],
             "api": fields.get("api"),
-            "model": meta.get("model") or fields.get("model"),
+            "model": model if isinstance(model, str) and model else fields.get("model"),
             "system": fields.get("system"),
             "prompt": fields["prompt"],
-            "options": json.dumps(fields.get("options") or {}, ensure_ascii=False),
+            "options": jsonsafe.dumps(fields.get("options") or {}, ensure_ascii=False),
             "answer": fields.get("answer") or "",
             "reasoning": fields.get("reasoning"),
-            "meta": redact(json.dumps(meta, ensure_ascii=False)),
-            "duration": fields.get("duration"),
+            "meta": redact(jsonsafe.dumps(meta, ensure_ascii=False)),
+            "duration": _number(fields.get("duration")),
             "exit_status": fields.get("exit_status"),
-            "error": redact(fields["error"]) if fields.get("error") else None,
+            "error": redact(str(fields["error"])) if fields.get("error") else None,
             "cost": _number(cost.get("total_cost")),
             "prompt_tokens": _number(usage.get("prompt_tokens")),
             "completion_tokens": _number(usage.get("completion_tokens")),
@@ -243,10 +247,12 @@ class History:
     def cost(self, since=None, model=None) -> list:
         """Cost and tokens summed by day (UTC) and model."""
         where, params = _filters(since, model, None)
+        # TOTAL, not SUM: SUM fails the whole query on integer overflow (a response can claim
+        # any token count); the cast back to INTEGER saturates instead
         return self._query(
             "SELECT substr(time, 1, 10) AS day, model, COUNT(*) AS exchanges, "
-            "COALESCE(SUM(cost), 0) AS cost, COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens, "
-            f"COALESCE(SUM(completion_tokens), 0) AS completion_tokens FROM exchanges{where} "
+            "COALESCE(SUM(cost), 0) AS cost, CAST(TOTAL(prompt_tokens) AS INTEGER) AS prompt_tokens, "
+            f"CAST(TOTAL(completion_tokens) AS INTEGER) AS completion_tokens FROM exchanges{where} "
             "GROUP BY day, model ORDER BY day, model",
             params,
         )
@@ -282,8 +288,18 @@ def _filters(since, model, cid, table=""):
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
+#: The integers a SQLite INTEGER holds (64 bits); past them a Python int cannot be bound.
+INT64 = range(-(2**63), 2**63)
+
+
 def _number(value):
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """``value`` when it is a number SQLite can store and JSON can write back, else None (a
+    bool, NaN, infinity, a string, an integer past 64 bits)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value in INT64 else None
+    return value if isinstance(value, float) and math.isfinite(value) else None
 
 
 def history_messages(exchanges) -> list:
@@ -301,11 +317,12 @@ def history_messages(exchanges) -> list:
 
 
 def decode_record(row: dict) -> dict:
-    """An exchange as JSON-ready data: options and meta decoded."""
+    """An exchange as JSON-ready data: options and meta decoded (kept as text when they are
+    not JSON, e.g. written by hand; NaN and Infinity read as null)."""
     out = {k: row.get(k) for k in COLUMNS}
     for key in ("options", "meta"):
         try:
-            out[key] = json.loads(row[key]) if row.get(key) else None
-        except ValueError:
+            out[key] = jsonsafe.loads(row[key]) if row.get(key) else None
+        except (ValueError, TypeError):  # TypeError: a number or blob where text belongs
             pass
     return out

@@ -87,6 +87,8 @@ def _load_schema(ctx, param, value):
         raise click.BadParameter(f"cannot read {value}: {e.strerror}") from None
     except ValueError as e:
         raise click.BadParameter(f"{value} is not valid JSON: {e}") from None
+    except RecursionError:
+        raise click.BadParameter(f"{value} nests too deeply to be a schema") from None
     if not isinstance(schema, dict):
         raise click.BadParameter(f"{value} must hold a JSON object (a JSON schema)")
     return schema
@@ -239,6 +241,8 @@ output_options = option_bundle(
                  help="Keep the [n] citation markers in the printed answer, or strip them."),
     click.option("--meta", "meta_path", metavar="FILE", callback=_check_meta_path, help="Write the metadata JSON to FILE instead of stderr."),
     click.option("--no-meta", is_flag=True, help="Write no metadata."),
+    click.option("--render/--no-render", "render", default=None,
+                 help="Render the answer's Markdown (a terminal only, by default; NO_COLOR drops colour, TERM=dumb rendering). [config: render]"),
     click.option("--meta-style", type=click.Choice(["auto", "json", "summary"]),
                  help="Metadata on stderr as JSON, or as one summary line; auto: a summary when stderr is a terminal. [default: auto]"),
 )

@@ -12,8 +12,9 @@ writing it but reads every piece to the end, so the answer, its metadata and its
 complete for the history; then it raises the error.
 """
 
-import json
 import time
+
+from pplx_cli import jsonsafe
 
 from pplx_cli.errors import StreamError, WriteError, outcome, redact
 from pplx_cli.pieces import BAD, META, REASONING, TEXT, WARNING
@@ -42,7 +43,10 @@ class AnswerWriter:
     JOIN_EVERY = 4096
 
     def __init__(self, out, err, *, reasoning="hide", sources=False, meta=True, meta_path=None, citations="keep",
-                 meta_style="json"):
+                 meta_style="json", render=None, out_terminal=False, err_terminal=False):
+        """``render`` is None (plain text) or ``(width, color)`` to render Markdown on ``out``;
+        ``out_terminal``/``err_terminal`` say that text from the network written there must
+        have its control characters neutralised (piped output keeps it as received)."""
         self.started = time.monotonic()
         self.out = out
         self.err = err
@@ -66,6 +70,18 @@ class AnswerWriter:
             from pplx_cli.citations import CitationStripper
 
             self.stripper = CitationStripper()
+        self.err_terminal = err_terminal
+        self.neutraliser = None  # plain text to a terminal: control characters shown, not obeyed
+        self.renderer = None
+        self.links = {}
+        if render is not None:
+            from pplx_cli.render import MarkdownStream
+
+            self.renderer = MarkdownStream(_Through(self), width=render[0], color=render[1])
+        elif out_terminal:
+            from pplx_cli.terminal import StreamNeutraliser
+
+            self.neutraliser = StreamNeutraliser()
 
     def _write(self, data: bytes):
         if self.out_error is not None:
@@ -107,17 +123,20 @@ class AnswerWriter:
             self.wrote_text = True
             if self.stripper is not None:
                 value = self.stripper.feed(value)
-            if value:
-                self._write(value.encode("utf-8", "replace"))
+            self._text_out(value)
         elif kind == META:
             self.meta.update(value)
+            if self.renderer is not None and ("search_results" in value or "citations" in value or "fetch_url_results" in value):
+                self._update_links()
         elif kind == REASONING:
             self._keep(self.reasoning, value)
             if self.reasoning_mode == "show" and not self.wrote_text:
-                self._write(value.encode("utf-8", "replace"))
+                shown = value if self.renderer is None and self.neutraliser is None else _neutralise(value)
+                self._write(shown.encode("utf-8", "replace"))
                 self.reasoning_on_stdout = True
             elif self.reasoning_mode == "stderr" and value:
-                self._err(value.encode("utf-8", "replace"))
+                shown = _neutralise(value) if self.err_terminal else value
+                self._err(shown.encode("utf-8", "replace"))
                 self.reasoning_open = not value.endswith("\n")
         elif kind == BAD:
             number, excerpt = value
@@ -126,12 +145,33 @@ class AnswerWriter:
         elif kind == WARNING:
             self.warn(value)
 
+    def _text_out(self, value: str):
+        """Answer text to stdout: rendered, neutralised for a terminal, or as received."""
+        if self.renderer is not None:
+            if value:
+                self.renderer.feed(value)
+            return
+        if self.neutraliser is not None:
+            value = self.neutraliser.feed(value)
+        if value:
+            self._write(value.encode("utf-8", "replace"))
+
+    def _update_links(self):
+        from pplx_cli.citations import source_links
+
+        links = source_links(self.meta)
+        if links != self.links:
+            self.links = links
+            self.renderer.set_links(links)
+
     def answer(self) -> str:
         """The answer text written so far."""
         return "".join(self.text)
 
     def warn(self, message):
-        self._err(f"pplx: warning: {redact(message)}\n".encode("utf-8", "backslashreplace"))
+        from pplx_cli.terminal import neutralise_line
+
+        self._err(f"pplx: warning: {neutralise_line(redact(message))}\n".encode("utf-8", "backslashreplace"))
 
     def render(self, pieces):
         """Write every piece, then close; on an error close with it (metadata keeps what arrived)."""
@@ -158,9 +198,17 @@ class AnswerWriter:
     def close(self, error=None):
         """Final newline, sources, metadata. Safe to call once."""
         if self.stripper is not None:
-            rest = self.stripper.flush()
+            self._text_out(self.stripper.flush())
+        if self.neutraliser is not None:
+            rest = self.neutraliser.flush()
             if rest:
                 self._write(rest.encode("utf-8", "replace"))
+        if self.renderer is not None and not self.renderer.closed:
+            try:
+                self.renderer.close()  # renders the last block and ends with the newline
+            except Exception as e:  # a renderer's failure must not lose the answer: it is in the history
+                self.warn(f"could not render the answer: {e}")
+            self.last = b"\n"
         if self.wrote_text or self.reasoning_on_stdout:
             if self.last != b"\n":
                 self._write(b"\n")
@@ -189,7 +237,10 @@ class AnswerWriter:
     def _write_sources(self):
         from pplx_cli.citations import source_lines
 
-        lines = source_lines(self.meta)
+        from pplx_cli.terminal import neutralise_line
+
+        # a newline or an escape in a title or URL must not forge a line or drive a terminal
+        lines = [neutralise_line(line) for line in source_lines(self.meta)]
         if lines:
             self._write(("\n" + "".join(line + "\n" for line in lines)).encode("utf-8", "replace"))
 
@@ -212,9 +263,11 @@ class AnswerWriter:
 
     def _write_meta(self, error):
         if self.meta_path is None and self.meta_style == "summary":
-            self._err((redact(self.summary(error)) + "\n").encode("utf-8", "backslashreplace"))
+            from pplx_cli.terminal import neutralise_line
+
+            self._err((neutralise_line(redact(self.summary(error))) + "\n").encode("utf-8", "backslashreplace"))
             return
-        line = redact(json.dumps(self.metadata(error), ensure_ascii=False))
+        line = redact(jsonsafe.dumps(self.metadata(error), ensure_ascii=False))
         data = (line + "\n").encode("utf-8", "replace")
         if self.meta_path is None:
             self._err(data)
@@ -228,3 +281,23 @@ class AnswerWriter:
 
 def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
+
+
+def _neutralise(text: str) -> str:
+    from pplx_cli.terminal import neutralise
+
+    return neutralise(text)
+
+
+class _Through:
+    """The renderer's output: the writer's own stdout writes, so that a failure to write is
+    handled once, the same way (read on, record, report)."""
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def write(self, data: bytes):
+        self.writer._write(data)
+
+    def flush(self):
+        pass

@@ -6,8 +6,10 @@ A piece is ``(kind, value)``:
 - ``reasoning``: a string of reasoning (a ``<think>`` block, concise reasoning steps, Agent
   API reasoning events);
 - ``meta``: a dict of metadata keys as the API names them; later values win;
-- ``bad``: ``(event_number, excerpt)`` for an event whose data is not JSON; it is skipped;
-- ``warning``: a one-line warning about the response (the answer is still complete).
+- ``bad``: ``(event_number, excerpt)`` for an event whose data is not JSON (or nests too
+  deeply to read); it is skipped;
+- ``warning``: a one-line warning about the response: the answer is still complete, or
+  parts of it of the wrong shape were ignored (said once per response).
 
 An error object in the stream raises :class:`~pplx_cli.errors.APIError` after the pieces
 before it; a stream that ends before its final event raises
@@ -20,6 +22,7 @@ The dialects live in :mod:`pplx_cli.dialects`: ``agent`` (the Agent API,
 import json
 from typing import Iterable, Iterator, NamedTuple
 
+from pplx_cli import jsonsafe
 from pplx_cli.errors import APIError, StreamError
 from pplx_cli.sse import Event
 
@@ -38,11 +41,15 @@ class Piece(NamedTuple):
 
 
 def error_message(err) -> str:
-    """The human message of an API error object (dict, list or string)."""
+    """The human message of an API error object (dict, list or string), on one line."""
+    return " ".join(_error_text(err).split()) or "unknown error"
+
+
+def _error_text(err) -> str:
     if isinstance(err, dict):
         inner = err.get("error")
         if isinstance(inner, (dict, str)):
-            return error_message(inner)
+            return _error_text(inner)
         detail = err.get("detail")
         if isinstance(detail, list):  # HTTP 422: [{"loc": [...], "msg": "..."}]
             return "; ".join(_detail_text(d) for d in detail) or "invalid request"
@@ -51,19 +58,28 @@ def error_message(err) -> str:
         message = err.get("message")
         kind = err.get("type") or err.get("code")
         if message:
-            return f"{message} ({kind})" if isinstance(kind, str) and kind not in message else str(message)
+            message = as_text(message)
+            return f"{message} ({kind})" if isinstance(kind, str) and kind not in message else message
         if kind:
-            return str(kind)
-        return json.dumps(err, ensure_ascii=False)[:200]
-    return str(err)
+            return as_text(kind)
+        return as_text(err)
+    return as_text(err)
 
 
 def _detail_text(detail):
     if not isinstance(detail, dict):
-        return str(detail)
-    loc = ".".join(str(p) for p in detail.get("loc", ()) if p != "body")
-    msg = detail.get("msg", "invalid")
-    return f"{loc}: {msg}" if loc else str(msg)
+        return as_text(detail)
+    loc = detail.get("loc")
+    loc = ".".join(as_text(p) for p in loc if p != "body") if isinstance(loc, list) else ""
+    msg = as_text(detail.get("msg", "invalid"))
+    return f"{loc}: {msg}" if loc else msg
+
+
+def as_text(value, limit: int = 200) -> str:
+    """A value from a response as text for a message: a string as it is, anything else
+    (a number, a list, something nested too deep for ``str``) as at most ``limit``
+    characters of JSON."""
+    return value if isinstance(value, str) else jsonsafe.dumps(value, ensure_ascii=False)[:limit]
 
 
 def excerpt(data: str, limit: int = 60) -> str:
@@ -77,14 +93,64 @@ def loads_event(event: Event, number: int, data: str = None):
     or ``(None, bad piece)`` if it is not a JSON object. An ``event: error`` whose data is not
     JSON raises APIError with its text."""
     try:
-        obj = json.loads(event.data if data is None else data)
+        obj = jsonsafe.loads(event.data if data is None else data)
     except ValueError:
         obj = None
     if isinstance(obj, dict):
         return obj, None
     if event.type == "error":
-        raise APIError(f"error event: {event.data[:200]}")
+        raise APIError("error event: " + " ".join(event.data[:200].split()))
     return None, Piece(BAD, (number, excerpt(event.data)))
+
+
+#: Metadata keys and the types their decoded JSON may have (null always: not known yet).
+_NULL = type(None)
+META_TYPES = {"id": {str, _NULL}, "model": {str, _NULL}, "created": {int, float, _NULL}, "created_at": {int, float, _NULL},
+              "usage": {dict, _NULL}, "citations": {list, _NULL}, "search_results": {list, _NULL}, "images": {list, _NULL},
+              "related_questions": {list, _NULL}, "finish_reason": {str, _NULL}}
+
+
+def typed_meta(obj: dict, keys) -> tuple:
+    """``(meta, malformed)``: the ``keys`` of ``obj`` (decoded JSON) whose values have their
+    META_TYPES type, and the first key whose value does not (None when all do)."""
+    meta, malformed = {}, None
+    for key in keys:
+        if key in obj:
+            value = obj[key]
+            if type(value) in META_TYPES[key]:  # exact types: a bool is no number here
+                meta[key] = value
+            elif malformed is None:
+                malformed = key
+    return meta, malformed
+
+
+class Dialect:
+    """What the dialects share: counters, and at most one warning per response (a full-mode
+    stream repeats its metadata in every chunk: a warning about it must not repeat)."""
+
+    name = ""
+
+    def __init__(self):
+        self.events = 0
+        self.complete = False
+        self.malformed = None  # the first part of the response ignored for its shape
+        self.warned = False  # this response's one warning has been given
+
+    def note_malformed(self, what):
+        """Remember that a part of the response (named for the warning) had the wrong shape."""
+        if what and self.malformed is None:
+            self.malformed = what.replace("_", " ")
+
+    def warning(self) -> list:
+        """The warning about what was noted malformed, if any and if none was given yet."""
+        return [] if self.malformed is None else self.warn_once(f"ignored malformed {self.malformed} in the response")
+
+    def warn_once(self, message) -> list:
+        """A warning piece, unless this response has had its warning already."""
+        if self.warned:
+            return []
+        self.warned = True
+        return [Piece(WARNING, message)]
 
 
 def _dialects():
@@ -105,7 +171,7 @@ def detect_dialect(event: Event) -> str:
     data = event.data.lstrip()
     if data.startswith("{"):
         try:
-            obj = json.loads(data)
+            obj = jsonsafe.loads(data)
         except ValueError:
             return "chat"
         if isinstance(obj, dict):

@@ -95,10 +95,19 @@ def parse_override(key: str, value: str):
     if not _KEY.fullmatch(key):
         raise ValueError(f"{key!r} is not a field name (letters, digits, _ and -, dotted to nest)")
     try:
-        parsed = json.loads(value)
-    except ValueError:
+        parsed = _strict_json(value)
+    except RecursionError:
+        raise ValueError(f"the value of {key} nests too deeply") from None
+    except ValueError:  # not JSON (NaN and Infinity are not JSON either): a string
         parsed = value
     return key, parsed
+
+
+def _not_json(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+_strict_json = json.JSONDecoder(parse_constant=_not_json).decode
 
 
 def apply_overrides(body: dict, overrides) -> dict:

@@ -10,6 +10,11 @@ It also speaks the Agent API the way the real service does (see PERPLEXITY_API.m
 :class:`AgentRun` queued there is rendered as an event stream or a JSON body depending on the
 request, completed runs are stored for ``previous_response_id``, and ``GET /v1/models`` lists
 models. With nothing queued, an Agent API request gets a default ``AgentRun()``.
+
+Background runs (``"background": true``) live on the server as a :class:`RunState` in
+``api.runs``, moved on by polls, the wall clock or the test (see :class:`BackgroundRun`):
+``GET /v1/responses/{id}`` polls one, ``?stream=true&starting_after=N`` replays its events after N
+(then follows it live), and ``POST /v1/responses/{id}/cancel`` cancels it.
 """
 
 import copy
@@ -19,6 +24,7 @@ import socket
 import threading
 import time
 import uuid
+from urllib.parse import parse_qs, urlsplit
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,7 +34,7 @@ class Reply:
     """What the server sends for one request."""
 
     status: int = 200
-    parts: list = field(default_factory=list)  # bytes written one after another
+    parts: list = field(default_factory=list)  # bytes written one after another (or an iterable of them; DROP ends it)
     headers: dict = field(default_factory=lambda: {"Content-Type": "text/event-stream"})
     framing: str = "chunked"  # chunked | length | close
     delay: float = 0.0  # seconds before each part after the first
@@ -83,6 +89,8 @@ AGENT_FIELDS = {
     "metadata", "truncation", "parallel_tool_calls", "skills", "stream_options",
 }
 AGENT_PATHS = ("/v1/responses", "/v1/agent")
+#: A response's own paths: ``GET /v1/responses/{id}`` and ``POST /v1/responses/{id}/cancel``.
+RUN_PATH = re.compile(r"/v1/responses/([^/]+)(/cancel)?")
 #: An effort, optionally pinned to a dated configuration: ``fast@2026-10-16.0``.
 EFFORT = re.compile(r"(fast|low|medium|high|xhigh)(@[0-9A-Za-z.\-]+)?")
 #: The preset names from before efforts existed, still accepted in ``preset``.
@@ -211,27 +219,37 @@ class AgentRun:
     def render(self, request, headers=None):
         """(Reply, final response) for one request: a stream if it asked ``"stream": true``, else a JSON body."""
         rid = self.id or f"resp_{uuid.uuid4()}"
-        created_at = int(time.time())
-        items, events = self._script(request, rid, created_at)
-        final = self.response(request, rid, created_at, self.status, items, final=True)
+        events, final = self.numbered_events(request, rid, int(time.time()))
         base = {"x-request-id": rid.removeprefix("resp_"), **(headers or {})}
         if not request.get("stream"):
             if self.status == "error":  # a stream's bare error event has no JSON-body form but an error status
                 error = self.error_object()
                 return agent_error(error.get("code", 500), error.get("message"), error.get("type"), headers={**base, **self.headers}), final
             return json_reply(final, 200, {**base, **self.headers}), final
-        events.append(self._terminal(final))
-        parts = []
-        seq = 0
-        for i, (kind, body) in enumerate(events):
-            if not body.pop("_dropped", False):
-                event = {"type": kind, "sequence_number": seq, **body}
-                parts.append(sse(event, event=kind if self.event_lines else None))
-            seq += 2 if self.seq_gaps and i % 3 == 1 else 1
-        reply = Reply(parts=parts, headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **base, **self.headers},
+        reply = Reply(parts=[self.frame(event) for event in events], headers=self.stream_headers(base),
                       framing=self.framing, delay=self.delay, drop_after=self.drop_after)
         reply.sent_at = self.sent_at
         return reply, final
+
+    def numbered_events(self, request, rid, created_at):
+        """(every event of the stream through the terminal one, numbered, as dicts; the final response)."""
+        items, script = self._script(request, rid, created_at)
+        final = self.response(request, rid, created_at, self.status, items, final=True)
+        script.append(self._terminal(final))
+        events, seq = [], 0
+        for i, (kind, body) in enumerate(script):
+            if not body.pop("_dropped", False):
+                events.append({"type": kind, "sequence_number": seq, **body})
+            seq += 2 if self.seq_gaps and i % 3 == 1 else 1
+        return events, final
+
+    def frame(self, event) -> bytes:
+        """One event as the stream sends it."""
+        return sse(event, event=event["type"] if self.event_lines else None)
+
+    def stream_headers(self, base):
+        """The headers of an event stream (the run's own extra headers win)."""
+        return {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **base, **self.headers}
 
     def _script(self, request, rid, created_at):
         """(the final output items, the stream's events before the terminal one as (type, body))."""
@@ -291,6 +309,161 @@ class AgentRun:
         return TERMINAL[self.status], {"response": final}
 
 
+# ---- background runs ----
+
+#: What a stream part can be instead of bytes: end the connection abruptly here.
+DROP = object()
+
+
+@dataclass
+class BackgroundRun:
+    """How a run started with ``"background": true`` lives on the server; queue it like an AgentRun.
+
+    One clock moves it, the first that applies: ``polls_until_done`` (only polls move it), else
+    ``duration`` (wall-clock seconds, read from ``FakeAPI.clock``), else none (``duration=None``:
+    only ``api.runs[id].advance()`` moves it). ``advance()`` works under every clock.
+    """
+
+    run: AgentRun = field(default_factory=AgentRun)  # what it does: events, output, terminal status, id, framing, headers
+    duration: float = 0.0  # seconds from its start to its terminal event, the events evenly spread; 0: done at once
+    queued_for: float = 0.0  # seconds it stays queued (no event yet) before the duration begins
+    polls_until_done: int = None  # the Nth poll is the first to see it finished; the first of N >= 2 sees it queued
+    drops: list = field(default_factory=list)  # stream connection k (0: the POST's) is dropped before run event drops[k]
+    cursor_expires: int = None  # a stream GET with starting_after below this (or none) is refused as expired
+    retry_after: object = None  # the Retry-After header of polls that find it queued or in progress
+
+
+def partial_output(events):
+    """The output of a run cut short after these events: finished items, and a message as far as its deltas got."""
+    items, texts = {}, {}
+    for event in events:
+        kind, index = event["type"], event.get("output_index")
+        if kind == "response.output_item.done":
+            items[index] = event["item"]
+        elif kind == "response.output_item.added" and event["item"]["type"] == "message":
+            items[index], texts[index] = None, []
+        elif kind == "response.output_text.delta" and index in texts:
+            texts[index].append(event["delta"])
+    for index, item in items.items():
+        if item is None:  # a message still being written
+            added = next(e["item"] for e in events if e["type"] == "response.output_item.added" and e["output_index"] == index)
+            items[index] = {**added, "status": "incomplete",
+                            "content": [{"type": "output_text", "text": "".join(texts[index]), "annotations": []}]}
+    return [items[index] for index in sorted(items)]
+
+
+class RunState:
+    """One background run on the server (``api.runs[id]``): its whole event list and how far it has got."""
+
+    def __init__(self, spec, request, clock, changed):
+        self.spec, self.request = spec, request
+        self.id = spec.run.id or f"resp_{uuid.uuid4()}"
+        self.created_at = int(time.time())
+        self.events, self.final = spec.run.numbered_events(request, self.id, self.created_at)
+        self.polls = 0  # GET polls answered
+        self.connections = 0  # event streams opened: the POST's, then every resume
+        self.cancelled = False
+        self._clock, self._changed = clock, changed  # _changed: the server's condition, notified on every move
+        self._started = clock()
+        self._advanced = 0  # events released by advance()
+
+    def released(self):
+        """How many of the events have happened by now (all of them once the run is over)."""
+        with self._changed:
+            n, spec = len(self.events), self.spec
+            if self.cancelled:
+                return n
+            if spec.polls_until_done is not None:
+                due, k = spec.polls_until_done, self.polls
+                share = 1.0 if k >= due else 0.0 if k <= 1 else (k - 1) / (due - 1)
+            elif spec.duration is not None:
+                elapsed = self._clock() - self._started - spec.queued_for
+                share = 0.0 if elapsed < 0 else 1.0 if elapsed >= spec.duration else elapsed / spec.duration
+            else:
+                share = 0.0
+            return max(n if share >= 1 else min(int(share * n), n - 1), self._advanced)
+
+    def done(self):
+        """Whether its terminal event has happened."""
+        with self._changed:
+            return self.released() == len(self.events)
+
+    def status(self):
+        """queued (no event yet), in_progress, or the final status."""
+        with self._changed:
+            released = self.released()
+            return self.final["status"] if released == len(self.events) else "in_progress" if released else "queued"
+
+    def advance(self, events=None):
+        """Let ``events`` more events happen now (None: all of them, finishing the run)."""
+        with self._changed:
+            self._advanced = len(self.events) if events is None else min(len(self.events), self.released() + events)
+            self._changed.notify_all()
+
+    def snapshot(self):
+        """What a poll sees now: the final response once done, else the response so far (no output, the poll's time)."""
+        with self._changed:
+            if self.done():
+                return copy.deepcopy(self.final)
+            return self.spec.run.response(self.request, self.id, int(time.time()), self.status())
+
+    def poll(self):
+        """Count a poll (it may move the run), then what it sees."""
+        with self._changed:
+            self.polls += 1
+            self._changed.notify_all()
+            return self.snapshot()
+
+    def cancel(self):
+        """End the run now as cancelled, keeping what happened so far; False if it was already over."""
+        with self._changed:
+            kept = self.events[:self.released()]
+            if len(kept) == len(self.events):
+                return False
+            self.final = self.spec.run.response(self.request, self.id, self.created_at, "cancelled", partial_output(kept), final=True)
+            seq = kept[-1]["sequence_number"] + 1 if kept else 0
+            self.events = kept + [{"type": "response.cancelled", "sequence_number": seq, "response": self.final}]
+            self.cancelled = True
+            self._changed.notify_all()
+            return True
+
+    def connect(self):
+        """Open one more event stream: the run position before which it will be dropped, or None."""
+        with self._changed:
+            k, self.connections = self.connections, self.connections + 1
+            return self.spec.drops[k] if k < len(self.spec.drops) else None
+
+    def follow(self, after, drop_at, closed):
+        """The stream parts of the events numbered above ``after``: those so far, then the rest as they happen."""
+        with self._changed:
+            at = next((i for i, e in enumerate(self.events) if e["sequence_number"] > after), len(self.events))
+        while True:
+            with self._changed:
+                while at >= self.released() and not self.done() and not closed.is_set():
+                    self._changed.wait(self._next_wait())
+                if closed.is_set():  # the server is shutting down: do not leave a stream hanging
+                    yield DROP
+                    return
+                batch = self.events[at:self.released()]
+                finished = self.done() and at + len(batch) == len(self.events)
+            for event in batch:
+                if drop_at is not None and at >= drop_at:
+                    yield DROP
+                    return
+                yield self.spec.run.frame(event)
+                at += 1
+            if finished:
+                return
+
+    def _next_wait(self):
+        """Seconds to wait for the next event: until it is due by the wall clock, at most 50 ms (other moves notify)."""
+        spec, n = self.spec, len(self.events)
+        if self.cancelled or spec.polls_until_done is not None or spec.duration is None:
+            return 0.05
+        due = self._started + spec.queued_for + spec.duration * (self.released() + 1) / n
+        return min(max(due - self._clock(), 0.001), 0.05)
+
+
 # ---- the server ----
 
 class _Handler(BaseHTTPRequestHandler):
@@ -328,14 +501,15 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.framing == "chunked":
             self.send_header("Transfer-Encoding", "chunked")
         elif reply.framing == "length":
-            self.send_header("Content-Length", str(sum(len(p) for p in reply.parts)))
+            reply.parts = list(reply.parts)  # a live stream is only sized once it has ended
+            self.send_header("Content-Length", str(sum(len(p) for p in reply.parts if p is not DROP)))
         else:
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.flush()
         try:
             for i, part in enumerate(reply.parts):
-                if reply.drop_after is not None and i >= reply.drop_after:
+                if part is DROP or (reply.drop_after is not None and i >= reply.drop_after):
                     self._drop()
                     return
                 if i and reply.delay:
@@ -378,7 +552,11 @@ class FakeAPI:
         self.responses = {}  # response id -> {"response": the completed response, "request": its request body}
         self.ratelimit = {"limit": 50, "used": 0, "reset": None}  # reset None: a minute from each request
         self.models = copy.deepcopy(MODELS)  # what GET /v1/models lists
+        self.runs = {}  # response id -> RunState of every background run
+        self.clock = time.monotonic  # what background runs' durations are measured on; a test may replace it
         self._lock = threading.Lock()
+        self._changed = threading.Condition(threading.RLock())  # guards the runs; notified whenever one moves
+        self._closed = threading.Event()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.api = self
@@ -390,7 +568,7 @@ class FakeAPI:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def add(self, path, *replies):
-        """Queue replies (Reply or AgentRun) for ``path``; the last one is repeated."""
+        """Queue replies (Reply, AgentRun or BackgroundRun) for ``path``; the last one is repeated."""
         self.routes.setdefault(path, []).extend(replies)
         return replies[0] if len(replies) == 1 else replies
 
@@ -413,9 +591,24 @@ class FakeAPI:
             if rejection:
                 return rejection
             reply = self.next_reply(path)
+            request = body if isinstance(body, dict) else {}
+            # the request decides whether a run is a background one; the queued item only says how it goes
+            if request.get("background") and isinstance(reply, (AgentRun, BackgroundRun)):
+                return self.start(reply if isinstance(reply, BackgroundRun) else BackgroundRun(run=reply), request)
+            if isinstance(reply, BackgroundRun):
+                reply = reply.run
             if isinstance(reply, AgentRun):
-                reply = self.run(reply, body if isinstance(body, dict) else {})
+                reply = self.run(reply, request)
             return reply
+        run_path = RUN_PATH.fullmatch(route)
+        if run_path and not self.routes.get(route):  # a reply queued for the exact path wins
+            if self.strict and not self.authorized(headers):
+                return agent_error(401, "Invalid API key", "invalid_api_key")
+            rid, cancel = run_path.groups()
+            if method == "GET" and not cancel:
+                return self.retrieve(rid, {k: v[-1] for k, v in parse_qs(urlsplit(path).query).items()})
+            if method == "POST" and cancel:
+                return self.cancel(rid)
         if method == "GET" and route == "/v1/models":
             if self.strict and not self.authorized(headers):
                 return agent_error(401, "Invalid API key", "invalid_api_key")
@@ -430,6 +623,61 @@ class FakeAPI:
             with self._lock:
                 self.responses[final["id"]] = {"response": final, "request": request}
         return reply
+
+    def start(self, spec, request):
+        """Start a background run: its event stream if the request asked for one, else the queued response at once."""
+        with self._changed:
+            state = RunState(spec, request, self.clock, self._changed)
+            self.runs[state.id] = state
+        base = {"x-request-id": state.id.removeprefix("resp_"), **self.ratelimit_headers()}
+        if request.get("stream"):
+            return self.stream(state, -1, base)
+        queued = spec.run.response(request, state.id, state.created_at, "queued")
+        return json_reply(queued, 200, {**base, **spec.run.headers})
+
+    def retrieve(self, rid, query):
+        """``GET /v1/responses/{id}``: a poll of a run or stored response, or (``stream=true``) a stream of its events."""
+        state = self.runs.get(rid)
+        stored = self.responses.get(rid)
+        base = {"x-request-id": rid.removeprefix("resp_"), **self.ratelimit_headers()}
+        if state is None and stored is None:
+            return agent_error(404, "resource not found", "not_found", headers=base)
+        if query.get("stream", "").lower() not in ("true", "1"):
+            if state is None:
+                return json_reply(stored["response"], 200, base)
+            response = state.poll()
+            if state.spec.retry_after is not None and response["status"] in ("queued", "in_progress"):
+                base["Retry-After"] = str(state.spec.retry_after)
+            return json_reply(response, 200, {**base, **state.spec.run.headers})
+        if state is None:  # the fake's own wording: only a background run keeps its events
+            return agent_error(400, "only background responses can be streamed", "invalid_request", headers=base)
+        after = query.get("starting_after")
+        if after is not None and not re.fullmatch(r"-?[0-9]+", after):
+            return agent_error(400, "starting_after must be an integer", "invalid_request", "starting_after", base)
+        after = -1 if after is None else int(after)
+        expires = state.spec.cursor_expires
+        if expires is not None and (after < expires or "starting_after" not in query):
+            return agent_error(400, "starting_after cursor expired", "invalid_request", "starting_after", base)
+        return self.stream(state, after, base)
+
+    def stream(self, state, after, base):
+        """One event stream of a background run (the POST's or a resume), dropped where its ``drops`` say."""
+        parts = state.follow(after, state.connect(), self._closed)
+        reply = Reply(parts=parts, headers=state.spec.run.stream_headers(base), framing=state.spec.run.framing)
+        reply.sent_at = state.spec.run.sent_at
+        return reply
+
+    def cancel(self, rid):
+        """``POST /v1/responses/{id}/cancel``: cancelling, or a 400 if the run is over or unknown."""
+        state = self.runs.get(rid)
+        if state is None or not state.cancel():
+            return self._invalid("the run is already terminal and cannot be cancelled")
+        return json_reply({"response_id": rid, "status": "cancelling"}, 200, self.ratelimit_headers())
+
+    def completed(self, rid):
+        """Whether ``rid`` is a completed response a new request may continue from."""
+        state = self.runs.get(rid)
+        return rid in self.responses or (state is not None and state.done() and state.final["status"] == "completed")
 
     def ratelimit_headers(self):
         """The x-ratelimit-* headers of one more request against the limit."""
@@ -470,8 +718,10 @@ class FakeAPI:
             if name in body and not (isinstance(value, str) and (EFFORT.fullmatch(value) or (name == "preset" and value in OLD_PRESETS))):
                 return self._invalid(f"validation failed: {name} {json.dumps(value)} is not supported")
         previous = body.get("previous_response_id")
-        if previous is not None and previous not in self.responses:
+        if previous is not None and not self.completed(previous):
             return self._invalid("invalid request", "previous_response_id")
+        if body.get("background") and body.get("store", True) is False:
+            return self._invalid("background requires store")
         return None
 
     def _invalid(self, message, param=None):
@@ -495,5 +745,8 @@ class FakeAPI:
         return self
 
     def __exit__(self, *exc):
+        with self._changed:  # end the streams still waiting for events
+            self._closed.set()
+            self._changed.notify_all()
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -383,3 +383,126 @@ def test_reasoning_on_stderr_ends_its_line_before_the_answer(api, home, db):
     code, out, shown = run_in_pty(["stream", "q", "--reasoning", "stderr", "--no-meta"], env)
     assert code == 0 and out == b"Answer.\n"
     assert shown == "thinking\npartial thought\n"
+
+
+# ---- nothing from the network drives a terminal ----
+
+ESC_TEXT = "# Title\n\nPlain \x1b[2J\x1b]0;owned\x07 text \u202etxet [1].\n\n- one\n- two\n"
+
+
+def run_on_pty(args, env, columns=60):
+    """pplx with stdout and stderr on one pseudo-terminal of ``columns``: (status, what it showed)."""
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    proc = subprocess.Popen([pplx_executable(), *args], stdout=slave, stderr=slave, stdin=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    return proc.wait(30), shown.decode("utf-8", "replace")
+
+
+def unstyled(shown: str) -> str:
+    """What a terminal shows, without pplx's own SGR styling and OSC 8 links."""
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m|\x1b\]8;[^\x1b\x07]*(?:\x1b\\|\x07)", "", shown)
+
+
+def foreign_escapes(shown: str) -> list:
+    """Escape sequences that are not pplx's own styling (SGR) or OSC 8 hyperlinks."""
+    import re
+
+    own = re.compile(r"\x1b\[[0-9;]*m|\x1b\]8;[^\x1b\x07]*(?:\x1b\\|\x07)")
+    return [m.group() for m in re.finditer(r"\x1b.{0,6}", own.sub("", shown))]
+
+
+def test_a_terminal_gets_rendered_markdown_and_no_foreign_escape(api, home, db):
+    api.add(AGENT, AgentRun(text=ESC_TEXT))
+    env = dict(os.environ, PPLX_BASE_URL=api.url, TERM="xterm-256color")
+    env.pop("NO_COLOR", None)
+    code, shown = run_on_pty(["stream", "q", "--no-meta"], env)
+    assert code == 0
+    assert foreign_escapes(shown) == []
+    assert "\\x1b[2J" in shown and "\\x1b]0;owned\\x07" in shown and "\\u202e" in shown  # shown, not obeyed
+    # [1] is a hyperlink to its source (pplx may colour the marker inside it)
+    assert __import__("re").search(r"\x1b\]8;;https://en\.wikipedia\.org/wiki/Canberra\x1b\\(\x1b\[[0-9;]*m)?\[1\]", shown)
+    text = unstyled(shown)
+    assert "• one" in text and "# Title" not in text  # rendered: a bullet, the heading styled without its '#'
+    assert all(len(line) <= 60 for line in text.splitlines())
+
+
+def test_no_color_keeps_structure_and_term_dumb_turns_rendering_off(api, home, db):
+    import re
+
+    api.add(AGENT, AgentRun(text=ESC_TEXT))
+    base = dict(os.environ, PPLX_BASE_URL=api.url, TERM="xterm")
+    code, shown = run_on_pty(["stream", "q", "--no-meta"], dict(base, NO_COLOR="1"))
+    assert code == 0 and "• one" in unstyled(shown)
+    assert not re.search(r"\x1b\[[0-9;]*3[0-7]m", shown)  # no colour
+    code, dumb = run_on_pty(["stream", "q", "--no-meta"], dict(base, TERM="dumb"))
+    assert code == 0
+    assert dumb.replace("\r\n", "\n") == ESC_TEXT.replace("\x1b", "\\x1b").replace("\x07", "\\x07").replace("\u202e", "\\u202e")
+    code, plain = run_on_pty(["stream", "q", "--no-meta", "--no-render"], base)
+    assert plain == dumb
+
+
+def test_piped_output_keeps_the_answer_exactly(api, home, db):
+    api.add(AGENT, AgentRun(text=ESC_TEXT))
+    result = subprocess.run([pplx_executable(), "stream", "q", "--no-meta"], capture_output=True, stdin=subprocess.DEVNULL,
+                            env=dict(os.environ, PPLX_BASE_URL=api.url), timeout=30)
+    assert result.stdout == ESC_TEXT.encode()
+    forced = subprocess.run([pplx_executable(), "stream", "q", "--no-meta", "--render"], capture_output=True,
+                            stdin=subprocess.DEVNULL, env=dict(os.environ, PPLX_BASE_URL=api.url, COLUMNS="50"), timeout=30)
+    assert "• one" in unstyled(forced.stdout.decode()) and foreign_escapes(forced.stdout.decode()) == []
+
+
+def test_titles_urls_and_errors_from_the_network_cannot_forge_lines(api, home, db):
+    evil = {"queries": ["q"], "results": [{"id": 1, "url": "https://a.example/x\n[2] Fake <https://evil.example>",
+                                           "title": "Real\x1b[31m title\r\n[3] forged"}]}
+    api.add(AGENT, AgentRun(searches=[evil]))
+    result = subprocess.run([pplx_executable(), "ask", "q", "--sources", "--no-meta"], capture_output=True,
+                            stdin=subprocess.DEVNULL, env=dict(os.environ, PPLX_BASE_URL=api.url), timeout=30)
+    assert result.stdout.decode().splitlines()[2:] == [
+        "[1] Real\\x1b[31m title [3] forged <https://a.example/x\\n[2] Fake <https://evil.example>>"]
+    api.routes.clear()
+    api.add(AGENT, json_reply({"error": {"message": "bad\x1b]0;owned\x07\nsecond line", "type": "invalid_request"}}, 400))
+    bad = subprocess.run([pplx_executable(), "ask", "q"], capture_output=True, stdin=subprocess.DEVNULL,
+                         env=dict(os.environ, PPLX_BASE_URL=api.url), timeout=30)
+    assert bad.stderr == b"pplx: error: HTTP 400: bad\\x1b]0;owned\\x07 second line (invalid_request)\n"
+
+
+def test_log_columns_on_a_terminal_are_neutralised(api, home, db):
+    subprocess.run([pplx_executable(), "ask", "evil \x1b[2J prompt", "--no-meta"], capture_output=True,
+                   stdin=subprocess.DEVNULL, env=dict(os.environ, PPLX_BASE_URL=api.url), timeout=30)
+    code, shown = run_on_pty(["log"], dict(os.environ, PPLX_BASE_URL=api.url))
+    assert code == 0 and "evil \\x1b[2J prompt" in shown and foreign_escapes(shown) == []
+
+
+def test_deep_local_json_is_one_usage_line(api, home, tmp_path):
+    schema = tmp_path / "deep.json"
+    schema.write_text("[" * 100000 + "]" * 100000)
+    for args, message in ((["--json-schema", str(schema)], "nests too deeply to be a schema"),
+                          (["-o", "x", "[" * 100000], "the value of x nests too deeply")):
+        result = subprocess.run([pplx_executable(), "ask", "q", *args], capture_output=True, stdin=subprocess.DEVNULL,
+                                timeout=30, env=dict(os.environ, PPLX_BASE_URL=api.url))
+        assert result.returncode == 2 and message in result.stderr.decode() and b"Traceback" not in result.stderr
+    cache = home / ".cache" / "pplx"
+    cache.mkdir(parents=True)
+    for name in ("api.json", "models.json"):
+        (cache / name).write_text("[" * 100000)
+    # a cache too deep to read is no cache: auto tries chat completions first (not scripted here: 404)
+    auto = subprocess.run([pplx_executable(), "ask", "q", "--api", "auto", "--no-meta"], capture_output=True,
+                          stdin=subprocess.DEVNULL, timeout=30, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    assert auto.returncode == 1 and auto.stderr.startswith(b"pplx: error: HTTP 404: no route /chat/completions")

@@ -220,3 +220,11 @@ def test_overrides_index_into_lists():
         apply_overrides({"tools": [{}]}, [("tools.3.x", 1)])
     with pytest.raises(UsageError, match="there is no list at 'tools' to index"):
         apply_overrides({"effort": "fast"}, [("tools.0.user_location.city", "Berlin")])
+
+
+def test_override_values_that_are_not_json_are_strings_and_deep_ones_are_refused():
+    assert parse_override("temperature", "NaN") == ("temperature", "NaN")
+    assert parse_override("x", "Infinity") == ("x", "Infinity")
+    assert parse_override("x", "[1.5, null]") == ("x", [1.5, None])
+    with pytest.raises(ValueError, match="the value of x nests too deeply"):
+        parse_override("x", "[" * 100000 + "]" * 100000)

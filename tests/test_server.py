@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.server import DEFAULT_USAGE, MODELS, AgentRun, Reply, json_reply, sse
+from tests.server import DEFAULT_USAGE, MODELS, AgentRun, BackgroundRun, Reply, json_reply, sse
 
 AGENT = "/v1/responses"
 KEY = "pplx-test-key"
@@ -444,3 +444,234 @@ def test_a_run_repeats_with_a_fresh_id_each_time(api):
     ids = [post(api, {"input": "q"}).json()["id"] for _ in range(2)]
     assert ids[0] != ids[1]
     assert list(api.responses) == ids
+
+
+# ---- background runs ----
+
+BACKGROUND = {"input": "q", "effort": "fast", "background": True, "store": True}
+#: 500 words; as 500 deltas, 510 events in all.
+LONG = " ".join(f"word{i}" for i in range(500))
+NOT_FOUND = {"error": {"message": "resource not found", "type": "not_found", "code": 404}}
+TERMINAL_ALREADY = error(400, "the run is already terminal and cannot be cancelled")
+CANCELLED = {"message": "the run was cancelled", "type": "cancelled", "code": "cancelled"}
+
+
+def get(api, path, headers=AUTH, **kw):
+    return requests.get(api.url + path, headers=headers, timeout=10, **kw)
+
+
+def unfinished(rid, status, created_at):
+    """A poll's view of a run still queued or in progress (no output, no usage, the effort as model)."""
+    return {"id": rid, "object": "response", "created_at": created_at, "completed_at": None, "status": status, "background": True,
+            "store": True, "model": "fast", "error": None, "incomplete_details": None, "output": [], "usage": None}
+
+
+def message(text, status="completed", mid=None):
+    return {"type": "message", "id": mid, "role": "assistant", "status": status,
+            "content": [{"type": "output_text", "text": text, "annotations": []}]}
+
+
+def data_events(lines, count=None):
+    """The data objects of the next ``count`` events (all, with None) from an iter_lines() iterator."""
+    out = []
+    for line in lines:
+        if line.startswith(b"data: "):
+            out.append(json.loads(line[len(b"data: "):]))
+            if len(out) == count:
+                break
+    return out
+
+
+def follow(api, body):
+    """A client that survives dropped connections: it resumes after the last sequence_number it saw."""
+    response = requests.post(api.url + AGENT, json=body, headers=AUTH, stream=True, timeout=10)
+    seen = []
+    while True:
+        try:
+            for line in response.iter_lines():
+                if line.startswith(b"data: "):
+                    seen.append(json.loads(line[len(b"data: "):]))
+            return seen
+        except requests.exceptions.ChunkedEncodingError:  # dropped mid-body
+            rid, last = seen[0]["response"]["id"], seen[-1]["sequence_number"]
+            response = get(api, f"{AGENT}/{rid}?stream=true&starting_after={last}", stream=True)
+
+
+def test_a_background_request_is_answered_queued_at_once(api):
+    api.add(AGENT, BackgroundRun(run=AgentRun(id="resp_bg"), duration=None))
+    response = post(api, BACKGROUND)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["x-request-id"] == "bg"
+    body = response.json()
+    assert body == unfinished("resp_bg", "queued", body["created_at"])
+    assert time.time() - 5 < body["created_at"] <= time.time()
+    assert list(api.runs) == ["resp_bg"] and api.runs["resp_bg"].status() == "queued"
+    assert api.responses == {}
+
+
+def test_polls_see_it_queued_then_in_progress_then_done(api):
+    api.add(AGENT, BackgroundRun(polls_until_done=3, retry_after=2))
+    rid = post(api, BACKGROUND).json()["id"]
+    polls = [get(api, f"{AGENT}/{rid}") for _ in range(4)]
+    assert [p.status_code for p in polls] == [200] * 4
+    assert [p.headers.get("Retry-After") for p in polls] == ["2", "2", None, None]
+    bodies = [p.json() for p in polls]
+    assert bodies[0] == unfinished(rid, "queued", bodies[0]["created_at"])
+    assert bodies[1] == unfinished(rid, "in_progress", bodies[1]["created_at"])
+    final = bodies[2]
+    mid = final["output"][1]["id"]
+    assert final == {**unfinished(rid, "completed", final["created_at"]), "completed_at": final["completed_at"],
+                     "model": "openai/gpt-5.1", "output": [SEARCH_ITEM, message(TEXT, mid=mid)], "usage": DEFAULT_USAGE}
+    assert bodies[3] == final == api.runs[rid].final
+    assert api.runs[rid].polls == 4
+    assert api.paths() == [AGENT] + [f"{AGENT}/{rid}"] * 4
+
+
+def test_a_run_moves_on_the_servers_clock(api):
+    now = [100.0]
+    api.clock = lambda: now[0]
+    api.add(AGENT, BackgroundRun(duration=10, queued_for=2))
+    rid = post(api, BACKGROUND).json()["id"]
+    state = api.runs[rid]
+    seen = []
+    for t in (101.0, 107.0, 111.9, 112.0, 500.0):
+        now[0] = t
+        seen.append((get(api, f"{AGENT}/{rid}").json()["status"], state.released()))
+    assert seen == [("queued", 0), ("in_progress", 8), ("in_progress", 16), ("completed", 17), ("completed", 17)]
+
+
+def test_the_request_decides_background_and_the_queued_item_how_it_goes(api):
+    assert post(api, {"input": "q"}).json()["status"] == "completed"  # nothing queued, in the foreground
+    queued = post(api, BACKGROUND).json()  # nothing queued: a default run, done at once
+    assert queued["status"] == "queued"
+    assert get(api, f"{AGENT}/{queued['id']}").json()["status"] == "completed"
+    api.add(AGENT, BackgroundRun(run=AgentRun(id="resp_fg", status="incomplete"), duration=None))
+    foreground = post(api, {"input": "q"}).json()  # a BackgroundRun asked for in the foreground is its plain run
+    assert (foreground["id"], foreground["status"], foreground["background"]) == ("resp_fg", "incomplete", False)
+    assert list(api.runs) == [queued["id"]]
+
+
+def test_get_of_an_unknown_or_unstored_response_is_404(api):
+    api.add(AGENT, AgentRun(id="resp_unstored"), AgentRun(id="resp_stored"))
+    post(api, {"input": "q", "store": False})
+    stored = post(api, {"input": "q"}).json()
+    for rid in ("resp_nope", "resp_unstored"):
+        response = get(api, f"{AGENT}/{rid}")
+        assert (response.status_code, response.json()) == (404, NOT_FOUND)
+        assert get(api, f"{AGENT}/{rid}?stream=true&starting_after=0").json() == NOT_FOUND
+    assert get(api, f"{AGENT}/resp_stored").json() == stored == api.responses["resp_stored"]["response"]
+    streamed = get(api, f"{AGENT}/resp_stored?stream=true")  # only a background run keeps its events
+    assert (streamed.status_code, streamed.json()) == (400, error(400, "only background responses can be streamed"))
+
+
+def test_run_paths_need_the_key(api):
+    rid = post(api, BACKGROUND).json()["id"]
+    for response in (get(api, f"{AGENT}/{rid}", headers={}), requests.post(f"{api.url}{AGENT}/{rid}/cancel", timeout=10)):
+        assert (response.status_code, response.json()) == (401, error(401, "Invalid API key", "invalid_api_key"))
+
+
+@pytest.mark.parametrize("duration", [0.0, 0.5])  # resumed after the run finished; resumed while it goes on
+def test_a_dropped_stream_is_resumed_after_the_last_event_seen(api, duration):
+    run = AgentRun(text=LONG, deltas=500)
+    api.add(AGENT, BackgroundRun(run=run, duration=duration, drops=[100, 250, 400]))
+    started = time.monotonic()
+    got = follow(api, {**BACKGROUND, "stream": True})
+    assert time.monotonic() - started >= duration
+    assert [e["sequence_number"] for e in got] == list(range(510))  # every event exactly once
+    assert "".join(e["delta"] for e in got if e["type"] == "response.output_text.delta") == LONG
+    rid = got[0]["response"]["id"]
+    assert got[-1] == {"type": "response.completed", "sequence_number": 509, "response": api.runs[rid].final}
+    assert got[-1]["response"]["output"][1]["content"][0]["text"] == LONG
+    assert api.paths() == [AGENT] + [f"{AGENT}/{rid}?stream=true&starting_after={n}" for n in (99, 249, 399)]
+    assert api.runs[rid].connections == 4
+    assert len(run.sent_at) == 510  # nothing was sent twice
+
+
+def test_drops_count_events_and_cursors_are_sequence_numbers(api):
+    api.add(AGENT, BackgroundRun(run=AgentRun(seq_gaps=True), drops=[5]))
+    got = follow(api, {**BACKGROUND, "stream": True})
+    assert [e["sequence_number"] for e in got] == [0, 1, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, 19, 20, 21]
+    assert api.paths()[1:] == [f"{AGENT}/{got[0]['response']['id']}?stream=true&starting_after=5"]
+
+
+def test_a_finished_runs_events_can_be_replayed_from_any_cursor(api):
+    rid = post(api, {**BACKGROUND, "stream": True}).headers["x-request-id"]
+    rid = f"resp_{rid}"
+    everything = get(api, f"{AGENT}/{rid}?stream=true")
+    assert everything.headers["Content-Type"] == "text/event-stream"
+    assert [e["type"] for _, e in events(everything)] == DEFAULT_TYPES
+    tail = [e for _, e in events(get(api, f"{AGENT}/{rid}?stream=true&starting_after=13"))]
+    assert tail == [e for _, e in events(everything)][14:]
+    assert [e["sequence_number"] for e in tail] == [14, 15, 16]
+    assert get(api, f"{AGENT}/{rid}?stream=true&starting_after=16").content == b""
+    assert get(api, f"{AGENT}/{rid}?stream=false").json() == api.runs[rid].final  # a poll, not a stream
+
+
+def test_an_expired_cursor_is_400(api):
+    api.add(AGENT, BackgroundRun(run=AgentRun(id="resp_old"), cursor_expires=10))
+    post(api, BACKGROUND)
+    expired = error(400, "starting_after cursor expired", param="starting_after")
+    for query in ("stream=true&starting_after=9", "stream=true"):
+        response = get(api, f"{AGENT}/resp_old?{query}")
+        assert (response.status_code, response.json()) == (400, expired)
+    assert [e["sequence_number"] for _, e in events(get(api, f"{AGENT}/resp_old?stream=true&starting_after=10"))] == [11, 12, 13, 14, 15, 16]
+    bad = get(api, f"{AGENT}/resp_old?stream=true&starting_after=x")
+    assert (bad.status_code, bad.json()) == (400, error(400, "starting_after must be an integer", param="starting_after"))
+
+
+def test_cancel_while_running_then_polls_show_it_cancelled(api):
+    api.add(AGENT, BackgroundRun(polls_until_done=5))
+    rid = post(api, BACKGROUND).json()["id"]
+    assert [get(api, f"{AGENT}/{rid}").json()["status"] for _ in range(3)] == ["queued", "in_progress", "in_progress"]
+    cancelled = requests.post(f"{api.url}{AGENT}/{rid}/cancel", headers=AUTH, timeout=10)
+    assert (cancelled.status_code, cancelled.json()) == (200, {"response_id": rid, "status": "cancelling"})
+    poll = get(api, f"{AGENT}/{rid}").json()
+    mid = poll["output"][1]["id"]
+    assert poll == {**unfinished(rid, "cancelled", poll["created_at"]), "model": "openai/gpt-5.1", "error": CANCELLED,
+                    "output": [SEARCH_ITEM, message("Canberra ", "incomplete", mid)]}  # 8 of 17 events had happened
+    again = requests.post(f"{api.url}{AGENT}/{rid}/cancel", headers=AUTH, timeout=10)
+    assert (again.status_code, again.json()) == (400, TERMINAL_ALREADY)
+
+
+def test_a_live_stream_gets_events_as_they_happen_and_ends_cancelled(api):
+    api.add(AGENT, BackgroundRun(duration=None))  # only advance() moves it
+    response = requests.post(api.url + AGENT, json={**BACKGROUND, "stream": True}, headers=AUTH, stream=True, timeout=10)
+    lines = response.iter_lines()
+    rid = "resp_" + response.headers["x-request-id"]
+    api.runs[rid].advance(9)
+    first = data_events(lines, 9)
+    assert [e["type"] for e in first] == DEFAULT_TYPES[:9]
+    assert requests.post(f"{api.url}{AGENT}/{rid}/cancel", headers=AUTH, timeout=10).json() == {"response_id": rid, "status": "cancelling"}
+    rest = data_events(lines)
+    assert [(e["type"], e["sequence_number"]) for e in rest] == [("response.cancelled", 9)]
+    final = rest[0]["response"]
+    assert (final["status"], final["error"], final["usage"]) == ("cancelled", CANCELLED, None)
+    assert final["output"] == [SEARCH_ITEM, message("Canberra is ", "incomplete", first[6]["item"]["id"])]
+    assert get(api, f"{AGENT}/{rid}").json() == final
+
+
+def test_cancel_of_a_finished_or_unknown_run_is_400(api):
+    api.add(AGENT, AgentRun(id="resp_done"))
+    post(api, BACKGROUND)
+    post(api, {"input": "q"})  # the same id, stored in the foreground: also over
+    for rid in ("resp_done", "resp_nope"):
+        response = requests.post(f"{api.url}{AGENT}/{rid}/cancel", headers=AUTH, timeout=10)
+        assert (response.status_code, response.json()) == (400, TERMINAL_ALREADY)
+    assert api.runs["resp_done"].status() == "completed"
+
+
+def test_background_without_store_is_400(api):
+    queued = api.add(AGENT, BackgroundRun())
+    response = post(api, {**BACKGROUND, "store": False})
+    assert (response.status_code, response.json()) == (400, error(400, "background requires store"))
+    assert api.routes[AGENT] == [queued] and api.runs == {}
+
+
+def test_a_background_run_can_be_continued_once_completed(api):
+    api.add(AGENT, BackgroundRun(run=AgentRun(id="resp_first"), duration=None), AgentRun())
+    post(api, BACKGROUND)
+    early = post(api, {"input": "more", "previous_response_id": "resp_first"})
+    assert early.json() == error(400, "invalid request", param="previous_response_id")
+    api.runs["resp_first"].advance()
+    assert post(api, {"input": "more", "previous_response_id": "resp_first"}).json()["status"] == "completed"

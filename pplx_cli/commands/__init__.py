@@ -9,30 +9,46 @@ import sys
 
 def make_writer(p: dict, settings=None):
     """The answer writer for a command's output options, on stdout and stderr."""
-    from pplx_cli.output import AnswerWriter
+    import os
 
+    from pplx_cli.output import AnswerWriter
+    from pplx_cli.terminal import wants_color, wants_render, width
+
+    settings = settings or _settings()
+    out_terminal, err_terminal = _isatty(sys.stdout), _isatty(sys.stderr)
+    render = p.get("render")
+    if render is None:
+        render = settings.get("render")
+    color = wants_color(sys.stdout, os.environ)
+    if render is None:
+        render = wants_render(sys.stdout, os.environ)
+    elif render:  # asked for, e.g. into less -R: colour unless NO_COLOR or TERM=dumb say no
+        color = not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
     return AnswerWriter(
         sys.stdout.buffer, sys.stderr.buffer, reasoning=p["reasoning"], sources=p["sources"],
         meta=not p["no_meta"], meta_path=p["meta_path"], citations=p.get("citations", "keep"),
         meta_style=meta_style(p, settings),
+        render=(width(sys.stdout, os.environ), color) if render else None,
+        out_terminal=out_terminal, err_terminal=err_terminal,
     )
 
 
-def meta_style(p: dict, settings=None) -> str:
+def meta_style(p: dict, settings) -> str:
     """``json`` or ``summary``: --meta-style, else config ``meta_style``, else auto (a summary
     when stderr is a terminal and no --meta FILE is given)."""
-    style = p.get("meta_style") or (settings.get("meta_style") if settings is not None else None) or _config_meta_style()
+    style = p.get("meta_style") or settings.get("meta_style")
     if style == "auto":
         return "summary" if p.get("meta_path") is None and _isatty(sys.stderr) else "json"
     return style
 
 
-def _config_meta_style():
+def _settings():
     import os
 
     from pplx_cli.config import Settings
+    from pplx_cli.messages import warn
 
-    return Settings({}, env=os.environ).get("meta_style")
+    return Settings({}, env=os.environ, warn=warn)
 
 
 def _isatty(stream) -> bool:

@@ -56,21 +56,22 @@ def _reading():
 
 
 def _print_rows(rows, as_json):
-    import json
-
+    from pplx_cli import jsonsafe
     from pplx_cli.history import decode_record
+    from pplx_cli.terminal import neutralise_line
 
     out = []
     for row in rows:
         if as_json:
-            out.append(json.dumps(decode_record(row), ensure_ascii=False))
+            out.append(jsonsafe.dumps(decode_record(row), ensure_ascii=False))
             continue
         cost = f"${row['cost']:.4f}" if row["cost"] is not None else "-"
         prompt = " ".join(row["prompt"].split())
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
         status = "" if row["exit_status"] == 0 else f"  [exit {row['exit_status']}]"
-        out.append(f"{row['id']:>5}  {row['time'][:19].replace('T', ' ')}  {row['cid']}  {row['model'] or '-':<20}  "
-                   f"{cost:>8}  {prompt}{status}")
+        # the model (from the network) and the prompt shown, never obeyed: one line a row
+        out.append(neutralise_line(f"{row['id']:>5}  {row['time'][:19].replace('T', ' ')}  {row['cid']}  "
+                                   f"{row['model'] or '-':<20}  {cost:>8}  {prompt}{status}"))
     if out:
         sys.stdout.buffer.write(("\n".join(out) + "\n").encode("utf-8", "surrogateescape"))
         sys.stdout.buffer.flush()
@@ -117,8 +118,7 @@ def show(exchange_id, as_json, **p):
       pplx log show
       pplx log show 42 --sources --no-meta
     """
-    import json
-
+    from pplx_cli import jsonsafe
     from pplx_cli.history import decode_record
     from pplx_cli.pieces import META, REASONING, TEXT, Piece
 
@@ -129,7 +129,7 @@ def show(exchange_id, as_json, **p):
         raise PplxError(f"no exchange {exchange_id} in the history" if exchange_id else "the history is empty")
     record = decode_record(row)
     if as_json:
-        click.echo(json.dumps(record, ensure_ascii=False))
+        click.echo(jsonsafe.dumps(record, ensure_ascii=False))
         return
     writer = make_writer(p)
     if record["reasoning"]:
@@ -182,16 +182,17 @@ def cost(since, model, as_json):
       pplx log cost
       pplx log cost --since 2026-11-01 --json | jq -s 'map(.cost) | add'
     """
-    import json
+    from pplx_cli import jsonsafe
+    from pplx_cli.terminal import neutralise_line
 
     with _reading() as history:
         rows = history.cost(since=since, model=model) if history else []
     lines = []
     for row in rows:
         if as_json:
-            lines.append(json.dumps(row, ensure_ascii=False))
+            lines.append(jsonsafe.dumps(row, ensure_ascii=False))
         else:
-            lines.append(_cost_line(row["day"], row["model"] or "-", row))
+            lines.append(neutralise_line(_cost_line(row["day"], row["model"] or "-", row)))
     if rows and not as_json:
         total = {k: sum(r[k] for r in rows) for k in ("exchanges", "prompt_tokens", "completion_tokens", "cost")}
         lines.append(_cost_line("total", "", total))

@@ -41,8 +41,7 @@ def models(as_json, **p):
       pplx models
       pplx models --json | jq -r 'select(.owned_by == "anthropic") | .id'
     """
-    import json
-
+    from pplx_cli import jsonsafe
     from pplx_cli.client import Client, read_body
     from pplx_cli.config import Settings, resolve_connection, write_model_cache
     from pplx_cli.errors import register_secret
@@ -63,7 +62,7 @@ def models(as_json, **p):
             settings.api_key()  # raises the usual "no API key" error
         raise
     try:
-        listing = json.loads(body)
+        listing = jsonsafe.loads(body)
     except ValueError:
         raise StreamError("the model list is not JSON") from None
     data = listing.get("data") if isinstance(listing, dict) else None
@@ -72,7 +71,7 @@ def models(as_json, **p):
     models = [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
     write_model_cache(os.environ, [m["id"] for m in models])
     if as_json:
-        lines = [json.dumps(m, ensure_ascii=False) for m in models]
+        lines = [jsonsafe.dumps(m, ensure_ascii=False) for m in models]
     else:
         lines = model_rows(models)
     sys.stdout.buffer.write("".join(line + "\n" for line in lines).encode("utf-8", "replace"))

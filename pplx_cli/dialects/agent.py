@@ -12,13 +12,15 @@ What the service sends that needs care (README "The Agent API"):
 - a ``[n]`` or ``[web:n]`` marker is a search result's ``id`` (ids continue across the
   searches of one run, in any order), or for a fetch-only answer a fetched page's 0-based
   position: sources are kept under those numbers, never renumbered;
-- the model that answered is known only from the final response.
+- the model that answered is known only from the final response;
+- any value may come with the wrong type: it is skipped, and the first such part noted in
+  one warning (:class:`~pplx_cli.pieces.Dialect`).
 """
 
 from typing import Iterable, Iterator
 
 from pplx_cli.errors import APIError, StreamIncomplete
-from pplx_cli.pieces import META, REASONING, TEXT, WARNING, Piece, error_message, loads_event
+from pplx_cli.pieces import META, REASONING, TEXT, Dialect, Piece, as_text, error_message, loads_event, typed_meta
 from pplx_cli.sse import Event
 
 #: Statuses of a finished run that did not answer in full: exit 1, with what arrived.
@@ -34,14 +36,13 @@ IGNORED_EVENTS = {
 BUILTIN_CALLS = {"search_web", "fetch_url", "search_images", "search_people", "search_finance", "load_skill"}
 
 
-class AgentDialect:
+class AgentDialect(Dialect):
     """The Agent API: bodies and streams, with or without ``event:`` lines."""
 
     name = "agent"
 
     def __init__(self):
-        self.events = 0
-        self.complete = False
+        super().__init__()
         self.emitted = {}  # message item id ("" when the event names none) -> the text printed
         self.results = {}  # search results by id (by URL when they have none)
         self.queries = []  # what the engine searched for
@@ -52,21 +53,30 @@ class AgentDialect:
 
     def _add_results(self, results, queries=None) -> bool:
         changed = False
+        if queries is not None and not isinstance(queries, list):
+            self.note_malformed("search queries")
         for query in queries if isinstance(queries, list) else ():
             if isinstance(query, str) and query not in self.queries:
                 self.queries.append(query)
                 changed = True
+        if results is not None and not isinstance(results, list):
+            self.note_malformed("search results")
         for result in results if isinstance(results, list) else ():
             if not isinstance(result, dict):
                 continue
             key = result.get("id") if result.get("id") is not None else result.get("url")
-            if key is not None and key not in self.results:
-                self.results[_hashable(key)] = result
+            if key is None:
+                continue
+            key = _hashable(key)
+            if key not in self.results:
+                self.results[key] = result
                 changed = True
         return changed
 
     def _add_fetched(self, contents) -> bool:
         changed = False
+        if contents is not None and not isinstance(contents, list):
+            self.note_malformed("fetched pages")
         for page in contents if isinstance(contents, list) else ():
             if isinstance(page, dict) and isinstance(page.get("url"), str) and page["url"] not in self.fetched:
                 self.fetched[page["url"]] = page
@@ -77,7 +87,7 @@ class AgentDialect:
         """The sources seen so far, as metadata: search results ordered by id, their URLs as
         ``citations``, the queries, and fetched pages (when there were any)."""
         results = sorted(self.results.values(), key=_by_id)
-        meta = {"search_results": results, "citations": [r.get("url") for r in results if r.get("url")],
+        meta = {"search_results": results, "citations": [r["url"] for r in results if isinstance(r.get("url"), str) and r["url"]],
                 "search_queries": list(self.queries)}
         if self.fetched:
             meta["fetch_url_results"] = list(self.fetched.values())
@@ -110,7 +120,7 @@ class AgentDialect:
             return []
         if full.startswith(printed):
             return [Piece(TEXT, full[len(printed):])]
-        return [Piece(WARNING, "some of the streamed answer was lost; the complete answer follows"), Piece(TEXT, "\n\n" + full)]
+        return [*self.warn_once("some of the streamed answer was lost; the complete answer follows"), Piece(TEXT, "\n\n" + full)]
 
     # ---- streams ----
 
@@ -128,8 +138,11 @@ class AgentDialect:
             kind = obj.get("type") if isinstance(obj.get("type"), str) else event.type
             if kind == "response.output_text.delta":
                 delta = obj.get("delta")
-                if isinstance(delta, str) and delta:
-                    yield self._delta(obj.get("item_id"), delta)
+                if isinstance(delta, str):
+                    if delta:
+                        yield self._delta(obj.get("item_id"), delta)
+                elif delta is not None:
+                    self.note_malformed("text delta")
             elif kind == "response.output_text.done":
                 yield from self._complete_text(obj.get("item_id"), obj.get("text"))
             elif kind.startswith("response.reasoning."):
@@ -139,7 +152,7 @@ class AgentDialect:
             elif kind in ("response.created", "response.in_progress", "response.queued"):
                 response = obj.get("response")
                 if isinstance(response, dict):
-                    yield Piece(META, _response_meta(response, final=False))
+                    yield Piece(META, self._response_meta(response, final=False))
             elif kind in TERMINAL_EVENTS:
                 self.complete = True
                 response = obj.get("response") if isinstance(obj.get("response"), dict) else obj
@@ -150,6 +163,7 @@ class AgentDialect:
                 raise APIError(error_message({k: v for k, v in obj.items() if k not in ("type", "sequence_number")}))
             elif kind not in IGNORED_EVENTS:
                 self.unknown[kind] = self.unknown.get(kind, 0) + 1
+            yield from self.warning()
         if not self.complete:
             raise StreamIncomplete(f"the stream ended before its final event after {self.events} events", events=self.events)
 
@@ -172,14 +186,14 @@ class AgentDialect:
             if self._add_results(obj.get("results")):
                 yield Piece(META, self.sources_meta())
         elif what == "search_queries":
-            queries = obj.get("queries")
-            if isinstance(queries, list) and queries:
-                self._add_results((), queries)
-                yield Piece(REASONING, "Searching: " + "; ".join(str(q) for q in queries) + "\n")
+            queries = _strings(obj.get("queries"))
+            if queries:
+                self._add_results(None, queries)
+                yield Piece(REASONING, "Searching: " + "; ".join(queries) + "\n")
         elif what == "fetch_url_queries":
-            urls = obj.get("urls") or obj.get("queries")
-            if isinstance(urls, list) and urls:
-                yield Piece(REASONING, "Reading: " + "; ".join(str(u) for u in urls) + "\n")
+            urls = _strings(obj.get("urls")) or _strings(obj.get("queries"))
+            if urls:
+                yield Piece(REASONING, "Reading: " + "; ".join(urls) + "\n")
         elif what == "fetch_url_results":
             if self._add_fetched(obj.get("contents")):
                 yield Piece(META, self.sources_meta())
@@ -192,8 +206,12 @@ class AgentDialect:
 
     def _final(self, response, status):
         """Pieces from a terminal response object; an error for a run that did not complete."""
-        status = response.get("status") if isinstance(response.get("status"), str) else status
-        output = response.get("output") if isinstance(response.get("output"), list) else []
+        status = response.get("status") if isinstance(response.get("status"), str) and response.get("status") else status
+        output = response.get("output")
+        if not isinstance(output, list):
+            if output is not None:
+                self.note_malformed("output")
+            output = []
         messages = []
         for item in output:
             if not isinstance(item, dict):
@@ -209,9 +227,10 @@ class AgentDialect:
         else:
             for item in messages:
                 yield from self._complete_text(item.get("id"), _message_text(item))
-        meta = _response_meta(response, final=True)
+        meta = self._response_meta(response, final=True)
         meta.update(self.sources_meta())
         meta["finish_reason"] = _finish_reason(response, status)
+        yield from self.warning()
         yield Piece(META, meta)
         if status in FAILED:
             raise APIError(self._failure(response, status, output))
@@ -221,8 +240,7 @@ class AgentDialect:
         err = response.get("error")
         if err:
             return f"response {status}: {error_message(err)}"
-        details = response.get("incomplete_details")
-        reason = details.get("reason") if isinstance(details, dict) else None
+        reason = _incomplete_reason(response)
         if reason in ("max_output_tokens", "max_tokens"):
             budget = response.get("max_output_tokens")
             budget = f" ({budget} tokens)" if isinstance(budget, int) and not isinstance(budget, bool) else ""
@@ -240,14 +258,45 @@ class AgentDialect:
     def iter_body(self, obj: dict) -> Iterator[Piece]:
         """Yield the pieces of a non-streamed Agent API response body."""
         yield Piece(META, {"api": self.name})
-        if obj.get("error") and not obj.get("status"):
+        status = obj.get("status") if isinstance(obj.get("status"), str) and obj.get("status") else None
+        if obj.get("error") and status is None:
             raise APIError(error_message(obj))
         self.complete = True
-        yield from self._final(obj, obj.get("status") or "completed")
+        yield from self._final(obj, status or "completed")
+
+    def _response_meta(self, response: dict, final: bool) -> dict:
+        """Metadata from a response object. Before it is final, its ``model`` is the effort's
+        name, not the model that answers: only the final one is kept."""
+        meta, malformed = typed_meta(response, ("id", "model", "created_at", "usage") if final else ("id", "created_at", "usage"))
+        self.note_malformed(malformed)
+        if "created_at" in meta:
+            meta["created"] = meta.pop("created_at")
+        usage = meta.get("usage")
+        if isinstance(usage, dict):
+            usage = dict(usage)
+            # the chat names too, so scripts read the same keys whatever the API
+            if "input_tokens" in usage:
+                usage.setdefault("prompt_tokens", usage["input_tokens"])
+            if "output_tokens" in usage:
+                usage.setdefault("completion_tokens", usage["output_tokens"])
+            meta["usage"] = usage
+        return {k: v for k, v in meta.items() if v is not None}
 
 
 def _hashable(key):
-    return key if isinstance(key, (str, int, float, bool)) else repr(key)
+    # a list or object id is unhashable, and repr() of a deeply nested one raises
+    return key if isinstance(key, (str, int, float)) else as_text(key, 1000)
+
+
+def _strings(values) -> list:
+    """The strings in ``values`` when it is a list, else none."""
+    return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
+
+
+def _incomplete_reason(response):
+    details = response.get("incomplete_details")
+    reason = details.get("reason") if isinstance(details, dict) else None
+    return reason if isinstance(reason, str) and reason else None
 
 
 def _by_id(result):
@@ -264,33 +313,10 @@ def _message_text(item) -> str:
                    and part.get("type") == "output_text" and isinstance(part.get("text"), str)) if isinstance(content, list) else ""
 
 
-def _response_meta(response: dict, final: bool) -> dict:
-    """Metadata from a response object. Before it is final, its ``model`` is the effort's
-    name, not the model that answers: only the final one is kept."""
-    meta = {}
-    if response.get("id") is not None:
-        meta["id"] = response["id"]
-    if final and response.get("model") is not None:
-        meta["model"] = response["model"]
-    if response.get("created_at") is not None:
-        meta["created"] = response["created_at"]
-    usage = response.get("usage")
-    if isinstance(usage, dict):
-        usage = dict(usage)
-        # the chat names too, so scripts read the same keys whatever the API
-        if "input_tokens" in usage:
-            usage.setdefault("prompt_tokens", usage["input_tokens"])
-        if "output_tokens" in usage:
-            usage.setdefault("completion_tokens", usage["output_tokens"])
-        meta["usage"] = usage
-    return meta
-
-
 def _finish_reason(response, status):
     if status == "completed":
         return "stop"
-    details = response.get("incomplete_details")
-    reason = details.get("reason") if isinstance(details, dict) else None
+    reason = _incomplete_reason(response)
     if reason in ("max_output_tokens", "max_tokens"):
         return "length"
     return reason or status

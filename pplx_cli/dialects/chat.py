@@ -1,11 +1,12 @@
 """Sonar chat completions (``--api chat``): ``/chat/completions`` bodies and streams, in the
-full and concise stream modes, as pieces (see :mod:`pplx_cli.pieces`)."""
+full and concise stream modes, as pieces (see :mod:`pplx_cli.pieces`). A value of the wrong
+type is skipped, and the first such part noted in one warning."""
 
 import re
 from typing import Iterable, Iterator
 
 from pplx_cli.errors import APIError, StreamError, StreamIncomplete
-from pplx_cli.pieces import META, REASONING, TEXT, Piece, error_message, loads_event
+from pplx_cli.pieces import META, REASONING, TEXT, Dialect, Piece, error_message, loads_event, typed_meta
 from pplx_cli.sse import Event
 
 #: Top-level keys of a chat completion (chunk) copied into the metadata.
@@ -121,14 +122,13 @@ def without_message_content(data: str) -> str:
         end += 1
 
 
-class ChatDialect:
+class ChatDialect(Dialect):
     """Sonar chat completions: ``/chat/completions`` bodies and streams (full and concise)."""
 
     name = "chat"
 
     def __init__(self):
-        self.events = 0
-        self.complete = False
+        super().__init__()
         self.text_seen = False
         self.splitter = ThinkSplitter()
 
@@ -165,30 +165,43 @@ class ChatDialect:
         kind = obj.get("object")
         choices = obj.get("choices")
         choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-        delta = choice.get("delta") or {}
+        delta = choice.get("delta")
+        if not isinstance(delta, dict):
+            delta = {}
         if kind == "chat.reasoning":
-            for step in delta.get("reasoning_steps") or ():
+            steps = delta.get("reasoning_steps")
+            for step in steps if isinstance(steps, list) else ():
                 text = _reasoning_step_text(step)
                 if text:
                     out.append(Piece(REASONING, text))
         elif kind == "chat.completion.done":
             self.complete = True
             if not self.text_seen:  # nothing was streamed: the final message is the answer
-                content = (choice.get("message") or {}).get("content")
+                content = _dict(choice.get("message")).get("content")
                 if isinstance(content, str) and content:
                     out += self._text(content)
         else:
             content = delta.get("content")
             if isinstance(content, str) and content:
                 out += self._text(content)
-        meta = {k: obj[k] for k in CHAT_META_KEYS if k in obj}
+        meta = self._meta(obj)
         finish = choice.get("finish_reason")
-        if finish:
-            meta["finish_reason"] = finish
+        if finish:  # any value but null ends the stream; only a string is kept
+            if isinstance(finish, str):
+                meta["finish_reason"] = finish
+            else:
+                self.note_malformed("finish_reason")
             self.complete = True
+        if self.malformed is not None:
+            out += self.warning()
         if meta:
             out.append(Piece(META, meta))
         return out
+
+    def _meta(self, obj) -> dict:
+        meta, malformed = typed_meta(obj, CHAT_META_KEYS)
+        self.note_malformed(malformed)
+        return meta
 
     def iter_body(self, obj: dict) -> Iterator[Piece]:
         """Yield the pieces of a non-streamed chat completion body."""
@@ -198,15 +211,29 @@ class ChatDialect:
         choices = obj.get("choices")
         if not isinstance(choices, list) or not choices:
             raise StreamError("the response has no choices")
-        choice = choices[0] if isinstance(choices[0], dict) else {}
-        content = (choice.get("message") or {}).get("content")
+        choice = _first_choice(obj)
+        content = _dict(choice.get("message")).get("content")
         if isinstance(content, str) and content:
             yield from self._text(content)
         yield from self.splitter.flush()
-        meta = {k: obj[k] for k in CHAT_META_KEYS if k in obj}
-        meta["finish_reason"] = choice.get("finish_reason")
+        meta = self._meta(obj)
+        finish = choice.get("finish_reason")
+        if finish is not None and not isinstance(finish, str):
+            self.note_malformed("finish_reason")
+            finish = None
+        meta["finish_reason"] = finish
         self.complete = True
+        yield from self.warning()
         yield Piece(META, meta)
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _first_choice(obj) -> dict:
+    choices = obj.get("choices")
+    return _dict(choices[0]) if isinstance(choices, list) and choices else {}
 
 
 def _reasoning_step_text(step) -> str:
@@ -220,8 +247,10 @@ def _reasoning_step_text(step) -> str:
     detail = step.get(step.get("type")) if isinstance(step.get("type"), str) else None
     if isinstance(detail, dict):
         keywords = detail.get("search_keywords")
-        if isinstance(keywords, list) and keywords:
-            lines.append("Searching: " + "; ".join(str(k) for k in keywords))
+        if isinstance(keywords, list):
+            keywords = [k for k in keywords if isinstance(k, str)]
+            if keywords:
+                lines.append("Searching: " + "; ".join(keywords))
     return "".join(line + "\n" for line in lines)
 
 

@@ -1,0 +1,470 @@
+"""Markdown rendered on a terminal as the answer streams.
+
+Imported only when rendering (it pulls in rich, markdown-it-py and pygments, tens of
+milliseconds): nothing else in pplx imports it. markdown-it-py parses (CommonMark, with GFM
+tables and strikethrough; raw HTML is shown as text); rich lays text out (word wrap by
+terminal cells, tables) and pygments highlights code, with the terminal's own 16 colours
+(rich's ``ansi_dark`` theme) so it follows the user's palette.
+
+How the stream is cut into blocks. Only complete lines are parsed; the unfinished last line
+waits. The pending lines are parsed and cut into units: a top-level block (paragraph,
+heading, fenced or indented code, block quote, table, rule), except that a top-level list is
+cut into its items, so a long list streams item by item. Every unit but the last is complete,
+since a later block has begun (Markdown closes blocks for good, line by line). The last one
+is complete when nothing can extend it: a heading or a rule at once, a fenced block at its
+closing fence, a paragraph, block quote or table once a blank line follows it. A list item
+and an indented code block can go on after a blank line, so they wait for the next block (or
+``close``). Each complete unit is parsed again on its own text, rendered, written and
+flushed, so the output never depends on how the text was split into pieces.
+
+What is given up for that: a reference definition (``[x]: url``) applies only to the block
+right after it; an item of a top-level ordered list shows the number the answer gave it
+(HTML would count on from the first), aligned by its own width, not the widest in the list.
+Between blocks is one blank line; between items of one list a blank line only where the
+answer has one. A long code block is not parsed again line by line: only a line that could
+close it makes the stream look again.
+
+Everything from the network is neutralised (``terminal.neutralise``) before it is parsed, its
+text and URLs again after (entities such as ``&#x202e;`` are decoded by the parser), and once
+more as each piece is written, so the only escape sequences in the output are pplx's own SGR
+styles and OSC 8 hyperlinks.
+"""
+
+import io
+import re
+from functools import lru_cache
+from itertools import groupby
+
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+from rich import box
+from rich.cells import cell_len
+from rich.color import ColorSystem
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from rich.syntax import ANSI_DARK, ANSISyntaxTheme
+from rich.table import Table
+from rich.text import Text
+
+from pplx_cli.terminal import neutralise, neutralise_line, osc8
+
+#: A citation marker in answer text: [1], [web:0].
+MARKER = re.compile(r"\[((?:web:)?\d+)\]")
+BULLETS = ("•", "◦", "▪")
+
+_S = Style.parse
+STYLES = {
+    "h1": _S("bold underline magenta"),
+    "h2": _S("bold magenta"),
+    "h3": _S("bold italic magenta"),
+    "h4": _S("bold italic"),
+    "h5": _S("bold italic"),
+    "h6": _S("bold italic"),
+    "em": _S("italic"),
+    "strong": _S("bold"),
+    "s": _S("strike"),
+    "code": _S("cyan"),
+    "link": _S("underline blue"),
+    "cite": _S("blue"),
+    "url": _S("dim"),
+    "bullet": _S("bold"),
+    "quote": _S("dim"),
+    "fence": _S("dim"),
+    "rule": _S("dim"),
+    "table.border": _S("dim"),
+    "table.header": _S("bold"),
+}
+NULL = Style.null()
+_THEME = ANSISyntaxTheme(ANSI_DARK)
+_ALIGN = re.compile(r"text-align:\s*(left|center|right)")
+
+
+def build_parser() -> MarkdownIt:
+    """The Markdown parser: CommonMark, GFM tables and strikethrough, raw HTML as text."""
+    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
+@lru_cache(maxsize=None)
+def _closing_fence(markup: str):
+    # a fence's closing line, as markdown-it reads one at the top level: up to 3 spaces, at
+    # least as many of the same character as opened it, then only blanks
+    return re.compile(rf" {{0,3}}{re.escape(markup[:1])}{{{len(markup)},}}[ \t]*\Z")
+
+
+class _Unit:
+    """A top-level block, or one item of a top-level list, in the pending lines."""
+
+    __slots__ = ("kind", "start", "end", "markup", "list")
+
+    def __init__(self, kind, start, end, markup="", list_=None):
+        self.kind, self.start, self.end, self.markup, self.list = kind, start, end, markup, list_
+
+
+def iter_units(tokens):
+    """The units of a parsed text, in order (see the module docstring)."""
+    current_list = None
+    for position, token in enumerate(tokens):
+        if token.map is None:
+            continue
+        if token.level == 0 and token.nesting >= 0:
+            if token.type in ("bullet_list_open", "ordered_list_open"):
+                current_list = position
+            else:
+                yield _Unit(token.type.removesuffix("_open"), token.map[0], token.map[1], token.markup)
+        elif token.level == 1 and token.type == "list_item_open" and current_list is not None:
+            yield _Unit("item", token.map[0], token.map[1], token.markup, current_list)
+
+
+def _complete(unit, lines) -> bool:
+    """Whether the last unit of the pending lines can no longer grow."""
+    if unit.kind in ("heading", "hr"):
+        return True
+    if unit.kind in ("paragraph", "blockquote", "table", "fence") and unit.end < len(lines):
+        return True  # the parser ended it before the last line: a blank line follows
+    if unit.kind == "fence":
+        return unit.end - unit.start >= 2 and bool(_closing_fence(unit.markup).match(lines[unit.end - 1]))
+    return False
+
+
+class MarkdownStream:
+    """Render Markdown that arrives in pieces onto a terminal, block by block.
+
+    ``out`` is a binary stream; each block is written as UTF-8 and flushed as soon as it is
+    complete (see the module docstring for when that is). ``width`` is the terminal's
+    columns: prose, lists, quotes and tables are wrapped to it, code is not wrapped (a long
+    line is left to the terminal). ``color`` False (NO_COLOR) keeps the structure and bold,
+    italic, underline, but writes no colour. ``links`` maps a citation marker's label ("1",
+    "web:0") to its URL: a marker with a known label becomes an OSC 8 hyperlink, keeping its
+    text. ``close`` renders what is left; the output then ends with exactly one newline
+    (nothing at all if no text was fed).
+    """
+
+    def __init__(self, out, *, width: int, color: bool, links: dict | None = None):
+        self.out = out
+        self.width = max(int(width), 1)
+        self.color = color
+        self.links = dict(links or {})
+        self.parser = build_parser()
+        self.console = Console(
+            file=io.StringIO(), width=self.width, height=25, force_terminal=True, color_system="standard",
+            legacy_windows=False, emoji=False, markup=False, highlight=False, soft_wrap=False,
+        )
+        self.partial = ""  # raw text after the last newline
+        self.pending = ""  # complete lines, neutralised, not yet rendered
+        self.separator = "\n"  # what goes between the last unit written and the next
+        self.fed = False
+        self.wrote = False
+        self.closed = False
+        self.open_fence = None  # the closing-line pattern while the last unit is an unclosed fence
+
+    def set_links(self, links: dict) -> None:
+        """Citation labels -> URLs, for the blocks rendered from now on."""
+        self.links = dict(links or {})
+
+    def feed(self, text: str) -> None:
+        """Take answer text as it arrives, in pieces of any size; write the blocks it completes."""
+        if self.closed:
+            raise ValueError("feed after close")
+        if not text:
+            return
+        self.fed = True
+        cut = text.rfind("\n")
+        if cut < 0:
+            self.partial += text
+            return
+        complete = neutralise(self.partial + text[: cut + 1])
+        self.partial = text[cut + 1 :]
+        # whole lines: a CRLF is never split, so this is what neutralising the whole text gives
+        self.pending += complete
+        # inside a long code block only a closing fence can change anything: skip the parse
+        if self.open_fence is None or any(map(self.open_fence.match, complete.split("\n"))):
+            self._emit(final=False)
+
+    def close(self) -> None:
+        """Render what is pending, the last block included. Safe to call more than once."""
+        if self.closed:
+            return
+        self.closed = True
+        self.pending += neutralise(self.partial)
+        self.partial = ""
+        self._emit(final=True)
+        if self.fed and not self.wrote:
+            self._write("\n")
+
+    def _write(self, data: str):
+        self.out.write(data.encode("utf-8", "replace"))
+        self.out.flush()
+
+    def _emit(self, final: bool):
+        lines = self.pending.split("\n")
+        if self.pending.endswith("\n"):
+            lines.pop()
+        units = list(iter_units(self.parser.parse(self.pending)))
+        ready = len(units) if final else max(len(units) - 1, 0)
+        self.open_fence = None
+        if not final and units:
+            if _complete(units[-1], lines):
+                ready = len(units)
+            elif units[-1].kind == "fence":
+                self.open_fence = _closing_fence(units[-1].markup)
+        if not ready:
+            if final:
+                self.pending = ""
+            return
+        out = []
+        begin = 0
+        for i in range(ready):
+            unit = units[i]
+            # a unit's text runs from the end of the one before it: blank lines and reference
+            # definitions between blocks belong to the block after them
+            text = "".join(line + "\n" for line in lines[begin : unit.end])
+            begin = unit.end
+            rendered = self.render_unit(text)
+            if rendered:
+                if self.wrote or out:
+                    out.append(self.separator)
+                out.append(rendered)
+            following = units[i + 1] if i + 1 < len(units) else None
+            if unit.kind == "item" and following is not None and following.list == unit.list:
+                # items of one list: a blank line between them only where the answer has one
+                self.separator = "\n" if following.start and not lines[following.start - 1].strip() else ""
+            else:
+                self.separator = "\n"
+        rest = lines[begin:] if not final else []
+        self.pending = "".join(line + "\n" for line in rest)
+        if out:
+            self.wrote = True
+            self._write("".join(out))
+
+    def render_unit(self, text: str) -> str:
+        """One unit's Markdown as terminal text: lines each ending in a newline, or ''."""
+        root = SyntaxTreeNode(self.parser.parse(text))
+        renderer = _Renderer(self.console, self.color, self.links, text.split("\n"))
+        lines = renderer.blocks(root.children, self.width, depth=0)
+        while lines and not lines[-1]:
+            lines.pop()
+        while lines and not lines[0]:
+            lines.pop(0)
+        return "".join(self._encode_line(line) + "\n" for line in lines)
+
+    def _encode_line(self, line) -> str:
+        parts = []
+        for link, segments in groupby(line, key=lambda segment: segment.style.link if segment.style else None):
+            chunk = "".join(self._encode_segment(segment) for segment in segments)
+            parts.append(osc8(link, chunk) if link else chunk)
+        return "".join(parts)
+
+    def _encode_segment(self, segment) -> str:
+        if segment.control:
+            return ""
+        text = neutralise(segment.text)  # the last guard: whatever reached a segment is shown, not obeyed
+        style = segment.style
+        if not style or not text:
+            return text
+        if style.link:
+            style = style.update_link(None)
+        if not self.color:
+            style = style.without_color
+        return style.render(text, color_system=ColorSystem.STANDARD)
+
+
+class _Renderer:
+    """Markdown syntax tree -> lines of rich Segments, for one unit."""
+
+    def __init__(self, console, color, links, source):
+        self.console = console
+        self.color = color
+        self.links = links
+        self.source = source  # the unit's lines, to see whether a fence was closed
+
+    # blocks
+
+    def blocks(self, nodes, width, *, depth, loose=True) -> list:
+        lines = []
+        for node in nodes:
+            block = self.block(node, width, depth)
+            if not block:
+                continue
+            if lines and loose:
+                lines.append([])
+            lines.extend(block)
+        return lines
+
+    def block(self, node, width, depth) -> list:
+        kind = node.type
+        if kind == "paragraph":
+            return self.wrap(self.inline(node), width)
+        if kind == "heading":
+            return self.wrap(self.inline(node, STYLES.get(node.tag, STYLES["h6"])), width)
+        if kind in ("bullet_list", "ordered_list"):
+            return self.list(node, width, depth)
+        if kind == "blockquote":
+            inner = self.blocks(node.children, max(width - 2, 1), depth=depth)
+            bar = Segment("│ ", STYLES["quote"])
+            return [[bar, *line] if line else [Segment("│", STYLES["quote"])] for line in inner]
+        if kind == "fence":
+            return self.fence(node)
+        if kind == "code_block":
+            return [[Segment("    " + line)] if line else [] for line in self.code_lines(node.content)]
+        if kind == "hr":
+            return [[Segment("─" * width, STYLES["rule"])]]
+        if kind == "table":
+            return self.table(node, width)
+        if node.children:
+            return self.blocks(node.children, width, depth=depth)
+        return [[Segment(line)] for line in neutralise(node.content).split("\n")] if node.content else []
+
+    def list(self, node, width, depth) -> list:
+        items = node.children
+        if node.type == "ordered_list":
+            start = int(node.attrs.get("start", 1))
+            delimiter = node.markup or "."
+            labels = [f"{start + i}{delimiter}" for i in range(len(items))]
+            size = max(len(label) for label in labels) if labels else 0
+            markers = [label.rjust(size) + " " for label in labels]
+        else:
+            markers = [BULLETS[depth % len(BULLETS)] + " "] * len(items)
+        # a loose list (its items apart by blank lines) shows its blocks apart too
+        loose = any(child.type == "paragraph" and not child.hidden for item in items for child in item.children)
+        lines = []
+        for item, marker in zip(items, markers):
+            indent = cell_len(marker)
+            body = self.blocks(item.children, max(width - indent, 1), depth=depth + 1, loose=loose) or [[]]
+            if lines and loose:
+                lines.append([])
+            lines.append([Segment(marker, STYLES["bullet"]), *body[0]])
+            lines.extend([Segment(" " * indent), *line] if line else [] for line in body[1:])
+        return lines
+
+    def code_lines(self, code) -> list:
+        code = neutralise(code)
+        return (code[:-1] if code.endswith("\n") else code).split("\n")
+
+    def fence(self, node) -> list:
+        info = node.info.strip()
+        fence_style = STYLES["fence"]
+        lines = [[Segment(node.markup + neutralise_line(info), fence_style)]]
+        language = info.split()[0] if info else ""
+        code = self.code_lines(node.content)
+        if self.color and language and code != [""]:
+            lines.extend(self.highlight(code, language))
+        else:
+            lines.extend([[Segment(line)] if line else [] for line in code])
+        first, last = node.map or (0, 0)
+        closing = self.source[last - 1].lstrip(" \t>") if last - first >= 2 and last <= len(self.source) else ""
+        if closing.startswith(node.markup) and not closing.strip(node.markup[:1] + " \t"):
+            lines.append([Segment(node.markup, fence_style)])
+        return lines
+
+    def highlight(self, code, language) -> list:
+        try:
+            lexer = get_lexer_by_name(neutralise_line(language), stripnl=False, ensurenl=True)
+        except ClassNotFound:
+            return [[Segment(line)] if line else [] for line in code]
+        lines = [[]]
+        for token_type, value in lexer.get_tokens("\n".join(code) + "\n"):
+            style = _THEME.get_style_for_token(token_type)
+            parts = value.split("\n")
+            for i, part in enumerate(parts):
+                if i:
+                    lines.append([])
+                if part:
+                    lines[-1].append(Segment(neutralise(part), style or None))
+        if not lines[-1]:
+            lines.pop()  # the newline the lexer was given
+        return lines
+
+    def table(self, node, width) -> list:
+        head = [row for section in node.children if section.type == "thead" for row in section.children]
+        body = [row for section in node.children if section.type == "tbody" for row in section.children]
+        table = Table(
+            box=box.ROUNDED, border_style=STYLES["table.border"], header_style=STYLES["table.header"],
+            show_header=bool(head), expand=False,
+        )
+        header = head[0].children if head else []
+        for cell in header:
+            match = _ALIGN.search(str(cell.attrs.get("style", "")))
+            table.add_column(self.cell(cell), justify=match.group(1) if match else "left")
+        for row in body:
+            table.add_row(*(self.cell(cell) for cell in row.children[: len(header)]))
+        options = self.console.options.update(width=width)
+        return self.console.render_lines(table, options, pad=False)
+
+    def cell(self, node) -> Text:
+        return self.inline(node) if node.children else Text()
+
+    def wrap(self, text, width) -> list:
+        lines = []
+        for line in text.wrap(self.console, width, justify="default", overflow="fold"):
+            line.rstrip()
+            lines.append(list(line.render(self.console)) if line.plain else [])
+        return lines
+
+    # inline
+
+    def inline(self, node, style=NULL) -> Text:
+        """The inline content of a paragraph, heading or cell as styled text."""
+        text = Text(end="")
+        children = node.children
+        if len(children) == 1 and children[0].type == "inline":
+            children = children[0].children
+        self.spans(children, text, style, in_link=False)
+        return text
+
+    def spans(self, nodes, text, style, *, in_link):
+        run = []  # adjacent text nodes, joined so a marker split across them is still seen
+        for node in [*nodes, None]:
+            if node is not None and node.type in ("text", "text_special"):
+                run.append(node.content)
+                continue
+            if run:
+                self.words(neutralise("".join(run)), text, style, in_link=in_link)
+                run = []
+            if node is None:
+                break
+            kind = node.type
+            if kind == "softbreak":
+                text.append(" ", style)
+            elif kind == "hardbreak":
+                text.append("\n", style)
+            elif kind in ("em", "strong", "s"):
+                self.spans(node.children, text, style + STYLES[kind], in_link=in_link)
+            elif kind == "code_inline":
+                content = neutralise(node.content)
+                if self.color:
+                    text.append(content, style + STYLES["code"])
+                else:  # no colour to tell code from prose: keep its backticks
+                    text.append(f"{node.markup}{content}{node.markup}", style)
+            elif kind == "link":
+                href = node.attrs.get("href", "")
+                start = len(text)
+                self.spans(node.children, text, style + STYLES["link"] + Style(link=href), in_link=True)
+                if node.markup != "autolink" and text.plain[start:] != href:
+                    text.append(f" ({neutralise_line(href)})", style + STYLES["url"])
+            elif kind == "image":
+                src = node.attrs.get("src", "")
+                text.append("[image: ", style + Style(link=src))
+                self.spans(node.children, text, style + Style(link=src), in_link=True)
+                text.append("]", style + Style(link=src))
+            elif node.children:
+                self.spans(node.children, text, style, in_link=in_link)
+            elif node.content:
+                text.append(neutralise(node.content), style)
+
+    def words(self, content, text, style, *, in_link):
+        """Plain text, with citation markers whose label is known made hyperlinks."""
+        if in_link or not self.links:
+            text.append(content, style)
+            return
+        position = 0
+        for match in MARKER.finditer(content):
+            url = self.links.get(match.group(1))
+            if not url:
+                continue
+            text.append(content[position : match.start()], style)
+            text.append(match.group(), style + STYLES["cite"] + Style(link=url))
+            position = match.end()
+        text.append(content[position:], style)

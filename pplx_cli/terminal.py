@@ -1,0 +1,130 @@
+"""What only a terminal needs: control characters made visible, width, and whether to render
+Markdown or use colour. Pure functions over the stream and environment they are given; stdlib
+only, cheap to import.
+
+Text from the network can carry escape sequences that move the cursor, rewrite the window
+title, hide text or forge hyperlinks, and bidirectional overrides that make text read in a
+different order than it is stored (CVE-2021-42574, "Trojan Source"). ``neutralise`` turns
+every such character into a visible escape in Python's notation (ESC -> ``\\x1b``, U+202E ->
+``\\u202e``), so the only escape sequences on a terminal are the ones pplx writes itself.
+The escapes are for showing, not for reversing: a backslash already in the text is left as it
+is, so ``\\x1b`` on screen may be either.
+"""
+
+import os
+import re
+
+#: C0 controls but tab and newline, DEL, C1 controls, bidi embeddings/overrides and isolates.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: The same, and tab and newline: for what must stay on one line.
+_UNSAFE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(match) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def neutralise(text: str) -> str:
+    """``text`` safe to write to a terminal: controls and bidi overrides as visible escapes.
+
+    Newline and tab are kept. CRLF becomes LF (it is a line end, whatever wrote it); any
+    other carriage return becomes ``\\r``, since a lone CR returns the cursor to the start of
+    the line and lets what follows overwrite what was written. Everything else, all printable
+    Unicode included, is unchanged. Text that arrives in pieces can split a CRLF: feed it
+    through a ``StreamNeutraliser``, or cut it at newlines, to get the same result as
+    neutralising it whole.
+    """
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n")
+    return _UNSAFE.sub(_escape, text)
+
+
+def neutralise_line(text: str) -> str:
+    """``neutralise``, and newline, tab and CR escaped too, for what must stay on one line
+    (a title, a URL, a header value): a newline in a source title must never start a line
+    of its own. A CRLF is one line end, shown as ``\\n``."""
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n")
+    return _UNSAFE_LINE.sub(_escape, text)
+
+
+class StreamNeutraliser:
+    """``neutralise`` over text that arrives in pieces: a CR at the end of a piece is held
+    back until the next piece shows whether an LF follows it."""
+
+    def __init__(self):
+        self.held = ""
+
+    def feed(self, text: str) -> str:
+        """What can be written now."""
+        text = self.held + text
+        self.held = "\r" if text.endswith("\r") else ""
+        return neutralise(text[:-1] if self.held else text)
+
+    def flush(self) -> str:
+        """What is held back, at the end of the text (a CR at the very end is a lone CR)."""
+        held, self.held = self.held, ""
+        return neutralise(held)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # no isatty, a closed file, a detached buffer
+        return False
+
+
+def wants_render(stream, env) -> bool:
+    """Whether to render Markdown on ``stream``: it is a terminal and TERM is not ``dumb``.
+    Colour is a separate decision (``wants_color``): NO_COLOR keeps rendering, without colour."""
+    return _isatty(stream) and env.get("TERM") != "dumb"
+
+
+def wants_color(stream, env) -> bool:
+    """Whether to use colour on ``stream``: a terminal, NO_COLOR unset or empty
+    (https://no-color.org), and TERM not ``dumb``."""
+    return _isatty(stream) and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
+
+
+def width(stream, env=None, fallback: int = 80) -> int:
+    """The terminal's columns: COLUMNS when it is a positive number, else the size of the
+    terminal ``stream`` is on, else ``fallback``."""
+    env = os.environ if env is None else env
+    try:
+        columns = int(env.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):  # not a file, closed, not a terminal
+        columns = 0
+    return columns if columns > 0 else fallback
+
+
+def _safe_url(url: str) -> str:
+    # OSC 8 wants a URI of printable ASCII: anything else (controls, ESC, BEL, C1, spaces,
+    # non-ASCII) is percent-encoded as UTF-8, so nothing in it can end the sequence early
+    return "".join(
+        char if "!" <= char <= "~" else "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "replace"))
+        for char in url
+    )
+
+
+def osc8(url: str, text: str) -> str:
+    """``text`` as an OSC 8 hyperlink to ``url`` (https://gist.github.com/egmontkob/eb114294efbcd5adb1944c9f3cb5feda).
+
+    The URL is made safe here (see ``_safe_url``); ``text`` is written as given, so the
+    caller neutralises it. An empty URL gives ``text`` alone.
+    """
+    url = _safe_url(url)
+    if not url:
+        return text
+    return f"\x1b]8;;{url}\x1b\\{text}\x1b]8;;\x1b\\"
