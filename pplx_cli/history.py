@@ -178,8 +178,9 @@ class History:
             "system": fields.get("system"),
             "prompt": fields["prompt"],
             "options": jsonsafe.dumps(fields.get("options") or {}, ensure_ascii=False),
-            "answer": fields.get("answer") or "",
-            "reasoning": fields.get("reasoning"),
+            # a server that echoes the key into its answer must not put it in the history
+            "answer": redact(fields.get("answer") or ""),
+            "reasoning": redact(fields["reasoning"]) if fields.get("reasoning") else None,
             "meta": redact(jsonsafe.dumps(meta, ensure_ascii=False)),
             "duration": _number(fields.get("duration")),
             "exit_status": fields.get("exit_status"),

@@ -17,7 +17,7 @@ import time
 from pplx_cli import jsonsafe
 
 from pplx_cli.errors import StreamError, WriteError, outcome, redact
-from pplx_cli.pieces import BAD, META, REASONING, TEXT, WARNING
+from pplx_cli.pieces import ANSWER, BAD, META, REASONING, TEXT, WARNING
 
 #: Metadata keys in the order they are written; ones never seen are left out unless listed in ALWAYS.
 META_ORDER = (
@@ -144,6 +144,8 @@ class AnswerWriter:
             self.warn(f"skipped malformed event {number} (not JSON): {excerpt}")
         elif kind == WARNING:
             self.warn(value)
+        elif kind == ANSWER:
+            self.text[:] = [value]
 
     def _text_out(self, value: str):
         """Answer text to stdout: rendered, neutralised for a terminal, or as received."""

@@ -31,6 +31,9 @@ REASONING = "reasoning"
 META = "meta"
 BAD = "bad"
 WARNING = "warning"
+#: The complete answer, when what was printed cannot be (deltas were lost mid-stream): the
+#: answer to keep for the history and a follow-up; nothing is printed for it.
+ANSWER = "answer"
 
 
 class Piece(NamedTuple):

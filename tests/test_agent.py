@@ -87,6 +87,9 @@ def test_a_missed_middle_delta_warns_and_the_complete_answer_follows(api, home):
     assert result.returncode == 0
     assert result.stdout == b"one three four\n\none two three four\n"
     assert result.stderr == b"pplx: warning: some of the streamed answer was lost; the complete answer follows\n"
+    # what is kept (pplx log, a follow-up's input) is the complete answer alone
+    [record] = [json.loads(x) for x in run_cli(api, "log", "--json", "-n", "1").stdout.decode().splitlines()]
+    assert record["answer"] == text
 
 
 # ---- terminal states ----
@@ -202,6 +205,7 @@ def test_raw_piped_to_parse_equals_stream_for_agent_streams(api, home, tmp_path)
     assert parsed.stdout == streamed.stdout and b"[web:0] Doc A" in streamed.stdout
     a, b = (json.loads((tmp_path / n).read_text()) for n in ("a.json", "b.json"))
     a.pop("request_id"), a.pop("ratelimit")  # response headers: parse has only the body
+    a.pop("created"), b.pop("created")  # two runs of the same script, perhaps a second apart
     assert a == b
 
 
@@ -380,3 +384,30 @@ def test_completion_under_the_pplx_cli_name_and_for_models(api, home):
     assert [line.split(",", 1)[1] for line in out.splitlines() if line] == ["openai/gpt-5.1,anthropic/claude-sonnet-4-5"]
     source = subprocess.run([exe], env=dict(os.environ, _PPLX_CLI_COMPLETE="bash_source"), capture_output=True, timeout=30)
     assert source.returncode == 0 and b"complete -o nosort -F _pplx_cli_completion pplx-cli" in source.stdout
+
+
+def test_ask_shows_the_searches_as_reasoning_as_stream_does(api, home):
+    api.add(AGENT, AgentRun(searches=SEARCHES, fetches=FETCHES))
+    asked = run_cli(api, "ask", "q", "--reasoning", "show", "--no-meta")
+    streamed = run_cli(api, "stream", "q", "--reasoning", "show", "--no-meta")
+    searches = "Searching: first\nSearching: second\nSearching: third\n"
+    assert streamed.stdout.decode().startswith(searches)
+    # a body names the pages read; a stream, the URLs asked for: the same searches either way
+    assert asked.stdout.decode().startswith(searches + "Reading: https://docs.example/a; https://docs.example/b\n\n")
+    assert asked.stdout.decode().endswith(streamed.stdout.decode().split("\n\n", 1)[1])
+
+
+def test_a_key_echoed_in_the_answer_is_not_kept_in_the_history(api, home):
+    api.add(AGENT, AgentRun(text=f"your key is {KEY} indeed"))
+    result = run_cli(api, "ask", "q", "--no-meta")
+    assert result.stdout == f"your key is {KEY} indeed\n".encode()  # stdout is the answer as received
+    out = run_cli(api, "log", "--json").stdout.decode()
+    assert KEY not in out and json.loads(out)["answer"] == "your key is [redacted] indeed"
+
+
+def test_parse_of_something_that_is_not_a_stream_says_so(api, home):
+    result = run_cli(api, "parse", input=b"hello\n")
+    assert result.returncode == 1
+    assert result.stderr.decode().splitlines()[-1] == "pplx: error: the input is not an event stream: no events in it"
+    empty = run_cli(api, "parse", input=b"")
+    assert empty.stderr.decode().splitlines()[-1] == "pplx: error: the response is empty: no events"

@@ -69,7 +69,8 @@ def test_ask_defaults_to_the_agent_api_with_effort_fast(mocked):
                     "citations": ["https://example.org/au"],
                     "search_results": [{"id": 1, "url": "https://example.org/au", "title": "Australia", "snippet": "s"}],
                     "search_queries": ["capital of Australia"], "finish_reason": "stop", "request_id": "1",
-                    "ratelimit": {"limit": 50, "remaining": 49, "reset": 1791572841, "used": 1}}
+                    "ratelimit": {"limit": 50, "remaining": 49, "reset": 1791572841, "used": 1},
+                    "reasoning": "Searching: capital of Australia\n"}
     assert sent(mocked) == {"effort": "fast", "input": "capital of Australia?", "stream": False, "store": True}
     assert [c.request.url for c in mocked.calls] == [AGENT]
 

@@ -5,7 +5,7 @@ import sys
 import click
 
 from pplx_cli.commands import make_writer
-from pplx_cli.errors import UsageError
+from pplx_cli.errors import StreamError, UsageError
 from pplx_cli.options import CONTEXT, output_options
 
 
@@ -38,10 +38,22 @@ def parse(file, **p):
         except OSError as e:
             raise UsageError(f"cannot read {file}: {e.strerror}") from None
         close = True
+    seen = [0]
+
+    def counted(chunks):
+        for chunk in chunks:
+            seen[0] += len(chunk)
+            yield chunk
+
     try:
         read = getattr(source, "read1", source.read)
         chunks = iter(lambda: read(65536), b"")
-        writer.render(PieceStream(iter_sse(chunks)))
+        try:
+            writer.render(PieceStream(iter_sse(counted(chunks))))
+        except StreamError as e:
+            if seen[0] and e.message.startswith("the response is empty"):
+                raise StreamError("the input is not an event stream: no events in it") from None
+            raise
     finally:
         if close:
             source.close()

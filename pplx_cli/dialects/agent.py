@@ -20,7 +20,7 @@ What the service sends that needs care (README "The Agent API"):
 from typing import Iterable, Iterator
 
 from pplx_cli.errors import APIError, StreamIncomplete
-from pplx_cli.pieces import META, REASONING, TEXT, Dialect, Piece, as_text, error_message, loads_event, typed_meta
+from pplx_cli.pieces import ANSWER, META, REASONING, TEXT, Dialect, Piece, as_text, error_message, loads_event, typed_meta
 from pplx_cli.sse import Event
 
 #: Statuses of a finished run that did not answer in full: exit 1, with what arrived.
@@ -105,8 +105,8 @@ class AgentDialect(Dialect):
         return only if "" in (only, item_id) else item_id
 
     def _delta(self, item_id, delta):
-        key = self._key(item_id)
-        self.emitted[key] = self.emitted.get(key, "") + delta
+        # a list per item: joining once at the end, not copying the growing text per delta
+        self.emitted.setdefault(self._key(item_id), []).append(delta)
         return Piece(TEXT, delta)
 
     def _complete_text(self, item_id, full) -> list:
@@ -114,13 +114,17 @@ class AgentDialect(Dialect):
         if not isinstance(full, str) or not full:
             return []
         key = self._key(item_id)
-        printed = self.emitted.get(key, "")
-        self.emitted[key] = full
+        printed = "".join(self.emitted.get(key, ()))
+        self.emitted[key] = [full]
         if full == printed:
             return []
         if full.startswith(printed):
             return [Piece(TEXT, full[len(printed):])]
-        return [*self.warn_once("some of the streamed answer was lost; the complete answer follows"), Piece(TEXT, "\n\n" + full)]
+        # what was printed cannot be taken back: the complete answer follows it, and the
+        # answer kept (history, -c) is the complete one alone
+        answer = "".join("".join(parts) for parts in self.emitted.values())
+        return [*self.warn_once("some of the streamed answer was lost; the complete answer follows"),
+                Piece(TEXT, "\n\n" + full), Piece(ANSWER, answer)]
 
     # ---- streams ----
 
@@ -262,6 +266,7 @@ class AgentDialect(Dialect):
         if obj.get("error") and status is None:
             raise APIError(error_message(obj))
         self.complete = True
+        yield from _body_reasoning(obj.get("output"))
         yield from self._final(obj, status or "completed")
 
     def _response_meta(self, response: dict, final: bool) -> dict:
@@ -281,6 +286,22 @@ class AgentDialect(Dialect):
                 usage.setdefault("completion_tokens", usage["output_tokens"])
             meta["usage"] = usage
         return {k: v for k, v in meta.items() if v is not None}
+
+
+def _body_reasoning(output):
+    """What a stream's reasoning events would have said, from a body's items: the searches
+    run and the pages read (so that ask shows what stream shows)."""
+    for item in output if isinstance(output, list) else ():
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "search_results" and isinstance(item.get("queries"), list):
+            queries = [q for q in item["queries"] if isinstance(q, str)]
+            if queries:
+                yield Piece(REASONING, "Searching: " + "; ".join(queries) + "\n")
+        elif item.get("type") == "fetch_url_results" and isinstance(item.get("contents"), list):
+            urls = [c["url"] for c in item["contents"] if isinstance(c, dict) and isinstance(c.get("url"), str)]
+            if urls:
+                yield Piece(REASONING, "Reading: " + "; ".join(urls) + "\n")
 
 
 def _hashable(key):
