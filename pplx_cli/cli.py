@@ -13,6 +13,7 @@ import click
 
 from pplx_cli import __version__
 from pplx_cli.commands.answer import ask, raw, stream
+from pplx_cli.commands.jobs import jobs
 from pplx_cli.commands.log import log
 from pplx_cli.commands.models import models
 from pplx_cli.commands.parse import parse
@@ -93,7 +94,7 @@ def cli():
     """
 
 
-for command in (ask, stream, raw, parse, log, models):
+for command in (ask, stream, raw, parse, log, models, jobs):
     cli.add_command(command)
 
 

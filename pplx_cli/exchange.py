@@ -10,6 +10,7 @@ are given.
 import time
 
 from pplx_cli.config import Settings, check_transport, read_api_choice, remember_api_choice, resolve_connection
+from pplx_cli import runs
 from pplx_cli.errors import (
     AgentAPIRequired,
     APIError,
@@ -18,6 +19,7 @@ from pplx_cli.errors import (
     PplxError,
     StreamError,
     StreamIncomplete,
+    Terminated,
     UsageError,
     outcome,
     register_secret,
@@ -107,6 +109,12 @@ class Exchange:
         self.cid = None
         self.messages = []
         self.previous_response_id = None
+        self.background = False  # the request runs in the background (set when it is built)
+        self.run_id = None
+        self.run_status = None
+        self._client = None
+        self._sleep = time.sleep
+        self.log_exchange = True
         if self.log or p.get("cid") or p.get("continue_"):  # `stream --raw -c` continues too
             self._resolve_conversation()
 
@@ -150,20 +158,43 @@ class Exchange:
 
     def record(self, writer, exit_status: int, error, duration: float):
         """Write the exchange to the history; a failure is one warning, never an error."""
+        if not self.log or not self.log_exchange:
+            return
+        from pplx_cli.history import HistoryError
+
+        try:
+            with self._history() as history:
+                exchange_id = history.record(
+                    cid=self.cid, api=self.api, model=self.requested, system=self.opts.system,
+                    prompt=self.prompt, options=_logged_options(self.opts, self.api_setting),
+                    answer=writer.answer(), reasoning="".join(writer.reasoning) or None,
+                    meta=writer.metadata(error), duration=duration, exit_status=exit_status, error=error,
+                )
+                if self.run_id and self.run_status in runs.TERMINAL:
+                    history.set_run(self.run_id, self.run_status, exchange_id)
+        except HistoryError as e:
+            self.warn(f"history not recorded: {e}")
+
+    def _run_started(self, rid: str, status: str = "in_progress"):
+        """A background run has an id: remember it at once, so that it can be picked up later."""
+        self.run_id = rid
+        self.run_status = status
         if not self.log:
             return
         from pplx_cli.history import HistoryError
 
         try:
             with self._history() as history:
-                history.record(
-                    cid=self.cid, api=self.api, model=self.requested, system=self.opts.system,
-                    prompt=self.prompt, options=_logged_options(self.opts, self.api_setting),
-                    answer=writer.answer(), reasoning="".join(writer.reasoning) or None,
-                    meta=writer.metadata(error), duration=duration, exit_status=exit_status, error=error,
-                )
+                history.add_run(id=rid, base_url=self.base_url, cid=self.cid, model=self.requested, system=self.opts.system,
+                                prompt=self.prompt, options=_logged_options(self.opts, self.api_setting), status=status)
         except HistoryError as e:
-            self.warn(f"history not recorded: {e}")
+            self.warn(f"the run is not remembered: {e}")
+
+    def _detached(self, writer=None):
+        """Ctrl-C or SIGTERM while a background run goes on: say how to pick it up or stop it."""
+        if self.run_id and self.run_status not in runs.TERMINAL:
+            self.note(f"the run {self.run_id} continues on Perplexity's side: 'pplx jobs wait {self.run_id}' picks it up, "
+                      f"'pplx jobs cancel {self.run_id}' stops it")
 
     # ---- sending ----
 
@@ -178,7 +209,7 @@ class Exchange:
 
     def send(self):
         """Send the request; on the retirement 403 under ``--api auto``, fall back to the Agent API once."""
-        client = self.client()
+        client = self._client = self.client()
         api = self.api_setting
         if api == "auto":
             api = read_api_choice(self.settings.env, self.base_url, self.key) or "chat"
@@ -201,16 +232,35 @@ class Exchange:
         for name in ignored_without_search(self.opts):
             self.note(f"{name} does nothing with --no-search; not sent")
 
+    def _background(self, api, body, stream):
+        """Run in the background (``background`` and ``store`` true) when asked, or when a
+        long effort is streamed, so that a lost connection loses nothing."""
+        wanted = self.p.get("background") or self.p.get("detach") or (stream and runs.is_long_effort(body.get("effort")))
+        if not wanted:
+            return
+        if api != "agent":
+            if self.p.get("background") or self.p.get("detach"):
+                raise UsageError("--background needs the Agent API (--api agent): chat completions keep no runs")
+            return
+        if body.get("store") is False:
+            raise UsageError("a background run is kept by the service until it ends: it cannot be --no-store")
+        body["background"] = True
+        body["store"] = True
+        if self.p.get("detach"):
+            body["stream"] = False
+        self.background = True
+
     def _post(self, client, api):
         self.api = api
         stream = self.mode != "ask"
         previous = self.previous_response_id if api == "agent" else None
         history = () if previous else self.messages
         body = build_body(api, self.prompt, self.opts, stream=stream, history=history, previous_response_id=previous)
+        self._background(api, body, stream)
         models = body.get("models")
         self.requested = body.get("model") or (models[0] if isinstance(models, list) and models else None) or body.get("effort")
         try:
-            response = client.post(API_PATHS[api], body, stream=stream)
+            response = client.post(API_PATHS[api], body, stream=body["stream"] if "background" in body else stream)
         except APIError as e:
             if not (previous and e.status == 400):
                 raise
@@ -249,16 +299,68 @@ class Exchange:
 
         def run():
             response = self.send()
+            if self.p.get("detach") and self.background:
+                return self._submit(response, writer)
             writer.write(Piece(META, self.headers_meta))
             check_stream_type(response)
-            pieces = PieceStream(iter_sse(iter_body(response)), api=self.api)
+            events = iter_sse(iter_body(response))
+            if self.background:
+                events = self._resuming(events)
+            pieces = PieceStream(events, api=self.api)
             try:
                 writer.render(self._live(pieces))
+            except (KeyboardInterrupt, Terminated):
+                self._detached()
+                raise
             finally:
                 self._say_unknown(pieces.parser)
+            self._finished(writer)
             return writer
 
         self._recorded(run, writer)
+
+    def _resuming(self, events):
+        from pplx_cli.runs import ResumingEvents
+
+        def say(line):
+            if not self.conn.quiet:
+                self.warn_line(line)
+
+        return ResumingEvents(self._client, events, retries=int(self.settings.get("retries")), say=say,
+                              on_id=self._run_started)
+
+    def warn_line(self, line: str):
+        """A line already prefixed (pplx: ...), on stderr."""
+        from pplx_cli.messages import say
+
+        say(line)
+
+    def _finished(self, writer):
+        """Note how a background run ended (for pplx jobs)."""
+        if self.run_id:
+            finish = writer.meta.get("finish_reason")
+            self.run_status = "completed" if finish == "stop" else (finish if finish in runs.TERMINAL else "incomplete")
+
+    def _submit(self, response, writer):
+        """--detach: the run's id on stdout, for id=$(pplx ...); it goes on on the service."""
+        from pplx_cli.client import read_body
+        from pplx_cli.jsonsafe import loads
+
+        try:
+            obj = loads(read_body(response))
+        except ValueError:
+            obj = None
+        rid = obj.get("id") if isinstance(obj, dict) else None
+        if not isinstance(rid, str) or not rid:
+            raise StreamError("the service did not say which run it started (no id in its answer)")
+        self.log_exchange = False  # the answer is recorded when 'pplx jobs wait' has it
+        self._run_started(rid, obj.get("status") if isinstance(obj.get("status"), str) else "queued")
+        writer.meta_enabled = False
+        writer.stop_status()
+        writer.out.write((rid + "\n").encode())
+        writer.out.flush()
+        writer.delivered = True
+        return None
 
     def ask(self, writer, raw=False):
         """``pplx ask``: the complete answer; with ``raw`` the JSON body as received."""
@@ -269,9 +371,14 @@ class Exchange:
             from pplx_cli.pieces import body_pieces
 
             response = self.send()
+            if self.p.get("detach") and self.background:
+                return self._submit(response, writer)
             writer.write(Piece(META, self.headers_meta))
             body = read_body(response)
+            if self.background and not raw:
+                body = self._poll_body(body, writer)
             if raw:
+                writer.stop_status()
                 writer.out.write(body)
                 writer.out.flush()
                 return self._collect(body)
@@ -284,6 +391,28 @@ class Exchange:
             return writer
 
         self._recorded(run, writer)
+
+    def _poll_body(self, body: bytes, writer) -> bytes:
+        """A background run answered 'queued': poll it to its end (Ctrl-C detaches)."""
+        from pplx_cli import jsonsafe
+        from pplx_cli.runs import phase, poll
+
+        try:
+            obj = jsonsafe.loads(body)
+        except ValueError:
+            return body
+        rid = obj.get("id") if isinstance(obj, dict) else None
+        if not isinstance(rid, str) or obj.get("status") in runs.TERMINAL:
+            return body
+        self._run_started(rid, obj.get("status") or "queued")
+        try:
+            final = poll(self._client, rid, sleep=self._sleep,
+                         on_state=lambda state: writer.status and writer.status.show(phase(state)))
+        except (KeyboardInterrupt, Terminated):
+            self._detached()
+            raise
+        self.run_status = final.get("status")
+        return jsonsafe.dumps(final).encode()
 
     def _say_unknown(self, parser):
         """With -v: how many events of types pplx does not know were ignored."""

@@ -56,6 +56,23 @@ MIGRATIONS = [
     WHERE json_valid(meta);
     CREATE INDEX exchanges_time ON exchanges (time);
     """,
+    # 3: background runs this machine started (the service has no endpoint that lists them)
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        time TEXT NOT NULL,
+        base_url TEXT,
+        cid TEXT,
+        model TEXT,
+        system TEXT,
+        prompt TEXT NOT NULL,
+        options TEXT,
+        status TEXT,
+        seen TEXT,
+        exchange_id INTEGER
+    );
+    CREATE INDEX runs_time ON runs (time);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -245,6 +262,41 @@ class History:
         sql = f"SELECT e.* FROM exchanges e WHERE {likes}{where.replace(' WHERE ', ' AND ')} ORDER BY e.id DESC LIMIT ?"
         return self._query(sql, (*values, *params, limit))
 
+    # ---- background runs ----
+
+    def add_run(self, **fields):
+        """Remember a background run this machine started (its id is the response id)."""
+        row = {"id": fields["id"], "time": _now(), "base_url": fields.get("base_url"), "cid": fields.get("cid"),
+               "model": fields.get("model"), "system": fields.get("system"), "prompt": fields["prompt"],
+               "options": jsonsafe.dumps(fields.get("options") or {}, ensure_ascii=False),
+               "status": fields.get("status") or "queued", "seen": _now(), "exchange_id": None}
+        row = {k: v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else v for k, v in row.items()}
+        self._execute(f"INSERT OR REPLACE INTO runs ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})", row)
+
+    def set_run(self, rid: str, status: str = None, exchange_id: int = None):
+        """Note a run's status as last seen (and the exchange its answer was recorded as)."""
+        self._execute("UPDATE runs SET status = COALESCE(?, status), seen = ?, exchange_id = COALESCE(?, exchange_id) "
+                      "WHERE id = ?", (status, _now(), exchange_id, rid))
+
+    def runs(self, limit=20) -> list:
+        """The runs, newest first."""
+        return self._query("SELECT * FROM runs ORDER BY time DESC, rowid DESC LIMIT ?", (limit,))
+
+    def run(self, rid: str = None):
+        """One run by id, or (None) the newest that has not been seen to end; None if none."""
+        if rid is not None:
+            rows = self._query("SELECT * FROM runs WHERE id = ?", (rid,))
+        else:
+            rows = self._query("SELECT * FROM runs WHERE status NOT IN ('completed', 'failed', 'incomplete', 'cancelled', "
+                               "'requires_action') OR status IS NULL ORDER BY time DESC, rowid DESC LIMIT 1")
+        return rows[0] if rows else None
+
+    def _execute(self, sql, params):
+        try:
+            self.db.execute(sql, params)
+        except sqlite3.Error as e:
+            raise HistoryError(f"{_describe(e)} ({self.path})") from None
+
     def cost(self, since=None, model=None) -> list:
         """Cost and tokens summed by day (UTC) and model."""
         where, params = _filters(since, model, None)
@@ -257,6 +309,10 @@ class History:
             "GROUP BY day, model ORDER BY day, model",
             params,
         )
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _statements(script):

@@ -254,6 +254,12 @@ history_options = option_bundle(
     click.option("--no-log", is_flag=True, help="Do not record this exchange in the history."),
 )
 
+#: Options for runs on the service (ask, stream).
+background_options = option_bundle(
+    click.option("--background", is_flag=True, help="Run on the service in the background (store: true), so a lost connection resumes; streaming --effort medium, high or xhigh does it by itself."),
+    click.option("--detach", is_flag=True, help="With --background: print the run's id and exit at once (see pplx jobs)."),
+)
+
 prompt_argument = click.argument("prompt", nargs=-1)
 
 #: Output for listings.

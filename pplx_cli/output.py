@@ -17,7 +17,7 @@ import time
 from pplx_cli import jsonsafe
 
 from pplx_cli.errors import StreamError, WriteError, outcome, redact
-from pplx_cli.pieces import ANSWER, BAD, META, REASONING, TEXT, WARNING
+from pplx_cli.pieces import ANSWER, BAD, META, PROGRESS, REASONING, TEXT, WARNING
 
 #: Metadata keys in the order they are written; ones never seen are left out unless listed in ALWAYS.
 META_ORDER = (
@@ -43,7 +43,7 @@ class AnswerWriter:
     JOIN_EVERY = 4096
 
     def __init__(self, out, err, *, reasoning="hide", sources=False, meta=True, meta_path=None, citations="keep",
-                 meta_style="json", render=None, out_terminal=False, err_terminal=False):
+                 meta_style="json", render=None, out_terminal=False, err_terminal=False, status=None):
         """``render`` is None (plain text) or ``(width, color)`` to render Markdown on ``out``;
         ``out_terminal``/``err_terminal`` say that text from the network written there must
         have its control characters neutralised (piped output keeps it as received)."""
@@ -71,6 +71,8 @@ class AnswerWriter:
 
             self.stripper = CitationStripper()
         self.err_terminal = err_terminal
+        self.out_terminal = out_terminal
+        self.status = status  # a terminal.StatusLine on stderr, or None
         self.neutraliser = None  # plain text to a terminal: control characters shown, not obeyed
         self.renderer = None
         self.links = {}
@@ -83,9 +85,16 @@ class AnswerWriter:
 
             self.neutraliser = StreamNeutraliser()
 
+    def stop_status(self):
+        """The progress line is gone for good (something is written to stdout)."""
+        if self.status is not None:
+            self.status.stop()
+
     def _write(self, data: bytes):
         if self.out_error is not None:
             return
+        if self.out_terminal:  # the status line shares the terminal: erased before any stdout text
+            self.stop_status()
         # state first: a signal can land between any two lines, and close() relies on it
         self.last = data[-1:]
         try:
@@ -98,6 +107,8 @@ class AnswerWriter:
 
     def _err(self, data: bytes):
         """Write to stderr; a stderr that fails has nowhere to report to."""
+        if self.status is not None:
+            self.status.clear()
         try:
             self.err.write(data)
             self.err.flush()
@@ -114,6 +125,7 @@ class AnswerWriter:
         """Write one piece."""
         kind, value = piece
         if kind == TEXT:
+            self.stop_status()  # gone when the answer starts
             self._keep(self.text, value)
             if self.reasoning_open:  # reasoning on stderr ends with its own newline before the answer
                 self._err(b"\n")
@@ -126,10 +138,15 @@ class AnswerWriter:
             self._text_out(value)
         elif kind == META:
             self.meta.update(value)
+            if self.status is not None and value.get("search_results"):
+                count = len(value["search_results"]) if isinstance(value["search_results"], list) else 0
+                self.status.show(f"{count} source{'s' if count != 1 else ''} found")
             if self.renderer is not None and ("search_results" in value or "citations" in value or "fetch_url_results" in value):
                 self._update_links()
         elif kind == REASONING:
             self._keep(self.reasoning, value)
+            if self.status is not None:
+                self.status.show(_phase(value))
             if self.reasoning_mode == "show" and not self.wrote_text:
                 shown = value if self.renderer is None and self.neutraliser is None else _neutralise(value)
                 self._write(shown.encode("utf-8", "replace"))
@@ -146,6 +163,8 @@ class AnswerWriter:
             self.warn(value)
         elif kind == ANSWER:
             self.text[:] = [value]
+        elif kind == PROGRESS and self.status is not None:
+            self.status.show(value)
 
     def _text_out(self, value: str):
         """Answer text to stdout: rendered, neutralised for a terminal, or as received."""
@@ -199,6 +218,7 @@ class AnswerWriter:
 
     def close(self, error=None):
         """Final newline, sources, metadata. Safe to call once."""
+        self.stop_status()
         if self.stripper is not None:
             self._text_out(self.stripper.flush())
         if self.neutraliser is not None:
@@ -283,6 +303,16 @@ class AnswerWriter:
 
 def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
+
+
+def _phase(reasoning: str) -> str:
+    """The progress line's phase for a piece of reasoning."""
+    line = reasoning.strip().splitlines()[-1] if reasoning.strip() else "thinking"
+    if line.startswith("Searching: "):
+        return f'searching for "{line[len("Searching: "):]}"'
+    if line.startswith("Reading: "):
+        return f"reading {line[len('Reading: '):]}"
+    return line
 
 
 def _neutralise(text: str) -> str:

@@ -34,6 +34,8 @@ WARNING = "warning"
 #: The complete answer, when what was printed cannot be (deltas were lost mid-stream): the
 #: answer to keep for the history and a follow-up; nothing is printed for it.
 ANSWER = "answer"
+#: Where a long run is (a chat deep-research progress chunk): only the status line shows it.
+PROGRESS = "progress"
 
 
 class Piece(NamedTuple):

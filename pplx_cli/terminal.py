@@ -128,3 +128,99 @@ def osc8(url: str, text: str) -> str:
     if not url:
         return text
     return f"\x1b]8;;{url}\x1b\\{text}\x1b]8;;\x1b\\"
+
+
+#: The status line now on the terminal, if any: messages.say erases it before a diagnostic.
+ACTIVE = None
+
+
+def clear_status():
+    """Erase the status line, if one is up, before another line is written to stderr."""
+    if ACTIVE is not None:
+        ACTIVE.clear()
+
+
+class StatusLine:
+    """One line on a terminal that rewrites itself: where a long run is (elapsed time, phase).
+
+    Nothing is drawn for the first ``DELAY`` seconds (a quick answer shows no line at all);
+    after that a ticker thread redraws the elapsed time every second. ``show`` sets the
+    phase; ``clear`` erases the line before anything else is written to the terminal (a
+    diagnostic; the next tick draws it again below), and ``stop`` ends it for good (the
+    answer has started). Every write holds one lock, so the ticker never interleaves.
+    """
+
+    DELAY = 1.0
+
+    def __init__(self, stream, *, width: int = 80, clock=None, ticker=True):
+        import threading
+        import time
+
+        global ACTIVE
+        self.stream = stream  # binary
+        self.width = max(width, 20)
+        self.clock = clock or time.monotonic
+        self.started = self.clock()
+        self.phase = "waiting for the answer"
+        self.up = False
+        self.stopped = False
+        self.lock = threading.Lock()
+        ACTIVE = self
+        if ticker:
+            threading.Thread(target=self._tick, daemon=True).start()
+
+    def _line(self) -> str:
+        text = neutralise_line(f"{self.clock() - self.started:.0f}s · {self.phase}")
+        return text if len(text) < self.width else text[: self.width - 2] + "…"
+
+    def _draw(self):
+        if self.clock() - self.started < self.DELAY:
+            return
+        try:
+            self.stream.write(("\r\x1b[2K" + self._line()).encode("utf-8", "replace"))
+            self.stream.flush()
+            self.up = True
+        except OSError:
+            self.stopped = True
+
+    def show(self, phase: str):
+        """Set the phase and draw the line (unless the answer has started)."""
+        with self.lock:
+            if self.stopped:
+                return
+            self.phase = phase
+            self._draw()
+
+    def clear(self):
+        """Erase the line, if it is up, before something else is written."""
+        with self.lock:
+            self._erase()
+
+    def _erase(self):
+        if self.up:
+            try:
+                self.stream.write(b"\r\x1b[2K")
+                self.stream.flush()
+            except OSError:
+                pass
+            self.up = False
+
+    def stop(self):
+        """Erase the line and never draw it again."""
+        global ACTIVE
+        with self.lock:
+            self._erase()
+            self.stopped = True
+        if ACTIVE is self:
+            ACTIVE = None
+
+    def _tick(self):
+        import time
+
+        time.sleep(self.DELAY)
+        while True:
+            with self.lock:
+                if self.stopped:
+                    return
+                self._draw()
+            time.sleep(1.0)

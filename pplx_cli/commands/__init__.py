@@ -24,8 +24,13 @@ def make_writer(p: dict, settings=None):
         render = wants_render(sys.stdout, os.environ)
     elif render:  # asked for, e.g. into less -R: colour unless NO_COLOR or TERM=dumb say no
         color = not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    status = None
+    if err_terminal and p.get("status", True) and not p.get("quiet") and not p.get("verbose") and p["reasoning"] != "stderr":
+        from pplx_cli.terminal import StatusLine
+
+        status = StatusLine(sys.stderr.buffer, width=width(sys.stderr, os.environ))
     return AnswerWriter(
-        sys.stdout.buffer, sys.stderr.buffer, reasoning=p["reasoning"], sources=p["sources"],
+        sys.stdout.buffer, sys.stderr.buffer, reasoning=p["reasoning"], sources=p["sources"], status=status,
         meta=not p["no_meta"], meta_path=p["meta_path"], citations=p.get("citations", "keep"),
         meta_style=meta_style(p, settings),
         render=(width(sys.stdout, os.environ), color) if render else None,

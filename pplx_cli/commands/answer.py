@@ -6,7 +6,15 @@ import click
 
 from pplx_cli.commands import make_writer
 from pplx_cli.messages import note, warn
-from pplx_cli.options import CONTEXT, history_options, output_options, prompt_argument, request_options, stream_mode_option
+from pplx_cli.options import (
+    CONTEXT,
+    background_options,
+    history_options,
+    output_options,
+    prompt_argument,
+    request_options,
+    stream_mode_option,
+)
 from pplx_cli.prompt import read_prompt
 
 
@@ -28,6 +36,10 @@ def _check_output_options(mode, p):
 
     if p.get("meta_path") and p.get("no_meta"):
         raise UsageError("--meta FILE and --no-meta contradict each other")
+    if p.get("detach") and not p.get("background"):
+        raise UsageError("--detach needs --background (a run that is not in the background ends with the connection)")
+    if p.get("detach") and (mode == "raw" or p.get("raw")):
+        raise UsageError("--detach prints the run's id, not the response: not with --raw")
     if mode == "raw" or p.get("raw"):
         given = [name for name, default in OUTPUT_DEFAULTS.items() if name in p and p[name] != default]
         if given:
@@ -40,6 +52,7 @@ def _check_output_options(mode, p):
 @request_options
 @output_options
 @history_options
+@background_options
 @click.option("--raw", is_flag=True, help="Print the JSON response body as received.")
 def ask(prompt, raw, **p):
     """Ask and print the complete answer.
@@ -68,6 +81,7 @@ def ask(prompt, raw, **p):
 @stream_mode_option
 @output_options
 @history_options
+@background_options
 @click.option("--raw", is_flag=True, help="Same as 'pplx raw': dump the event stream byte for byte (not recorded).")
 def stream(prompt, raw, **p):
     """Stream the answer as it is generated.

@@ -131,7 +131,7 @@ def show(exchange_id, as_json, **p):
     if as_json:
         click.echo(jsonsafe.dumps(record, ensure_ascii=False))
         return
-    writer = make_writer(p)
+    writer = make_writer(dict(p, status=False))
     if record["reasoning"]:
         writer.write(Piece(REASONING, record["reasoning"]))
     if record["answer"]:

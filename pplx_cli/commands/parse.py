@@ -26,7 +26,7 @@ def parse(file, **p):
     from pplx_cli.pieces import PieceStream
     from pplx_cli.sse import iter_sse
 
-    writer = make_writer(p)
+    writer = make_writer(dict(p, status=False))
     if file in (None, "-"):
         if sys.stdin is None or sys.stdin.isatty():
             raise UsageError("no FILE given and stdin is a terminal (see pplx parse --help)")

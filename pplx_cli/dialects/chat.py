@@ -6,7 +6,7 @@ import re
 from typing import Iterable, Iterator
 
 from pplx_cli.errors import APIError, StreamError, StreamIncomplete
-from pplx_cli.pieces import META, REASONING, TEXT, Dialect, Piece, error_message, loads_event, typed_meta
+from pplx_cli.pieces import META, PROGRESS, REASONING, TEXT, Dialect, Piece, error_message, loads_event, typed_meta
 from pplx_cli.sse import Event
 
 #: Top-level keys of a chat completion (chunk) copied into the metadata.
@@ -168,7 +168,12 @@ class ChatDialect(Dialect):
         delta = choice.get("delta")
         if not isinstance(delta, dict):
             delta = {}
-        if kind == "chat.reasoning":
+        if not (isinstance(choices, list) and choices) and kind not in ("chat.reasoning", "chat.completion.done"):
+            # a deep-research progress chunk: no text, but the status line says the run is alive
+            found = obj.get("search_results")
+            out.append(Piece(PROGRESS, f"researching · {len(found)} sources found" if isinstance(found, list) and found
+                             else "researching"))
+        elif kind == "chat.reasoning":
             steps = delta.get("reasoning_steps")
             for step in steps if isinstance(steps, list) else ():
                 text = _reasoning_step_text(step)

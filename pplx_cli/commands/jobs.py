@@ -1,0 +1,255 @@
+"""``pplx jobs``: the background runs this machine started, and picking them up."""
+
+import os
+import sys
+
+import click
+
+from pplx_cli.commands import make_writer
+from pplx_cli.errors import PplxError, UsageError
+from pplx_cli.messages import note, warn
+from pplx_cli.options import CONTEXT, connection_options, json_option, output_options
+
+
+def _history(create=False):
+    from pplx_cli.config import history_path
+    from pplx_cli.history import History, HistoryError
+
+    path = history_path(os.environ)
+    if not os.path.exists(path):
+        return None
+    try:
+        return History(path, create=create)
+    except HistoryError as e:
+        raise PplxError(f"cannot read the history: {e}") from None
+
+
+def _find(rid):
+    """The run's record (the newest unfinished one without an id); PplxError if there is none."""
+    history = _history()
+    record = None
+    if history is not None:
+        with history:
+            record = history.run(rid)
+    if record is None and rid is None:
+        raise PplxError("no unfinished background run to wait for (see pplx jobs)")
+    return record
+
+
+def _client(p, record):
+    """A client for the run's service: --base-url, else the one the run was started on, else the settings'."""
+    from pplx_cli.client import Client
+    from pplx_cli.config import Settings, check_transport, resolve_connection
+    from pplx_cli.errors import register_secret
+
+    conn = resolve_connection(p)
+    settings = Settings({"base_url": conn.base_url or (record or {}).get("base_url"), "timeout": conn.timeout,
+                         "retries": conn.retries}, warn=warn)
+    base_url = check_transport(settings.get("base_url"), conn.insecure)
+    key = settings.api_key()
+    register_secret(key)
+    return Client(base_url=base_url, api_key=key, timeout=float(settings.get("timeout")),
+                  retries=int(settings.get("retries")), verbose=conn.verbose, quiet=conn.quiet, err=sys.stderr), settings
+
+
+@click.group(invoke_without_command=True, context_settings=CONTEXT)
+@click.option("-n", "limit", type=click.IntRange(min=1), default=20, show_default=True, metavar="N", help="At most N runs.")
+@json_option
+@click.pass_context
+def jobs(ctx, limit, as_json):
+    """List the background runs this machine started, newest first.
+
+    Each line: the run's id, when it started (UTC), its status as last seen, the model or
+    effort, and the start of the prompt. The service has no list of runs: pplx remembers
+    the ones it started (in the history database).
+
+    \b
+    Examples:
+      pplx jobs
+      id=$(pplx ask --background --detach "survey of fusion startups") && pplx jobs wait "$id"
+      pplx jobs show resp_abc; pplx jobs cancel resp_abc
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from pplx_cli import jsonsafe
+    from pplx_cli.terminal import neutralise_line
+
+    history = _history()
+    rows = []
+    if history is not None:
+        with history:
+            rows = history.runs(limit)
+    lines = []
+    for row in rows:
+        if as_json:
+            lines.append(jsonsafe.dumps({k: row[k] for k in ("id", "time", "status", "model", "prompt", "cid", "exchange_id")},
+                                        ensure_ascii=False))
+        else:
+            prompt = " ".join(row["prompt"].split())
+            prompt = prompt if len(prompt) <= 50 else prompt[:49] + "…"
+            lines.append(neutralise_line(f"{row['id']}  {row['time'][:19].replace('T', ' ')}  {row['status'] or '-':<12}  "
+                                         f"{row['model'] or '-':<16}  {prompt}"))
+    if lines:
+        sys.stdout.buffer.write(("\n".join(lines) + "\n").encode("utf-8", "replace"))
+        sys.stdout.buffer.flush()
+
+
+@jobs.command(context_settings=CONTEXT)
+@click.argument("run_id", metavar="[ID]", required=False)
+@click.option("--stream", "as_stream", is_flag=True, help="Resume the run's event stream instead of polling it.")
+@connection_options
+@output_options
+def wait(run_id, as_stream, **p):
+    """Wait for a run to end, then print its answer and metadata as 'pplx ask' would.
+
+    ID is a run's id; without it, the newest run not yet seen to end. The polls start at 1 s
+    apart and grow to 15 s (a Retry-After wins), and go on through network errors for as long
+    as the run lives. The answer is recorded in the history like any other; the exit status
+    is the one 'pplx ask' would have had.
+
+    \b
+    Examples:
+      pplx jobs wait
+      pplx jobs wait resp_abc --stream --sources
+    """
+    import time
+
+    from pplx_cli.history import HistoryError
+    from pplx_cli.pieces import META, PieceStream, Piece, body_pieces
+    from pplx_cli.messages import say
+    from pplx_cli.runs import ResumingEvents, phase, poll, run_path
+
+    record = _find(run_id)
+    rid = run_id or record["id"]
+    client, settings = _client(p, record)
+    writer = make_writer(p, settings)
+    started = time.monotonic()
+    status, error, final = 0, None, {}
+    try:
+        if as_stream:
+            from pplx_cli.client import check_stream_type, iter_body
+            from pplx_cli.sse import iter_sse
+
+            response = client.get(f"{run_path(rid)}?stream=true", stream=True)
+            check_stream_type(response)
+            events = ResumingEvents(client, iter_sse(iter_body(response)), retries=client.retries,
+                                    say=lambda line: None if client.quiet else say(line))
+            events.id = rid
+            writer.render(PieceStream(events, api="agent"))
+        else:
+            final = poll(client, rid, on_state=lambda state: writer.status and writer.status.show(phase(state)))
+            writer.write(Piece(META, {}))
+            writer.render(body_pieces(final, "agent"))
+    except BaseException as e:
+        from pplx_cli.errors import outcome
+
+        status, error = outcome(e)
+        raise
+    finally:
+        if record is not None and not (error in ("interrupted", "terminated")):
+            _record(record, writer, status, error, round(time.monotonic() - started, 3))
+
+
+def _record(record, writer, status, error, duration):
+    """The answer as an exchange of the history, and the run's status beside it."""
+    from pplx_cli import jsonsafe
+    from pplx_cli.history import HistoryError
+
+    history = _history(create=True)
+    if history is None:
+        return
+    try:
+        options = jsonsafe.loads(record["options"] or "{}")
+    except ValueError:
+        options = {}
+    try:
+        with history:
+            exchange_id = history.record(
+                cid=record["cid"] or os.urandom(6).hex(), api="agent", model=record["model"], system=record["system"],
+                prompt=record["prompt"], options=options, answer=writer.answer(),
+                reasoning="".join(writer.reasoning) or None, meta=writer.metadata(error), duration=duration,
+                exit_status=status, error=error)
+            finish = writer.meta.get("finish_reason")
+            history.set_run(record["id"], "completed" if status == 0 else (finish or "failed"), exchange_id)
+    except HistoryError as e:
+        warn(f"history not recorded: {e}")
+
+
+@jobs.command(context_settings=CONTEXT)
+@click.argument("run_id", metavar="ID")
+@connection_options
+@json_option
+def show(run_id, as_json, **p):
+    """Print a run's current state (status, elapsed time, searches so far) without waiting.
+
+    \b
+    Examples:
+      pplx jobs show resp_abc
+      pplx jobs show resp_abc --json | jq .status
+    """
+    import time
+
+    from pplx_cli import jsonsafe
+    from pplx_cli.runs import get_run, searches
+    from pplx_cli.terminal import neutralise_line
+
+    record = _history_run(run_id)
+    client, _ = _client(p, record)
+    state, _wait = get_run(client, run_id)
+    _note_status(run_id, state.get("status"))
+    if as_json:
+        click.echo(jsonsafe.dumps(state, ensure_ascii=False))
+        return
+    created = state.get("created_at")
+    elapsed = f"{time.time() - created:.0f}s" if isinstance(created, (int, float)) and not isinstance(created, bool) else "-"
+    lines = [f"id: {state.get('id') or run_id}", f"status: {state.get('status') or '-'}", f"elapsed: {elapsed}",
+             f"searches: {searches(state)}"]
+    if record is not None:
+        lines.append(f"prompt: {' '.join(record['prompt'].split())[:200]}")
+    click.echo("\n".join(neutralise_line(line) for line in lines))
+
+
+@jobs.command(context_settings=CONTEXT)
+@click.argument("run_id", metavar="ID")
+@connection_options
+def cancel(run_id, **p):
+    """Cancel a run; cancelling one that already ended says so (exit 1).
+
+    \b
+    Examples:
+      pplx jobs cancel resp_abc
+    """
+    from pplx_cli.errors import APIError
+    from pplx_cli.runs import cancel as cancel_run
+
+    record = _history_run(run_id)
+    client, _ = _client(p, record)
+    try:
+        answer = cancel_run(client, run_id)
+    except APIError as e:
+        if e.status == 400:
+            raise PplxError(f"the run {run_id} cannot be cancelled: it has already ended ({e.message})") from None
+        raise
+    _note_status(run_id, "cancelled")
+    click.echo(f"{run_id}: {answer.get('status') or 'cancelling'}")
+
+
+def _history_run(rid):
+    history = _history()
+    if history is None:
+        return None
+    with history:
+        return history.run(rid)
+
+
+def _note_status(rid, status):
+    from pplx_cli.history import HistoryError
+
+    history = _history()
+    if history is None or not isinstance(status, str):
+        return
+    try:
+        with history:
+            history.set_run(rid, status)
+    except HistoryError:
+        pass

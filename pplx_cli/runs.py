@@ -1,0 +1,236 @@
+"""Background runs on the Agent API (``background: true, store: true``): streams that resume
+after a lost connection, polling a run to its end, and cancelling it.
+
+The service keeps a background run on its side: ``GET /v1/responses/{id}`` reports it,
+``GET /v1/responses/{id}?stream=true&starting_after=N`` replays its events after event N,
+``POST /v1/responses/{id}/cancel`` stops it. Nothing here writes to stdout or knows click.
+"""
+
+import json
+import re
+import time
+
+from pplx_cli.errors import APIError, NetworkError, PplxError, RateLimitError, StreamError
+from pplx_cli.sse import Event
+
+#: Statuses of a run that will not change any more.
+TERMINAL = {"completed", "failed", "incomplete", "cancelled", "requires_action"}
+#: Polling starts at FIRST_POLL seconds and grows by POLL_GROWTH to at most LAST_POLL.
+FIRST_POLL, POLL_GROWTH, LAST_POLL = 1.0, 1.5, 15.0
+#: Efforts whose runs take long enough to be worth running in the background when streamed.
+LONG_EFFORTS = {"medium", "high", "xhigh"}
+
+_SEQUENCE = re.compile(r'"sequence_number"\s*:\s*(-?\d+)')
+_TYPE = re.compile(r'"type"\s*:\s*"([^"]+)"')
+
+
+def is_long_effort(effort) -> bool:
+    """Whether an effort (``high`` or pinned ``high@2026-10-16.0``) makes a long run."""
+    return isinstance(effort, str) and effort.split("@", 1)[0] in LONG_EFFORTS
+
+
+def sequence_of(event: Event):
+    """An event's ``sequence_number`` (read without decoding the whole event), or None."""
+    m = _SEQUENCE.search(event.data)
+    return int(m.group(1)) if m else None
+
+
+def type_of(event: Event) -> str:
+    """An event's type: its ``event:`` line, else the first ``"type"`` of its data."""
+    if event.type and event.type != "message":
+        return event.type
+    m = _TYPE.search(event.data)
+    return m.group(1) if m else ""
+
+
+def response_id_of(event: Event):
+    """The run's id from a ``response.*`` event that carries the response object, or None."""
+    if '"response"' not in event.data:
+        return None
+    try:
+        obj = json.loads(event.data)
+    except (ValueError, RecursionError):
+        return None
+    response = obj.get("response") if isinstance(obj, dict) else None
+    rid = response.get("id") if isinstance(response, dict) else None
+    return rid if isinstance(rid, str) and rid else None
+
+
+def is_terminal(kind: str) -> bool:
+    return kind == "error" or kind.rpartition(".")[2] in TERMINAL and kind.startswith("response.")
+
+
+def run_path(rid: str) -> str:
+    from urllib.parse import quote
+
+    return f"/v1/responses/{quote(rid, safe='')}"
+
+
+class ResumingEvents:
+    """The events of a background run's stream, resumed across lost connections.
+
+    Iterate it as the event source of a :class:`~pplx_cli.pieces.PieceStream`. When the
+    connection is lost or stalls before the run's terminal event, it reconnects with
+    ``starting_after`` = the last event it handed on (with backoff, up to ``retries`` times
+    per loss); events already handed on are never handed on again. A resume the service
+    refuses (an expired cursor: 400; an unstored run: 404), or retries used up, falls back
+    to polling the run to its end, and the final response is handed on as its terminal
+    event, so the text that was missed is printed from it. Only when that fails too is the
+    loss raised (NetworkError: exit 5, what arrived kept).
+    """
+
+    def __init__(self, client, events, *, retries, say=None, sleep=time.sleep, on_id=None):
+        self.client = client
+        self.events = events  # the first connection's events
+        self.retries = retries
+        self.say = say or (lambda line: None)
+        self.sleep = sleep
+        self.on_id = on_id
+        self.id = None
+        self.last = None  # the sequence number of the last event handed on
+        self.handed = 0
+        self.done = False
+        self.resumes = 0
+
+    def __iter__(self):
+        events = self.events
+        while True:
+            try:
+                for event in events:
+                    seq = sequence_of(event)
+                    if seq is not None and self.last is not None and seq <= self.last:
+                        continue  # replayed: handed on already
+                    if self.id is None:
+                        self._learn_id(response_id_of(event))
+                    kind = type_of(event)
+                    self.handed += 1
+                    yield event
+                    if seq is not None:
+                        self.last = seq
+                    if is_terminal(kind):
+                        self.done = True
+                        return
+                if self.done:
+                    return
+                lost = NetworkError("the stream ended before the run did")
+            except NetworkError as e:
+                lost = e
+            if self.id is None:
+                raise lost
+            events = self._resume(lost)
+            if events is None:
+                yield from self._poll_to_end(lost)
+                return
+
+    def _learn_id(self, rid):
+        if rid:
+            self.id = rid
+            if self.on_id:
+                self.on_id(rid)
+
+    def _resume(self, lost):
+        """A new event iterator after ``self.last``, or None when resuming is refused or fails."""
+        from pplx_cli.client import backoff, check_stream_type, iter_body
+        from pplx_cli.sse import iter_sse
+
+        why = "stalled" if getattr(lost, "timed_out", False) else "lost"
+        after = -1 if self.last is None else self.last
+        for attempt in range(1, self.retries + 1):
+            wait = backoff(attempt - 1)
+            self.say(f"pplx: note: connection {why} after {self.handed} events; resuming run {self.id} after event {after} "
+                     f"in {wait:.1f}s ({attempt}/{self.retries})")
+            self.sleep(wait)
+            try:
+                response = self.client.get(f"{run_path(self.id)}?stream=true&starting_after={after}", stream=True)
+                check_stream_type(response)
+            except APIError as e:
+                if e.status in (400, 404):  # an expired cursor, or a run that was not stored
+                    self.say(f"pplx: note: the run's stream cannot be resumed ({e.message}); polling it to its end")
+                    return None
+                raise
+            except NetworkError:
+                continue
+            self.resumes += 1
+            return iter_sse(iter_body(response))
+        return None
+
+    def _poll_to_end(self, lost):
+        """The run's final response, polled, as its terminal event."""
+        try:
+            final = poll(self.client, self.id, sleep=self.sleep)
+        except PplxError:
+            raise lost from None
+        status = final.get("status") if isinstance(final.get("status"), str) else "completed"
+        kind = f"response.{status}"
+        self.done = True
+        yield Event(kind, json.dumps({"type": kind, "response": final}))
+
+
+def phase(state: dict) -> str:
+    """A run's state for the progress line: its status, and its searches so far."""
+    status = state.get("status") if isinstance(state.get("status"), str) else "queued"
+    n = searches(state)
+    return status.replace("_", " ") + (f" · {n} search{'es' if n != 1 else ''}" if n else "")
+
+
+def searches(state: dict) -> int:
+    """How many searches a run's output holds so far."""
+    output = state.get("output") if isinstance(state.get("output"), list) else []
+    return sum(1 for item in output if isinstance(item, dict) and item.get("type") == "search_results")
+
+
+def get_run(client, rid: str):
+    """``(the run's response object, seconds to wait before asking again or None)``."""
+    from pplx_cli.client import parse_retry_after, read_body
+    from pplx_cli.jsonsafe import loads
+
+    response = client.get(run_path(rid))
+    wait = parse_retry_after(response.headers.get("Retry-After"))
+    try:
+        obj = loads(read_body(response))
+    except ValueError:
+        raise StreamError("the run's state is not JSON") from None
+    if not isinstance(obj, dict):
+        raise StreamError("the run's state is not a JSON object")
+    return obj, wait
+
+
+def poll(client, rid: str, *, sleep=time.sleep, on_state=None, clock=time.monotonic):
+    """Poll a run until it ends and return its final response object.
+
+    The interval grows from FIRST_POLL to LAST_POLL seconds; a ``Retry-After`` wins. A
+    network error (or a 5xx/429 the client gave up on) is retried as long as the run may be
+    alive: polling goes on until the run ends or the user stops it. A 404 (an unknown or
+    unstored run) and other client errors end it with their error.
+    """
+    interval = FIRST_POLL
+    while True:
+        try:
+            state, wait = get_run(client, rid)
+        except (NetworkError, RateLimitError):
+            state, wait = None, None
+        except APIError as e:
+            if e.status is None or e.status >= 500 or e.status == 429:
+                state, wait = None, None
+            else:
+                raise
+        if state is not None:
+            if on_state:
+                on_state(state)
+            if state.get("status") in TERMINAL:
+                return state
+        sleep(interval if wait is None else wait)
+        interval = min(interval * POLL_GROWTH, LAST_POLL)
+
+
+def cancel(client, rid: str) -> dict:
+    """Ask the service to cancel a run; its answer (``{"response_id", "status": "cancelling"}``)."""
+    from pplx_cli.client import read_body
+    from pplx_cli.jsonsafe import loads
+
+    response = client.post(f"{run_path(rid)}/cancel", {}, stream=False)
+    try:
+        obj = loads(read_body(response))
+    except ValueError:
+        obj = {}
+    return obj if isinstance(obj, dict) else {}
