@@ -11,6 +11,7 @@ import time
 
 from pplx_cli.config import Settings, check_transport, read_api_choice, remember_api_choice, resolve_connection
 from pplx_cli import runs
+from pplx_cli.background import BackgroundRuns
 from pplx_cli.errors import (
     AgentAPIRequired,
     APIError,
@@ -48,17 +49,6 @@ def request_options(p: dict, settings: Settings) -> RequestOptions:
     )
 
 
-def _logged_options(opts: RequestOptions, api_setting: str) -> dict:
-    """The request options worth keeping in the history: the ones set."""
-    from dataclasses import asdict
-
-    out = {k: v for k, v in asdict(opts).items() if v not in (None, False, [], "")}
-    out.pop("system", None)  # its own column
-    out["store"] = opts.store
-    out["api"] = api_setting
-    return out
-
-
 def header_meta(headers) -> dict:
     """``request_id`` and ``ratelimit`` (limit, remaining, reset, used) from response headers."""
     meta = {}
@@ -75,7 +65,7 @@ def header_meta(headers) -> dict:
     return meta
 
 
-class Exchange:
+class Exchange(BackgroundRuns):
     """A prompt about to be sent, with everything resolved before anything is sent."""
 
     def __init__(self, mode: str, prompt: str, p: dict, *, warn, note, err=None):
@@ -156,6 +146,16 @@ class Exchange:
 
         return History(self.history_path, create=create)
 
+    def logged_options(self) -> dict:
+        """The request options worth keeping in the history: the ones set."""
+        from dataclasses import asdict
+
+        out = {k: v for k, v in asdict(self.opts).items() if v not in (None, False, [], "")}
+        out.pop("system", None)  # its own column
+        out["store"] = self.opts.store
+        out["api"] = self.api_setting
+        return out
+
     def record(self, writer, exit_status: int, error, duration: float):
         """Write the exchange to the history; a failure is one warning, never an error."""
         if not self.log or not self.log_exchange:
@@ -166,7 +166,7 @@ class Exchange:
             with self._history() as history:
                 exchange_id = history.record(
                     cid=self.cid, api=self.api, model=self.requested, system=self.opts.system,
-                    prompt=self.prompt, options=_logged_options(self.opts, self.api_setting),
+                    prompt=self.prompt, options=self.logged_options(),
                     answer=writer.answer(), reasoning="".join(writer.reasoning) or None,
                     meta=writer.metadata(error), duration=duration, exit_status=exit_status, error=error,
                 )
@@ -174,27 +174,6 @@ class Exchange:
                     history.set_run(self.run_id, self.run_status, exchange_id)
         except HistoryError as e:
             self.warn(f"history not recorded: {e}")
-
-    def _run_started(self, rid: str, status: str = "in_progress"):
-        """A background run has an id: remember it at once, so that it can be picked up later."""
-        self.run_id = rid
-        self.run_status = status
-        if not self.log:
-            return
-        from pplx_cli.history import HistoryError
-
-        try:
-            with self._history() as history:
-                history.add_run(id=rid, base_url=self.base_url, cid=self.cid, model=self.requested, system=self.opts.system,
-                                prompt=self.prompt, options=_logged_options(self.opts, self.api_setting), status=status)
-        except HistoryError as e:
-            self.warn(f"the run is not remembered: {e}")
-
-    def _detached(self, writer=None):
-        """Ctrl-C or SIGTERM while a background run goes on: say how to pick it up or stop it."""
-        if self.run_id and self.run_status not in runs.TERMINAL:
-            self.note(f"the run {self.run_id} continues on Perplexity's side: 'pplx jobs wait {self.run_id}' picks it up, "
-                      f"'pplx jobs cancel {self.run_id}' stops it")
 
     # ---- sending ----
 
@@ -231,24 +210,6 @@ class Exchange:
             self.note(f"{name} has no {'Agent API' if api == 'agent' else 'chat completions'} equivalent; not sent")
         for name in ignored_without_search(self.opts):
             self.note(f"{name} does nothing with --no-search; not sent")
-
-    def _background(self, api, body, stream):
-        """Run in the background (``background`` and ``store`` true) when asked, or when a
-        long effort is streamed, so that a lost connection loses nothing."""
-        wanted = self.p.get("background") or self.p.get("detach") or (stream and runs.is_long_effort(body.get("effort")))
-        if not wanted:
-            return
-        if api != "agent":
-            if self.p.get("background") or self.p.get("detach"):
-                raise UsageError("--background needs the Agent API (--api agent): chat completions keep no runs")
-            return
-        if body.get("store") is False:
-            raise UsageError("a background run is kept by the service until it ends: it cannot be --no-store")
-        body["background"] = True
-        body["store"] = True
-        if self.p.get("detach"):
-            body["stream"] = False
-        self.background = True
 
     def _post(self, client, api):
         self.api = api
@@ -319,48 +280,11 @@ class Exchange:
 
         self._recorded(run, writer)
 
-    def _resuming(self, events):
-        from pplx_cli.runs import ResumingEvents
-
-        def say(line):
-            if not self.conn.quiet:
-                self.warn_line(line)
-
-        return ResumingEvents(self._client, events, retries=int(self.settings.get("retries")), say=say,
-                              on_id=self._run_started)
-
     def warn_line(self, line: str):
         """A line already prefixed (pplx: ...), on stderr."""
         from pplx_cli.messages import say
 
         say(line)
-
-    def _finished(self, writer):
-        """Note how a background run ended (for pplx jobs)."""
-        if self.run_id:
-            finish = writer.meta.get("finish_reason")
-            self.run_status = "completed" if finish == "stop" else (finish if finish in runs.TERMINAL else "incomplete")
-
-    def _submit(self, response, writer):
-        """--detach: the run's id on stdout, for id=$(pplx ...); it goes on on the service."""
-        from pplx_cli.client import read_body
-        from pplx_cli.jsonsafe import loads
-
-        try:
-            obj = loads(read_body(response))
-        except ValueError:
-            obj = None
-        rid = obj.get("id") if isinstance(obj, dict) else None
-        if not isinstance(rid, str) or not rid:
-            raise StreamError("the service did not say which run it started (no id in its answer)")
-        self.log_exchange = False  # the answer is recorded when 'pplx jobs wait' has it
-        self._run_started(rid, obj.get("status") if isinstance(obj.get("status"), str) else "queued")
-        writer.meta_enabled = False
-        writer.stop_status()
-        writer.out.write((rid + "\n").encode())
-        writer.out.flush()
-        writer.delivered = True
-        return None
 
     def ask(self, writer, raw=False):
         """``pplx ask``: the complete answer; with ``raw`` the JSON body as received."""
@@ -391,28 +315,6 @@ class Exchange:
             return writer
 
         self._recorded(run, writer)
-
-    def _poll_body(self, body: bytes, writer) -> bytes:
-        """A background run answered 'queued': poll it to its end (Ctrl-C detaches)."""
-        from pplx_cli import jsonsafe
-        from pplx_cli.runs import phase, poll
-
-        try:
-            obj = jsonsafe.loads(body)
-        except ValueError:
-            return body
-        rid = obj.get("id") if isinstance(obj, dict) else None
-        if not isinstance(rid, str) or obj.get("status") in runs.TERMINAL:
-            return body
-        self._run_started(rid, obj.get("status") or "queued")
-        try:
-            final = poll(self._client, rid, sleep=self._sleep,
-                         on_state=lambda state: writer.status and writer.status.show(phase(state)))
-        except (KeyboardInterrupt, Terminated):
-            self._detached()
-            raise
-        self.run_status = final.get("status")
-        return jsonsafe.dumps(final).encode()
 
     def _say_unknown(self, parser):
         """With -v: how many events of types pplx does not know were ignored."""

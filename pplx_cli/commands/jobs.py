@@ -6,8 +6,8 @@ import sys
 import click
 
 from pplx_cli.commands import make_writer
-from pplx_cli.errors import PplxError, UsageError
-from pplx_cli.messages import note, warn
+from pplx_cli.errors import PplxError
+from pplx_cli.messages import warn
 from pplx_cli.options import CONTEXT, connection_options, json_option, output_options
 
 
@@ -114,9 +114,8 @@ def wait(run_id, as_stream, **p):
     """
     import time
 
-    from pplx_cli.history import HistoryError
-    from pplx_cli.pieces import META, PieceStream, Piece, body_pieces
     from pplx_cli.messages import say
+    from pplx_cli.pieces import META, Piece, PieceStream, body_pieces
     from pplx_cli.runs import ResumingEvents, phase, poll, run_path
 
     record = _find(run_id)
