@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pplx against its peers, side by side, in one run: python3 bench/run.py [--runs N] [--only chat|agent]
+"""pplx against its peers, side by side, in one run: python3 bench/run.py [--runs N] [--only chat|agent|embed]
 
 Creates bench/.venv (pplx installed as a user would, requests, and the official SDK when
 it can be installed), starts a threaded HTTP server on 127.0.0.1 that serves pre-built
@@ -47,7 +47,7 @@ def ensure_venv(argv, source=ROOT):
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     # a regular (not editable) install of the source tree: what a user runs
     subprocess.run([*pip, "--force-reinstall", "--no-deps", str(source)], check=True)
-    subprocess.run([*pip, "click", "requests"], check=True)
+    subprocess.run([*pip, str(source)], check=True)  # and its dependencies, as a user gets them
     if subprocess.run([str(BIN / "python"), "-c", "import perplexity"], capture_output=True).returncode:
         if subprocess.run([*pip, "perplexityai"], capture_output=True).returncode:
             print("note: the official SDK (perplexityai) could not be installed; its columns are skipped", file=sys.stderr)
@@ -382,6 +382,40 @@ def agent_figures(b, runs):
     return results
 
 
+def embed_figures(b, runs):
+    """``pplx embed`` of 10,000 short lines beside the SDK doing the same: rows of (cells, goal, met)."""
+    import tempfile
+
+    py = str(BIN / "python")
+    peers = {"pplx": [str(BIN / "pplx"), "embed", "--dimensions", "256", "--no-meta", "--no-log"]}
+    if "SDK" in b.peers:
+        peers["SDK"] = [py, str(ROOT / "bench" / "peers" / "sdk_embed.py"), b.api.url, "256"]
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("".join(f"short line number {i}\n" for i in range(10_000)))
+        lines = f.name
+    outputs = {}
+    for name, cmd in peers.items():
+        with open(lines, "rb") as stdin:
+            outputs[name] = subprocess.run(cmd, stdin=stdin, capture_output=True, env=b.env, timeout=600).stdout
+    if len(outputs["pplx"].splitlines()) != 10_000:
+        raise SystemExit("pplx embed did not print 10,000 embeddings")
+    for name, out in outputs.items():
+        if [json.loads(x) for x in out.splitlines()] != [json.loads(x) for x in outputs["pplx"].splitlines()]:
+            raise SystemExit(f"{name} printed other embeddings than pplx")
+    times = {name: [] for name in peers}
+    for _ in range(runs):
+        for name, cmd in peers.items():
+            with open(lines, "rb") as stdin:
+                started = time.perf_counter()
+                subprocess.run(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=b.env)
+                times[name].append(time.perf_counter() - started)
+    os.unlink(lines)
+    walls = {name: median(ts) for name, ts in times.items()}
+    row = ["pplx embed, 10,000 short lines, 20 requests (s)", f"{walls['pplx']:.3f}"]
+    row += [f"{walls[n]:.3f} ({fmt_ratio(walls['pplx'], walls[n])})" for n in peers if n != "pplx"]
+    return peers, [(row, "<= 1.0x SDK", "SDK" not in walls or walls["pplx"] <= walls["SDK"])]
+
+
 def latency_row(label, peers, lat, framing):
     med, hi = lat["pplx", framing]
     row = [label, f"{med:.2f} / {hi:.2f}"]
@@ -406,7 +440,7 @@ def print_table(title, peers, results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per timing (median taken)")
-    parser.add_argument("--only", choices=("chat", "agent"), help="only the chat completions or only the Agent API figures")
+    parser.add_argument("--only", choices=("chat", "agent", "embed"), help="only the chat completions, Agent API or embed figures")
     parser.add_argument("--pplx", metavar="SRC", type=Path, default=ROOT,
                         help="install pplx from this source tree instead of the working tree")
     args = parser.parse_args()
@@ -430,10 +464,13 @@ def main():
               f"{args.runs} runs per timing; pplx-cli {versions.get('pplx-cli', '?')}, requests {versions.get('requests', '?')}, "
               f"perplexityai {versions.get('perplexityai', 'not installed')}; chat peers: {', '.join(b.peers)}; "
               f"Agent API peers: {', '.join(b.agent_peers)}\n")
-        if args.only != "agent":
+        if args.only in (None, "chat"):
             tables.append(("Chat completions (pplx stream q --api chat --no-meta)", b.peers, chat_figures(b, args.runs)))
-        if args.only != "chat":
+        if args.only in (None, "agent"):
             tables.append(("Agent API (pplx stream q --api agent --no-meta)", b.agent_peers, agent_figures(b, args.runs)))
+        if args.only in (None, "embed"):
+            peers, rows = embed_figures(b, args.runs)
+            tables.append(("Embeddings (pplx embed --dimensions 256 < 10,000 lines)", peers, rows))
 
     for title, peers, results in tables:
         print_table(title, peers, results)

@@ -13,10 +13,13 @@ import click
 
 from pplx_cli import __version__
 from pplx_cli.commands.answer import ask, raw, stream
+from pplx_cli.commands.embed import embed
+from pplx_cli.commands.fetch import fetch
 from pplx_cli.commands.jobs import jobs
 from pplx_cli.commands.log import log
 from pplx_cli.commands.models import models
 from pplx_cli.commands.parse import parse
+from pplx_cli.commands.search import search
 from pplx_cli.errors import ExitCode, Hangup, PplxError, Terminated
 from pplx_cli.options import CONTEXT
 
@@ -94,7 +97,7 @@ def cli():
     """
 
 
-for command in (ask, stream, raw, parse, log, models, jobs):
+for command in (ask, stream, raw, parse, search, fetch, embed, log, models, jobs):
     cli.add_command(command)
 
 

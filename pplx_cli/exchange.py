@@ -127,7 +127,7 @@ class Exchange(BackgroundRuns):
         except HistoryError as e:
             raise UsageError(f"cannot continue: {e}") from None
         if not exchanges:
-            raise UsageError(f"no conversation {wanted!r} in the history" if wanted else "no conversation to continue: the history is empty")
+            raise UsageError(f"no conversation {wanted!r} in the history" if wanted else "no conversation to continue: the history holds no ask or stream exchange")
         self.cid = cid
         self.messages = history_messages(exchanges)
         last = exchanges[-1]

@@ -73,6 +73,12 @@ MIGRATIONS = [
     );
     CREATE INDEX runs_time ON runs (time);
     """,
+    # 4: what kind of exchange (an answer, a search, a fetch, embeddings), and costs that
+    # are pplx's estimate (the Search API returns none)
+    """
+    ALTER TABLE exchanges ADD COLUMN kind TEXT NOT NULL DEFAULT 'answer';
+    ALTER TABLE exchanges ADD COLUMN cost_estimated INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -92,7 +98,7 @@ END;
 """
 
 COLUMNS = ("id", "time", "cid", "api", "model", "system", "prompt", "options", "answer", "reasoning", "meta",
-           "duration", "exit_status", "error", "cost", "prompt_tokens", "completion_tokens")
+           "duration", "exit_status", "error", "cost", "prompt_tokens", "completion_tokens", "kind", "cost_estimated")
 
 
 class HistoryError(Exception):
@@ -205,6 +211,8 @@ class History:
             "cost": _number(cost.get("total_cost")),
             "prompt_tokens": _number(usage.get("prompt_tokens")),
             "completion_tokens": _number(usage.get("completion_tokens")),
+            "kind": fields.get("kind") or "answer",
+            "cost_estimated": 1 if cost.get("estimated") is True else 0,
         }
         # SQLite stores UTF-8: a lone surrogate (JSON can carry one) becomes '?'
         row = {k: v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else v for k, v in row.items()}
@@ -226,12 +234,12 @@ class History:
 
     def latest_cid(self):
         """The conversation of the most recent exchange, or None."""
-        rows = self._query("SELECT cid FROM exchanges ORDER BY id DESC LIMIT 1")
+        rows = self._query("SELECT cid FROM exchanges WHERE kind = 'answer' ORDER BY id DESC LIMIT 1")
         return rows[0]["cid"] if rows else None
 
     def conversation(self, cid: str) -> list:
         """The exchanges of a conversation, oldest first."""
-        return self._query("SELECT * FROM exchanges WHERE cid = ? ORDER BY id", (cid,))
+        return self._query("SELECT * FROM exchanges WHERE cid = ? AND kind = 'answer' ORDER BY id", (cid,))
 
     def get(self, exchange_id=None):
         """One exchange by id (the latest when None), or None."""
@@ -304,7 +312,7 @@ class History:
         # any token count); the cast back to INTEGER saturates instead
         return self._query(
             "SELECT substr(time, 1, 10) AS day, model, COUNT(*) AS exchanges, "
-            "COALESCE(SUM(cost), 0) AS cost, CAST(TOTAL(prompt_tokens) AS INTEGER) AS prompt_tokens, "
+            "COALESCE(SUM(cost), 0) AS cost, SUM(cost_estimated) AS estimated, CAST(TOTAL(prompt_tokens) AS INTEGER) AS prompt_tokens, "
             f"CAST(TOTAL(completion_tokens) AS INTEGER) AS completion_tokens FROM exchanges{where} "
             "GROUP BY day, model ORDER BY day, model",
             params,

@@ -173,6 +173,18 @@ def complete_effort(ctx, param, incomplete):
 
 # ---- the bundles -------------------------------------------------------------------------
 
+#: Which results a web search may return (ask, stream, search).
+search_filter_options = option_bundle(
+    click.option("--country", callback=_check_country, metavar="CC", help="Search as from this country (ISO 3166-1 alpha-2): user_location.country."),
+    click.option("--domain", "domains", multiple=True, metavar="DOMAIN", help="Search only this domain (repeatable)."),
+    click.option("-D", "--exclude-domain", "excluded", multiple=True, metavar="DOMAIN", help="Never search this domain (repeatable)."),
+    click.option("--recency", type=click.Choice(["hour", "day", "week", "month", "year"]), help="Only results this recent."),
+    click.option("--after", callback=_check_date, metavar="DATE", help="Only results published after DATE (YYYY-MM-DD or M/D/YYYY)."),
+    click.option("--before", callback=_check_date, metavar="DATE", help="Only results published before DATE."),
+    click.option("--updated-after", callback=_check_date, metavar="DATE", help="Only results last updated after DATE."),
+    click.option("--updated-before", callback=_check_date, metavar="DATE", help="Only results last updated before DATE."),
+)
+
 #: How to reach the service (every command that sends).
 connection_options = option_bundle(
     click.option("--base-url", callback=_check_base_url, metavar="URL", help="API base URL. [env: PPLX_BASE_URL; default: https://api.perplexity.ai]"),
@@ -197,14 +209,7 @@ request_options = option_bundle(
     click.option("--top-p", type=FiniteFloat(0, 1), help="Nucleus sampling, 0 to 1."),
     click.option("--search-type", type=click.Choice(["web", "fast"]), help="Web search tool's search type (Agent API)."),
     click.option("--max-results", type=click.IntRange(1, 50), metavar="N", help="Most results per web search, 1 to 50 (Agent API)."),
-    click.option("--country", callback=_check_country, metavar="CC", help="Search as from this country (ISO 3166-1 alpha-2): user_location.country."),
-    click.option("--domain", "domains", multiple=True, metavar="DOMAIN", help="Search only this domain (repeatable)."),
-    click.option("-D", "--exclude-domain", "excluded", multiple=True, metavar="DOMAIN", help="Never search this domain (repeatable)."),
-    click.option("--recency", type=click.Choice(["hour", "day", "week", "month", "year"]), help="Only results this recent."),
-    click.option("--after", callback=_check_date, metavar="DATE", help="Only results published after DATE (YYYY-MM-DD or M/D/YYYY)."),
-    click.option("--before", callback=_check_date, metavar="DATE", help="Only results published before DATE."),
-    click.option("--updated-after", callback=_check_date, metavar="DATE", help="Only results last updated after DATE."),
-    click.option("--updated-before", callback=_check_date, metavar="DATE", help="Only results last updated before DATE."),
+    search_filter_options,
     click.option("--context-size", type=click.Choice(["low", "medium", "high"]), help="How much search context to use."),
     click.option("--fetch", is_flag=True, help="Let the model fetch URLs (the fetch_url tool; Agent API)."),
     click.option("--no-search", is_flag=True, help="Answer without searching the web."),
@@ -230,6 +235,14 @@ def stream_mode_option(f):
     )(f)
 
 
+#: Where the metadata goes (every command that answers).
+meta_options = option_bundle(
+    click.option("--meta", "meta_path", metavar="FILE", callback=_check_meta_path, help="Write the metadata JSON to FILE instead of stderr."),
+    click.option("--no-meta", is_flag=True, help="Write no metadata."),
+    click.option("--meta-style", type=click.Choice(["auto", "json", "summary"]),
+                 help="Metadata on stderr as JSON, or as one summary line; auto: a summary when stderr is a terminal. [default: auto]"),
+)
+
 #: Options for how the answer and metadata are written (ask, stream, parse, log show).
 output_options = option_bundle(
     click.option(
@@ -239,12 +252,9 @@ output_options = option_bundle(
     click.option("--sources", is_flag=True, help="After the answer, print the numbered sources on stdout."),
     click.option("--citations", type=click.Choice(["keep", "strip"]), default="keep", show_default=True,
                  help="Keep the [n] citation markers in the printed answer, or strip them."),
-    click.option("--meta", "meta_path", metavar="FILE", callback=_check_meta_path, help="Write the metadata JSON to FILE instead of stderr."),
-    click.option("--no-meta", is_flag=True, help="Write no metadata."),
+    meta_options,
     click.option("--render/--no-render", "render", default=None,
                  help="Render the answer's Markdown (a terminal only, by default; NO_COLOR drops colour, TERM=dumb rendering). [config: render]"),
-    click.option("--meta-style", type=click.Choice(["auto", "json", "summary"]),
-                 help="Metadata on stderr as JSON, or as one summary line; auto: a summary when stderr is a terminal. [default: auto]"),
 )
 
 #: Options for conversations and the history (ask, stream).

@@ -21,7 +21,7 @@ from pplx_cli.pieces import ANSWER, BAD, META, PROGRESS, REASONING, TEXT, WARNIN
 
 #: Metadata keys in the order they are written; ones never seen are left out unless listed in ALWAYS.
 META_ORDER = (
-    "api", "id", "model", "created", "usage", "citations", "search_results", "search_queries", "fetch_url_results",
+    "kind", "api", "id", "model", "server_time", "queries", "requests", "results", "pages", "failed", "embeddings", "created", "usage", "citations", "search_results", "search_queries", "fetch_url_results",
     "images", "related_questions", "finish_reason", "request_id", "ratelimit", "reasoning", "skipped_events", "error",
 )
 ALWAYS = {"id": None, "model": None, "usage": None, "citations": [], "search_results": [], "search_queries": [],
@@ -56,6 +56,7 @@ class AnswerWriter:
         self.meta_path = meta_path
         self.meta_style = meta_style  # json, or summary: one line for a person (a terminal)
         self.meta = {}
+        self.always = ALWAYS  # keys every answer's metadata has (a platform command has its own)
         self.reasoning = []
         self.text = []  # the answer's pieces, for the history
         self.skipped = 0
@@ -194,8 +195,15 @@ class AnswerWriter:
 
         self._err(f"pplx: warning: {neutralise_line(redact(message))}\n".encode("utf-8", "backslashreplace"))
 
-    def render(self, pieces):
-        """Write every piece, then close; on an error close with it (metadata keeps what arrived)."""
+    def emit(self, data: bytes):
+        """Output pplx formatted itself and does not keep (embeddings): written to stdout as is."""
+        self.wrote_text = True
+        self._write(data)
+
+    def render(self, pieces, require_text=True):
+        """Write every piece, then close; on an error close with it (metadata keeps what arrived).
+        An answer with no text is an error unless ``require_text`` is false (a search with no
+        results, say, which the command reports itself)."""
         try:
             for piece in pieces:
                 self.write(piece)
@@ -204,7 +212,7 @@ class AnswerWriter:
             if self.out_error is not None and not isinstance(e, Exception):
                 raise
             raise self.out_error or e
-        if not self.wrote_text:
+        if require_text and not self.wrote_text:
             error = StreamError("the response has no answer text")
             self.close(error=error.message)
             raise error
@@ -244,7 +252,7 @@ class AnswerWriter:
 
     def metadata(self, error=None) -> dict:
         """The metadata object: keys in a fixed order, the last value seen winning."""
-        merged = dict(ALWAYS)
+        merged = dict(self.always)
         merged.update(self.meta)
         if self.reasoning:
             merged["reasoning"] = "".join(self.reasoning)
@@ -273,13 +281,16 @@ class AnswerWriter:
         sources = len(meta.get("search_results") or ()) + len(meta.get("fetch_url_results") or ())
         if sources:
             parts.append(f"{sources} source{'s' if sources != 1 else ''}")
+        for key, noun in (("results", "result"), ("pages", "page"), ("embeddings", "embedding")):
+            if _number(meta.get(key)):
+                parts.append(f"{meta[key]:,} {noun}{'s' if meta[key] != 1 else ''}")
         usage = meta.get("usage") if isinstance(meta.get("usage"), dict) else {}
         tokens = usage.get("total_tokens")
         if _number(tokens):
             parts.append(f"{int(tokens):,} tokens")
         cost = usage.get("cost", {}).get("total_cost") if isinstance(usage.get("cost"), dict) else None
         if _number(cost):
-            parts.append(f"${cost:.4f}")
+            parts.append(dollars(cost) + (" (estimate)" if usage["cost"].get("estimated") is True else ""))
         parts.append(f"{time.monotonic() - self.started:.1f}s")
         return "pplx: " + " · ".join(parts)
 
@@ -299,6 +310,11 @@ class AnswerWriter:
                     f.write(data)
             except OSError as e:
                 self.warn(f"cannot write the metadata to {self.meta_path}: {e.strerror}")
+
+
+def dollars(cost: float) -> str:
+    """A cost for a person: four decimals, and a cost too small for them said as such."""
+    return "<$0.0001" if 0 < cost < 0.00005 else f"${cost:.4f}"
 
 
 def _number(value) -> bool:

@@ -55,3 +55,18 @@ def run(home):
         )
 
     return _run
+
+
+def read_all(master: int) -> bytes:
+    """Everything a pseudo-terminal's other side wrote, until it closed (EIO); the master is closed."""
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    return shown

@@ -609,6 +609,9 @@ class FakeAPI:
                 return self.retrieve(rid, {k: v[-1] for k, v in parse_qs(urlsplit(path).query).items()})
             if method == "POST" and cancel:
                 return self.cancel(rid)
+        from . import platform_server  # the Search, Context and Embeddings APIs (imported late: it builds on this module)
+        if method == "POST" and self.strict and route in platform_server.PATHS:
+            return platform_server.answer(self, route, headers, body)  # it sends a reply queued for the path first, once
         if method == "GET" and route == "/v1/models":
             if self.strict and not self.authorized(headers):
                 return agent_error(401, "Invalid API key", "invalid_api_key")

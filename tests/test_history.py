@@ -178,10 +178,11 @@ def test_migration_from_schema_1(db):
         assert history.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         [row] = history.list()
         assert (row["cost"], row["prompt_tokens"], row["completion_tokens"]) == (0.25, 5, 6)
+        assert (row["kind"], row["cost_estimated"]) == ("answer", 0)
         assert [r["id"] for r in history.search(["zeppelins"])] == [1]
     result = invoke("log", "cost", "--json")
     assert json.loads(result.stdout) == {"day": "2026-10-01", "model": "sonar", "exchanges": 1, "cost": 0.25,
-                                         "prompt_tokens": 5, "completion_tokens": 6}
+                                         "estimated": 0, "prompt_tokens": 5, "completion_tokens": 6}
 
 
 # ---- conversations ----

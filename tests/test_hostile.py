@@ -10,11 +10,10 @@ import pty
 import signal
 import sqlite3
 import subprocess
-import time
 
 import pytest
 
-from tests.conftest import KEY, pplx_executable
+from tests.conftest import KEY, pplx_executable, read_all
 from tests.server import AgentRun, Reply, json_reply, sse
 
 AGENT = "/v1/responses"
@@ -345,16 +344,7 @@ def run_in_pty(args, env):
     os.close(slave)
     out = proc.stdout.read()
     code = proc.wait(30)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the other side is closed
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
+    shown = read_all(master)
     return code, out, shown.decode().replace("\r\n", "\n")
 
 
@@ -400,16 +390,7 @@ def run_on_pty(args, env, columns=60):
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     proc = subprocess.Popen([pplx_executable(), *args], stdout=slave, stderr=slave, stdin=subprocess.DEVNULL, env=env)
     os.close(slave)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(master)
+    shown = read_all(master)
     return proc.wait(30), shown.decode("utf-8", "replace")
 
 

@@ -61,3 +61,41 @@ def _isatty(stream) -> bool:
         return bool(stream) and stream.isatty()
     except (OSError, ValueError):
         return False
+
+
+def make_client(p: dict, *, base_url=None, key_required: bool = True):
+    """``(client, settings)`` for a command's connection options: --base-url, else
+    ``base_url`` (where a run was started), else the settings'; the key registered as a
+    secret so no line pplx writes shows it."""
+    import os
+
+    from pplx_cli.client import Client
+    from pplx_cli.config import Settings, check_transport, resolve_connection
+    from pplx_cli.errors import register_secret
+    from pplx_cli.messages import warn
+
+    conn = resolve_connection(p)
+    settings = Settings({"base_url": conn.base_url or base_url, "timeout": conn.timeout, "retries": conn.retries},
+                        env=os.environ, warn=warn)
+    url = check_transport(settings.get("base_url"), conn.insecure)
+    key = settings.api_key(required=key_required)
+    register_secret(key)
+    client = Client(base_url=url, api_key=key, timeout=float(settings.get("timeout")), retries=int(settings.get("retries")),
+                    verbose=conn.verbose, quiet=conn.quiet, err=sys.stderr)
+    return client, settings
+
+
+def platform_writer(p: dict, settings):
+    """The writer of a platform command (search, fetch, embed): its text as given (control
+    characters neutralised on a terminal), metadata as for ask, no rendering, no status line."""
+    writer = make_writer(dict(p, reasoning="hide", sources=False, citations="keep", render=False, status=False), settings)
+    writer.always = {}
+    return writer
+
+
+def platform_call(kind: str, p: dict, *, no_log=False):
+    """``(Call, settings)``: the client and history of a platform command."""
+    from pplx_cli.platform import Call
+
+    client, settings = make_client(p)
+    return Call(kind, client, log=not no_log and settings.get("log"), base_url=client.base_url), settings

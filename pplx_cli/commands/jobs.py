@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from pplx_cli.commands import make_writer
+from pplx_cli.commands import make_client, make_writer
 from pplx_cli.errors import PplxError
 from pplx_cli.messages import warn
 from pplx_cli.options import CONTEXT, connection_options, json_option, output_options
@@ -38,18 +38,7 @@ def _find(rid):
 
 def _client(p, record):
     """A client for the run's service: --base-url, else the one the run was started on, else the settings'."""
-    from pplx_cli.client import Client
-    from pplx_cli.config import Settings, check_transport, resolve_connection
-    from pplx_cli.errors import register_secret
-
-    conn = resolve_connection(p)
-    settings = Settings({"base_url": conn.base_url or (record or {}).get("base_url"), "timeout": conn.timeout,
-                         "retries": conn.retries}, warn=warn)
-    base_url = check_transport(settings.get("base_url"), conn.insecure)
-    key = settings.api_key()
-    register_secret(key)
-    return Client(base_url=base_url, api_key=key, timeout=float(settings.get("timeout")),
-                  retries=int(settings.get("retries")), verbose=conn.verbose, quiet=conn.quiet, err=sys.stderr), settings
+    return make_client(p, base_url=(record or {}).get("base_url"))
 
 
 @click.group(invoke_without_command=True, context_settings=CONTEXT)

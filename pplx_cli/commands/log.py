@@ -58,6 +58,7 @@ def _reading():
 def _print_rows(rows, as_json):
     from pplx_cli import jsonsafe
     from pplx_cli.history import decode_record
+    from pplx_cli.output import dollars
     from pplx_cli.terminal import neutralise_line
 
     out = []
@@ -65,7 +66,7 @@ def _print_rows(rows, as_json):
         if as_json:
             out.append(jsonsafe.dumps(decode_record(row), ensure_ascii=False))
             continue
-        cost = f"${row['cost']:.4f}" if row["cost"] is not None else "-"
+        cost = dollars(row["cost"]) if row["cost"] is not None else "-"
         prompt = " ".join(row["prompt"].split())
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
         status = "" if row["exit_status"] == 0 else f"  [exit {row['exit_status']}]"
@@ -194,16 +195,18 @@ def cost(since, model, as_json):
         else:
             lines.append(neutralise_line(_cost_line(row["day"], row["model"] or "-", row)))
     if rows and not as_json:
-        total = {k: sum(r[k] for r in rows) for k in ("exchanges", "prompt_tokens", "completion_tokens", "cost")}
+        total = {k: sum(r[k] for r in rows) for k in ("exchanges", "prompt_tokens", "completion_tokens", "cost", "estimated")}
         lines.append(_cost_line("total", "", total))
     if lines:
         click.echo("\n".join(lines))
 
 
 def _cost_line(day, model, row):
+    from pplx_cli.output import dollars
+
     noun = "exchange " if row["exchanges"] == 1 else "exchanges"
     return (f"{day:<10}  {model:<20}  {row['exchanges']:>5} {noun}  {row['prompt_tokens']:>9,} in  "
-            f"{row['completion_tokens']:>9,} out  ${row['cost']:.4f}")
+            f"{row['completion_tokens']:>9,} out  {dollars(row['cost']):>8}" + ("  (estimate)" if row["estimated"] else ""))
 
 
 @log.command(context_settings=CONTEXT)

@@ -6,7 +6,7 @@ import sys
 import click
 
 from pplx_cli.errors import AuthError, StreamError
-from pplx_cli.messages import warn
+from pplx_cli.commands import make_client
 from pplx_cli.options import CONTEXT, connection_options, json_option
 
 HEADER = ("MODEL", "OWNER", "INPUT/1M", "OUTPUT/1M", "CACHE_READ/1M")
@@ -42,23 +42,14 @@ def models(as_json, **p):
       pplx models --json | jq -r 'select(.owned_by == "anthropic") | .id'
     """
     from pplx_cli import jsonsafe
-    from pplx_cli.client import Client, read_body
-    from pplx_cli.config import Settings, resolve_connection, write_model_cache
-    from pplx_cli.errors import register_secret
+    from pplx_cli.client import read_body
+    from pplx_cli.config import write_model_cache
 
-    conn = resolve_connection(p)
-    settings = Settings({"base_url": conn.base_url, "timeout": conn.timeout, "retries": conn.retries}, warn=warn)
-    from pplx_cli.config import check_transport
-
-    base_url = check_transport(settings.get("base_url"), conn.insecure)
-    key = settings.api_key(required=False)
-    register_secret(key)
-    client = Client(base_url=base_url, api_key=key, timeout=float(settings.get("timeout")),
-                    retries=int(settings.get("retries")), verbose=conn.verbose, quiet=conn.quiet, err=sys.stderr)
+    client, settings = make_client(p, key_required=False)
     try:
         body = read_body(client.get("/v1/models"))
     except AuthError:
-        if key is None:
+        if client.api_key is None:
             settings.api_key()  # raises the usual "no API key" error
         raise
     try:

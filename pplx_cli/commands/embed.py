@@ -1,0 +1,155 @@
+"""``pplx embed``: texts to embeddings (the Embeddings API), as JSON Lines of numbers."""
+
+import sys
+
+import click
+
+from pplx_cli.commands import platform_call, platform_writer
+from pplx_cli.errors import UsageError
+from pplx_cli.messages import warn
+from pplx_cli.options import CONTEXT, connection_options, meta_options
+
+
+def _complete_model(ctx, param, incomplete):
+    from pplx_cli.platform import CONTEXTUAL_MODELS, EMBEDDING_MODELS
+
+    return [m for m in EMBEDDING_MODELS + CONTEXTUAL_MODELS if m.startswith(incomplete)]
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("texts", nargs=-1, metavar="[TEXT]...")
+@click.option("--model", metavar="ID", shell_complete=_complete_model,
+              help="pplx-embed-v1-0.6b or pplx-embed-v1-4b (--contextual: pplx-embed-context-v1-0.6b or -4b). [default: the 0.6b]")
+@click.option("--dimensions", type=click.IntRange(128, 2560), metavar="N",
+              help="Numbers per embedding: 128 to 1024 (0.6b) or 2560 (4b). [default: the model's all]")
+@click.option("--encoding", type=click.Choice(["int8", "binary"]), default="int8", show_default=True,
+              help="int8: one signed byte a dimension; binary: one bit a dimension (0 or 1).")
+@click.option("--null", "-0", "null", is_flag=True, help="Texts on stdin are separated by NUL, not newlines.")
+@click.option("--contextual", is_flag=True,
+              help="Documents separated by blank lines, one chunk a line: each chunk embedded in its document's context.")
+@meta_options
+@click.option("--no-log", is_flag=True, help="Do not record this in the history.")
+@connection_options
+def embed(texts, model, dimensions, encoding, null, contextual, no_log, **p):
+    """Embed texts: one JSON line per text, {"index": N, "embedding": [numbers...]}, in order.
+
+    Texts are the arguments, or one per line on stdin (--null: NUL-separated); an empty
+    one is a usage error naming its line, and nothing is sent. Requests hold at most 512
+    texts and 120,000 bytes each, sent one after another; a failed request is retried as
+    for ask. Usage and cost go to stderr as metadata and into the history.
+
+    \b
+    Examples:
+      pplx embed "first text" "second text"
+      cut -f2 notes.tsv | pplx embed --dimensions 256 > vectors.jsonl
+      pplx embed --contextual < chapters.txt | jq -c '[.document, .chunk]'
+    """
+    from pplx_cli.platform import CONTEXTUAL_MODELS, EMBEDDING_MODELS, split_inputs
+
+    if p.get("meta_path") and p.get("no_meta"):
+        raise UsageError("--meta FILE and --no-meta contradict each other")
+    if encoding == "binary" and dimensions and dimensions % 8:
+        raise UsageError("--encoding binary needs --dimensions to be a multiple of 8")
+    if texts:
+        for n, text in enumerate(texts, 1):
+            if not text.strip():
+                raise UsageError(f"argument {n} is empty (the API refuses empty texts)")
+        items = [[t] for t in texts] if contextual else list(texts)
+    else:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError("no text: give it as arguments or one per line on stdin")
+        items = split_inputs(sys.stdin.buffer.read(), null=null, contextual=contextual)
+        if not items:
+            raise UsageError("no text on stdin")
+    model = model or (CONTEXTUAL_MODELS if contextual else EMBEDDING_MODELS)[0]
+    call, settings = platform_call("embed", p, no_log=no_log)
+    writer = platform_writer(p, settings)
+    options = {"model": model, "encoding_format": f"base64_{encoding}"}
+    if dimensions:
+        options["dimensions"] = dimensions
+
+    from pplx_cli.platform import recorded
+
+    count = len(items) if not contextual else sum(len(d) for d in items)
+    prompt = f"{count} text{'s' if count != 1 else ''}: " + (items[0] if not contextual else items[0][0])[:200]
+    def work():
+        import itertools
+
+        answers = _answers(call, items, options, contextual)
+        first = next(answers)  # sent before anything is written: a first failure writes no metadata, as for ask
+        writer.render(_pieces(call, writer, itertools.chain([first], answers), options, contextual))
+
+    recorded(call, writer, work, prompt=prompt, model=lambda: model, warn=warn)
+
+
+def _answers(call, items, options, contextual):
+    """``(start, batch, answer)`` for each request, sent one after another within the API's limits."""
+    from pplx_cli.platform import (CONTEXTUAL_PATH, EMBEDDINGS_PATH, MAX_CHUNKS, MAX_DOCUMENTS, MAX_INPUTS,
+                                   MAX_REQUEST_BYTES, iter_batches)
+
+    if contextual:
+        batches = iter_batches(items, len, max_items=MAX_DOCUMENTS, max_size=MAX_CHUNKS)
+    else:
+        batches = iter_batches(items, lambda t: len(t.encode("utf-8")), max_items=MAX_INPUTS, max_size=MAX_REQUEST_BYTES)
+    for start, batch in batches:
+        yield start, batch, call.post(CONTEXTUAL_PATH if contextual else EMBEDDINGS_PATH, {"input": batch, **options})
+
+
+def _pieces(call, writer, answers, options, contextual):
+    """Write each answer's embeddings as they are decoded; the metadata (usage summed over
+    the requests) last."""
+    from pplx_cli import jsonsafe
+    from pplx_cli.errors import StreamError
+    from pplx_cli.pieces import META, Piece
+    from pplx_cli.platform import decode_embedding
+
+    encoding = options["encoding_format"]
+    usage, written, model = {}, 0, options["model"]
+    index = 0
+    for start, batch, obj in answers:
+        model = obj.get("model") if isinstance(obj.get("model"), str) else model
+        data = obj.get("data")
+        if not isinstance(data, list) or len(data) != len(batch):
+            raise StreamError(f"the Embeddings API answered {len(data) if isinstance(data, list) else 'no'} embeddings "
+                              f"for {len(batch)} inputs")
+        lines = []
+        for d, entry in enumerate(sorted(data, key=lambda e: e.get("index", 0) if isinstance(e, dict) else 0)):
+            if contextual:
+                chunks = entry.get("data") if isinstance(entry, dict) else None
+                if not isinstance(chunks, list):
+                    raise StreamError("a contextualized embedding has no chunk list")
+                for c, chunk in enumerate(chunks):
+                    vector = decode_embedding(chunk.get("embedding") if isinstance(chunk, dict) else None, encoding)
+                    lines.append(jsonsafe.dumps({"index": index, "document": start + d, "chunk": c, "embedding": vector}))
+                    index += 1
+            else:
+                vector = decode_embedding(entry.get("embedding") if isinstance(entry, dict) else None, encoding)
+                lines.append(jsonsafe.dumps({"index": start + d, "embedding": vector}))
+        writer.emit(("\n".join(lines) + "\n").encode())
+        written += len(lines)
+        _add_usage(usage, obj.get("usage"))
+    yield Piece(META, {"kind": "embed", "model": model, "requests": call.requests, "embeddings": written,
+                       "usage": usage, **call.headers_meta})
+
+
+def _add_usage(total: dict, usage):
+    """Sum the requests' usage: tokens and cost."""
+    if not isinstance(usage, dict):
+        return
+    for key in ("prompt_tokens", "total_tokens"):
+        if _number(usage.get(key)):
+            total[key] = total.get(key, 0) + usage[key]
+    cost = usage.get("cost")
+    if isinstance(cost, dict):
+        mine = total.setdefault("cost", {})
+        for key, value in cost.items():
+            if _number(value):
+                mine[key] = round(mine.get(key, 0) + value, 10)
+            elif isinstance(value, str):
+                mine[key] = value
+
+
+def _number(value) -> bool:
+    import math
+
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
