@@ -39,8 +39,12 @@ class BackgroundRuns:
     def _background(self, api, body, stream):
         """Run in the background (``background`` and ``store`` true) when asked, or when a
         long effort is streamed, so that a lost connection loses nothing."""
-        wanted = self.p.get("background") or self.p.get("detach") or (stream and runs.is_long_effort(body.get("effort")))
-        if not wanted:
+        asked = self.p.get("background") or self.p.get("detach")
+        # a long effort streamed goes to the background by itself, unless the service is not to
+        # keep it (--no-store) or the bytes are dumped as they come (raw: nothing could resume)
+        automatic = (stream and self.mode == "stream" and runs.is_long_effort(body.get("effort"))
+                     and body.get("store") is not False)
+        if not (asked or automatic):
             return
         if api != "agent":
             if self.p.get("background") or self.p.get("detach"):
@@ -105,7 +109,7 @@ class BackgroundRuns:
             return body
         self._run_started(rid, obj.get("status") or "queued")
         try:
-            final = poll(self._client, rid, sleep=self._sleep,
+            final = poll(self._client, rid, sleep=self._sleep, say=None if self.conn.quiet else self.warn_line,
                          on_state=lambda state: writer.status and writer.status.show(phase(state)))
         except (KeyboardInterrupt, Terminated):
             self._detached()

@@ -147,8 +147,9 @@ class Client:
 
     def _say(self, line):
         if self.err is not None:
-            from pplx_cli.terminal import neutralise_line
+            from pplx_cli.terminal import clear_status, neutralise_line
 
+            clear_status()  # a progress line on the terminal is erased first
             try:
                 self.err.write(neutralise_line(redact(line)) + "\n")
                 self.err.flush()

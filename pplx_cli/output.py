@@ -126,7 +126,10 @@ class AnswerWriter:
         """Write one piece."""
         kind, value = piece
         if kind == TEXT:
-            self.stop_status()  # gone when the answer starts
+            if not self.out_terminal:
+                self.stop_status()  # gone when the answer starts
+            elif self.status is not None and not self.wrote_text:
+                self.status.show("writing")  # on the same terminal: gone with the first byte written
             self._keep(self.text, value)
             if self.reasoning_open:  # reasoning on stderr ends with its own newline before the answer
                 self._err(b"\n")

@@ -91,6 +91,8 @@ class ResumingEvents:
         self.handed = 0
         self.done = False
         self.resumes = 0
+        self.spent = 0  # resume attempts since events last arrived: --retries bounds them per loss
+        self.handed_at_loss = None
 
     def __iter__(self):
         events = self.events
@@ -117,9 +119,12 @@ class ResumingEvents:
                 lost = e
             if self.id is None:
                 raise lost
+            if self.handed != self.handed_at_loss:  # events arrived since the last loss: a new loss
+                self.spent = 0
+            self.handed_at_loss = self.handed
             events = self._resume(lost)
             if events is None:
-                yield from self._poll_to_end(lost)
+                yield from self.poll_to_end(lost)
                 return
 
     def _learn_id(self, rid):
@@ -135,7 +140,9 @@ class ResumingEvents:
 
         why = "stalled" if getattr(lost, "timed_out", False) else "lost"
         after = -1 if self.last is None else self.last
-        for attempt in range(1, self.retries + 1):
+        while self.spent < self.retries:
+            self.spent += 1
+            attempt = self.spent
             wait = backoff(attempt - 1)
             self.say(f"pplx: note: connection {why} after {self.handed} events; resuming run {self.id} after event {after} "
                      f"in {wait:.1f}s ({attempt}/{self.retries})")
@@ -154,10 +161,10 @@ class ResumingEvents:
             return iter_sse(iter_body(response))
         return None
 
-    def _poll_to_end(self, lost):
+    def poll_to_end(self, lost):
         """The run's final response, polled, as its terminal event."""
         try:
-            final = poll(self.client, self.id, sleep=self.sleep)
+            final = poll(self.client, self.id, sleep=self.sleep, say=self.say)
         except PplxError:
             raise lost from None
         status = final.get("status") if isinstance(final.get("status"), str) else "completed"
@@ -195,7 +202,7 @@ def get_run(client, rid: str):
     return obj, wait
 
 
-def poll(client, rid: str, *, sleep=time.sleep, on_state=None, clock=time.monotonic):
+def poll(client, rid: str, *, sleep=time.sleep, on_state=None, clock=time.monotonic, say=None):
     """Poll a run until it ends and return its final response object.
 
     The interval grows from FIRST_POLL to LAST_POLL seconds; a ``Retry-After`` wins. A
@@ -204,16 +211,19 @@ def poll(client, rid: str, *, sleep=time.sleep, on_state=None, clock=time.monoto
     unstored run) and other client errors end it with their error.
     """
     interval = FIRST_POLL
+    failing = False
     while True:
         try:
             state, wait = get_run(client, rid)
-        except (NetworkError, RateLimitError):
-            state, wait = None, None
-        except APIError as e:
-            if e.status is None or e.status >= 500 or e.status == 429:
-                state, wait = None, None
-            else:
+        except (NetworkError, RateLimitError, APIError) as e:
+            if isinstance(e, APIError) and not isinstance(e, RateLimitError) and e.status is not None and e.status < 500:
                 raise
+            state, wait = None, None
+            if not failing and say:  # once per spell of failures: polling goes on, and the user knows why it waits
+                say(f"pplx: note: cannot reach the run {rid} ({e.message}); still trying (Ctrl-C stops waiting, not the run)")
+            failing = True
+        else:
+            failing = False
         if state is not None:
             if on_state:
                 on_state(state)

@@ -90,7 +90,7 @@ def test_jobs_cancel_cancels_and_show_reports(api, home):
     assert json.loads(run_cli(api, "jobs", "show", rid, "--json").stdout)["status"] == "cancelled"
     again = run_cli(api, "jobs", "cancel", rid)
     assert again.returncode == 1
-    assert again.stderr.decode().startswith(f"pplx: error: the run {rid} cannot be cancelled: it has already ended")
+    assert again.stderr.decode().startswith(f"pplx: error: the run {rid} cannot be cancelled: it has ended, or the service does not know it (")
     waited = run_cli(api, "jobs", "wait", rid, "--no-meta")
     assert waited.returncode == 1 and "response cancelled" in waited.stderr.decode()
 
@@ -167,3 +167,81 @@ def test_chat_deep_research_progress_chunks_feed_the_line(api, home):
                                   dict(os.environ, PPLX_BASE_URL=api.url))
     assert code == 0 and out == b"Done.\n"
     assert "s · researching" in shown and shown.endswith(ERASE)
+
+
+# ---- what a new user's trial found ----
+
+
+def test_resumes_that_bring_nothing_new_are_bounded_by_retries_then_the_run_is_polled(api, home):
+    from tests.server import Reply, json_reply
+
+    rid = "resp_fixed"
+    api.add(AGENT, BackgroundRun(run=AgentRun(text=LONG, searches=[], id=rid), drops=[100]))
+    path = f"{AGENT}/{rid}"
+    empty = Reply(parts=[b""], headers={"Content-Type": "text/event-stream"})
+    api.add(path, empty, Reply(parts=[b""], headers={"Content-Type": "text/event-stream"}))
+    # the poll after the two fruitless resumes gets the run's final state, queued once the run exists
+    import threading
+    import time
+
+    def queue_final():
+        while rid not in api.runs:
+            time.sleep(0.001)
+        api.add(path, json_reply(api.runs[rid].final))
+
+    threading.Thread(target=queue_final, daemon=True).start()
+    result = run_cli(api, "stream", "q", "--effort", "high", "--no-meta", "--retries", "2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (LONG + "\n").encode()
+    gets = [r["path"] for r in api.requests if r["path"].startswith(path)]
+    assert gets == [f"{path}?stream=true&starting_after=99"] * 2 + [path]
+    notes = result.stderr.decode().splitlines()
+    assert [n.endswith(("(1/2)", "(2/2)")) for n in notes if "resuming" in n] == [True, True]
+
+
+def test_no_store_streams_a_long_effort_in_the_foreground_and_raw_never_backgrounds(api, home):
+    plain = run_cli(api, "stream", "q", "--effort", "high", "--no-store", "--no-meta")
+    assert plain.returncode == 0, plain.stderr
+    assert "background" not in api.requests[-1]["body"] and api.requests[-1]["body"]["store"] is False
+    assert run_cli(api, "raw", "q", "--effort", "high").returncode == 0
+    assert "background" not in api.requests[-1]["body"] and api.runs == {}
+    refused = run_cli(api, "stream", "q", "--raw", "--background")
+    assert refused.returncode == 2 and b"--background resumes and polls the run" in refused.stderr
+
+
+def test_waiting_again_prints_the_answer_but_counts_the_run_once(api, home):
+    api.add(AGENT, BackgroundRun(polls_until_done=1, retry_after="0", run=AgentRun(text=LONG, searches=[])))
+    rid = run_cli(api, "ask", "--background", "--detach", "q").stdout.decode().strip()
+    proc = subprocess.Popen(f"'{pplx_executable()}' jobs wait {rid} --no-meta | head -c 10", shell=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    out, _ = proc.communicate(timeout=60)
+    assert out == b"w0 w1 w2 w"
+    listed = json.loads(run_cli(api, "jobs", "--json").stdout.decode().splitlines()[0])
+    assert listed["status"] == "completed" and listed["exchange_id"]
+    again = run_cli(api, "jobs", "wait", rid, "--no-meta")
+    assert again.returncode == 0 and again.stdout == (LONG + "\n").encode()
+    assert len(run_cli(api, "log", "--json").stdout.splitlines()) == 1
+    nothing = run_cli(api, "jobs", "wait")
+    assert nothing.returncode == 1 and b"no unfinished background run" in nothing.stderr
+
+
+def test_unknown_runs_are_named_as_such(api, home):
+    waited = run_cli(api, "jobs", "wait", "resp_nonexistent")
+    assert waited.returncode == 1
+    assert waited.stderr.decode().startswith("pplx: error: no run resp_nonexistent on the service (")
+    cancelled = run_cli(api, "jobs", "cancel", "resp_nonexistent")  # the service answers 400 for ended and unknown runs alike
+    assert cancelled.returncode == 1 and cancelled.stderr.decode().startswith(
+        "pplx: error: the run resp_nonexistent cannot be cancelled: it has ended, or the service does not know it (")
+
+
+def test_a_retry_line_erases_the_progress_line_first(api, home):
+    from tests.server import Reply, agent_error
+    from tests.test_hostile import run_in_pty
+
+    slow = agent_error(503, "overloaded", "internal_error", headers={"Retry-After": "0"})
+    slow.stall_before_headers = 1.6
+    api.add(AGENT, slow, AgentRun())
+    code, out, shown = run_in_pty(["ask", "q", "--meta-style", "json"], dict(os.environ, PPLX_BASE_URL=api.url))
+    assert code == 0 and out == b"Canberra is the capital of Australia [1].\n"
+    before, retry = shown.split("pplx: retrying", 1)
+    assert "s · waiting for the answer" in before and before.endswith(ERASE)

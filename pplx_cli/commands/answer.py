@@ -38,8 +38,8 @@ def _check_output_options(mode, p):
         raise UsageError("--meta FILE and --no-meta contradict each other")
     if p.get("detach") and not p.get("background"):
         raise UsageError("--detach needs --background (a run that is not in the background ends with the connection)")
-    if p.get("detach") and (mode == "raw" or p.get("raw")):
-        raise UsageError("--detach prints the run's id, not the response: not with --raw")
+    if p.get("background") and (mode == "raw" or p.get("raw")):
+        raise UsageError("--background resumes and polls the run, --raw prints the bytes as received: not both")
     if mode == "raw" or p.get("raw"):
         given = [name for name, default in OUTPUT_DEFAULTS.items() if name in p and p[name] != default]
         if given:

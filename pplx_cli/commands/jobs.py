@@ -105,41 +105,78 @@ def wait(run_id, as_stream, **p):
 
     from pplx_cli.messages import say
     from pplx_cli.pieces import META, Piece, PieceStream, body_pieces
-    from pplx_cli.runs import ResumingEvents, phase, poll, run_path
+    from pplx_cli.runs import phase, poll
 
     record = _find(run_id)
     rid = run_id or record["id"]
     client, settings = _client(p, record)
     writer = make_writer(p, settings)
     started = time.monotonic()
-    status, error, final = 0, None, {}
+    status, error, final = 0, None, None
+    quiet_say = lambda line: None if client.quiet else say(line)  # noqa: E731
     try:
         if as_stream:
-            from pplx_cli.client import check_stream_type, iter_body
-            from pplx_cli.sse import iter_sse
-
-            response = client.get(f"{run_path(rid)}?stream=true", stream=True)
-            check_stream_type(response)
-            events = ResumingEvents(client, iter_sse(iter_body(response)), retries=client.retries,
-                                    say=lambda line: None if client.quiet else say(line))
-            events.id = rid
-            writer.render(PieceStream(events, api="agent"))
+            writer.render(PieceStream(_stream_events(client, rid, quiet_say), api="agent"))
         else:
-            final = poll(client, rid, on_state=lambda state: writer.status and writer.status.show(phase(state)))
+            final = poll(client, rid, say=quiet_say, on_state=lambda state: writer.status and writer.status.show(phase(state)))
             writer.write(Piece(META, {}))
             writer.render(body_pieces(final, "agent"))
     except BaseException as e:
-        from pplx_cli.errors import outcome
+        from pplx_cli.errors import APIError, Terminated, outcome
 
         status, error = outcome(e)
+        writer.stop_status()
+        if isinstance(e, (KeyboardInterrupt, Terminated)):
+            quiet_say(f"pplx: note: the run {rid} goes on; 'pplx jobs wait {rid}' picks it up again")
+        if isinstance(e, APIError) and e.status == 404:
+            raise PplxError(f"no run {rid} on the service ({e.message}); 'pplx jobs' lists the runs started here") from None
         raise
     finally:
-        if record is not None and not (error in ("interrupted", "terminated")):
-            _record(record, writer, status, error, round(time.monotonic() - started, 3))
+        run_status = _final_status(final, writer)
+        if record is not None and run_status and not record["exchange_id"]:
+            _record(record, writer, status, error, round(time.monotonic() - started, 3), run_status)
+        elif run_status:
+            _note_status(rid, run_status)
 
 
-def _record(record, writer, status, error, duration):
-    """The answer as an exchange of the history, and the run's status beside it."""
+def _stream_events(client, rid, say):
+    """The run's events from its start, resumed across lost connections; a stream the
+    service refuses falls back to polling the run to its end."""
+    from pplx_cli.client import check_stream_type, iter_body
+    from pplx_cli.errors import APIError, NetworkError
+    from pplx_cli.runs import ResumingEvents, run_path
+    from pplx_cli.sse import iter_sse
+
+    events = ResumingEvents(client, iter(()), retries=client.retries, say=say)
+    events.id = rid
+    try:
+        response = client.get(f"{run_path(rid)}?stream=true", stream=True)
+        check_stream_type(response)
+    except (APIError, NetworkError) as e:
+        if isinstance(e, APIError) and e.status != 400:
+            raise
+        say(f"pplx: note: the run's stream cannot be read ({e.message}); polling it to its end")
+        return events.poll_to_end(e)
+    events.events = iter_sse(iter_body(response))
+    return events
+
+
+def _final_status(final, writer):
+    """The run's status once it is known to have ended: from its final state, else from the
+    stream's end; None while it may still be going."""
+    from pplx_cli.runs import TERMINAL
+
+    if isinstance(final, dict) and final.get("status") in TERMINAL:
+        return final["status"]
+    finish = writer.meta.get("finish_reason")
+    if finish == "stop":
+        return "completed"
+    return finish if finish in TERMINAL else None
+
+
+def _record(record, writer, status, error, duration, run_status):
+    """The answer as an exchange of the history (once per run: waiting again prints it, but
+    its cost is not counted twice), and the run's status beside it."""
     from pplx_cli import jsonsafe
     from pplx_cli.history import HistoryError
 
@@ -157,8 +194,7 @@ def _record(record, writer, status, error, duration):
                 prompt=record["prompt"], options=options, answer=writer.answer(),
                 reasoning="".join(writer.reasoning) or None, meta=writer.metadata(error), duration=duration,
                 exit_status=status, error=error)
-            finish = writer.meta.get("finish_reason")
-            history.set_run(record["id"], "completed" if status == 0 else (finish or "failed"), exchange_id)
+            history.set_run(record["id"], run_status, exchange_id)
     except HistoryError as e:
         warn(f"history not recorded: {e}")
 
@@ -216,9 +252,12 @@ def cancel(run_id, **p):
         answer = cancel_run(client, run_id)
     except APIError as e:
         if e.status == 400:
-            raise PplxError(f"the run {run_id} cannot be cancelled: it has already ended ({e.message})") from None
+            raise PplxError(f"the run {run_id} cannot be cancelled: it has ended, or the service does not know it "
+                            f"({e.message})") from None
+        if e.status == 404:
+            raise PplxError(f"no run {run_id} on the service ({e.message})") from None
         raise
-    _note_status(run_id, "cancelled")
+    _note_status(run_id, answer.get("status") if isinstance(answer.get("status"), str) else "cancelling")
     click.echo(f"{run_id}: {answer.get('status') or 'cancelling'}")
 
 
