@@ -12,14 +12,6 @@ import sys
 import click
 
 from pplx_cli import __version__
-from pplx_cli.commands.answer import ask, raw, stream
-from pplx_cli.commands.embed import embed
-from pplx_cli.commands.fetch import fetch
-from pplx_cli.commands.jobs import jobs
-from pplx_cli.commands.log import log
-from pplx_cli.commands.models import models
-from pplx_cli.commands.parse import parse
-from pplx_cli.commands.search import search
 from pplx_cli.errors import ExitCode, Hangup, PplxError, Terminated
 from pplx_cli.options import CONTEXT
 
@@ -60,8 +52,41 @@ def _as_error(e: OSError) -> PplxError:
     return write_error(e)
 
 
+#: The commands, in the order --help lists them: (module, name, short help). A command's
+#: module is imported only when that command runs (or completes), so 'pplx ask' does not pay
+#: for building every other command's options; --help lists them from here
+#: (tests/test_cli.py checks that each short help is the command's own).
+COMMANDS = {
+    "ask": ("pplx_cli.commands.answer", "Ask and print the complete answer."),
+    "stream": ("pplx_cli.commands.answer", "Stream the answer as it is generated."),
+    "raw": ("pplx_cli.commands.answer", "Dump the server-sent event stream byte for byte."),
+    "parse": ("pplx_cli.commands.parse", "Render a captured event stream offline."),
+    "search": ("pplx_cli.commands.search", "Search the web (the Search API): ranked results, no answer."),
+    "fetch": ("pplx_cli.commands.fetch", "Fetch pages' content (the Context API), as Markdown by default."),
+    "embed": ("pplx_cli.commands.embed", "Embed texts as JSON Lines of numbers (the Embeddings API)."),
+    "jobs": ("pplx_cli.commands.jobs", "List the background runs this machine started, newest first."),
+    "log": ("pplx_cli.commands.log", "List recent exchanges from the history, newest first."),
+    "models": ("pplx_cli.commands.models", "List the Agent API's models (GET /v1/models) with their prices."),
+}
+
+
 class PplxGroup(click.Group):
-    """Maps pplx's errors, Ctrl-C, SIGTERM and closed pipes to exit codes; never a traceback."""
+    """Maps pplx's errors, Ctrl-C, SIGTERM and closed pipes to exit codes; never a traceback.
+    Loads each command from its module when it is asked for (see COMMANDS)."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        import importlib
+
+        return getattr(importlib.import_module(COMMANDS[name][0]), name)
+
+    def format_commands(self, ctx, formatter):
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short) for name, (_, short) in COMMANDS.items()])
 
     def invoke(self, ctx):
         try:
@@ -95,10 +120,6 @@ def cli():
       git diff | pplx ask "review this" 2>/dev/null
       pplx raw "hello" > hello.sse && pplx parse hello.sse
     """
-
-
-for command in (ask, stream, raw, parse, search, fetch, embed, log, models, jobs):
-    cli.add_command(command)
 
 
 def main(argv=None):

@@ -769,3 +769,14 @@ def test_the_examples_render_offline(home, monkeypatch, name, stdout):
     assert result.exit_code == 0, result.stderr
     assert result.stdout == stdout
     assert json.loads(result.stderr)["api"] == ("agent" if name == "quantum.sse" else "chat")
+
+
+def test_the_lazy_command_list_matches_the_commands_themselves():
+    from pplx_cli.cli import COMMANDS
+
+    for name, (_, short) in COMMANDS.items():
+        command = cli.get_command(None, name)
+        assert command.name == name and command.get_short_help_str(limit=200) == short, name
+    result = CliRunner().invoke(cli, ["--help"])
+    listed = result.output.split("Commands:\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in listed] == list(COMMANDS)

@@ -16,7 +16,8 @@ MAN = re.sub(r"\\f[BIRP]", "", RAW_MAN).replace("\\-", "-")
 
 def walk(group, prefix="pplx"):
     """Every command and subcommand: (full name, command)."""
-    for name, command in sorted(group.commands.items()):
+    for name in sorted(group.list_commands(None)):
+        command = group.get_command(None, name)
         yield f"{prefix} {name}", command
         if isinstance(command, click.Group):
             yield from walk(command, f"{prefix} {name}")

@@ -31,9 +31,9 @@ def _complete_model(ctx, param, incomplete):
 @click.option("--no-log", is_flag=True, help="Do not record this in the history.")
 @connection_options
 def embed(texts, model, dimensions, encoding, null, contextual, no_log, **p):
-    """Embed texts: one JSON line per text, {"index": N, "embedding": [numbers...]}, in order.
+    """Embed texts as JSON Lines of numbers (the Embeddings API).
 
-    Texts are the arguments, or one per line on stdin (--null: NUL-separated); an empty
+    One JSON line per text, {"index": N, "embedding": [numbers...]}, in input order. Texts are the arguments, or one per line on stdin (--null: NUL-separated); an empty
     one is a usage error naming its line, and nothing is sent. Requests hold at most 512
     texts and 120,000 bytes each, sent one after another; a failed request is retried as
     for ask. Usage and cost go to stderr as metadata and into the history.
