@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pplx against its peers, side by side, in one run: python3 bench/run.py [--runs N] [--only chat|agent|embed]
+"""pplx against its peers, side by side, in one run: python3 bench/run.py [--runs N] [--only chat|agent|embed|batch]
 
 Creates bench/.venv (pplx installed as a user would, requests, and the official SDK when
 it can be installed), starts a threaded HTTP server on 127.0.0.1 that serves pre-built
@@ -416,6 +416,58 @@ def embed_figures(b, runs):
     return peers, [(row, "<= 1.0x SDK", "SDK" not in walls or walls["pplx"] <= walls["SDK"])]
 
 
+def batch_figures(b, runs):
+    """``pplx batch`` of 400 prompts at -j 16 against 200 ms answers and a limit of 20
+    requests a second, beside ``xargs -P 16 pplx ask`` and the SDK in a thread pool."""
+    import tempfile
+
+    api = b.api
+    api.latency, api.rate_limit = 0.2, 20
+    py = str(BIN / "python")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("".join(f"question {i}\n" for i in range(400)))
+        prompts = f.name
+    peers = {"pplx": [str(BIN / "pplx"), "batch", "-j", "16", "--retries", "10", "--no-log", "-q"],
+             "xargs -P 16 pplx ask": ["bash", "-c", f"xargs -d '\\n' -P 16 -n 1 '{BIN / 'pplx'}' ask --no-log -q --no-meta --retries 10 < {prompts}"]}
+    if "SDK" in b.peers:
+        peers["SDK thread pool"] = [py, str(ROOT / "bench" / "peers" / "sdk_batch.py"), api.url, "16"]
+    ideal = max(400 / 16 * 0.2, 400 / 20)
+    walls, refused = {n: [] for n in peers}, {n: [] for n in peers}
+    for _ in range(runs):
+        for name, cmd in peers.items():
+            api.routes.pop(AGENT, None)
+            api.rate_log.clear()
+            with open(prompts, "rb") as stdin:
+                started = time.perf_counter()
+                out = subprocess.run(cmd, stdin=stdin, capture_output=True, env=b.env).stdout
+                walls[name].append(time.perf_counter() - started)
+            answered = out.count(b"capital of Australia [1].")
+            if answered != 400:
+                print(f"note: {name} answered {answered} of 400", file=sys.stderr)
+            log = list(api.rate_log)
+            first = next((i for i, e in enumerate(log) if not e.accepted), None)
+            resumed = next((i for i in range(first, len(log)) if log[i].accepted), len(log)) if first is not None else len(log)
+            refused[name].append(sum(1 for e in log[resumed:] if not e.accepted))
+    with open(prompts, "rb") as stdin:
+        wrapper = ("import os, subprocess, sys\n"
+                   "p = subprocess.Popen(sys.argv[1:], stdin=sys.stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+                   "print(os.wait4(p.pid, 0)[2].ru_maxrss)")
+        rss_batch = int(subprocess.run([sys.executable, "-c", wrapper, *peers["pplx"]], stdin=stdin, capture_output=True,
+                                       env=b.env).stdout) / 1024
+    api.latency, api.rate_limit = 0.0, None
+    rss_ask = b.peak_rss([str(BIN / "pplx"), "ask", "q", "--no-log"])
+    os.unlink(prompts)
+    wall = {n: median(v) for n, v in walls.items()}
+    row = ["400 prompts, -j 16, 200 ms answers, 20 requests/s limit (s)", f"{wall['pplx']:.2f} (ideal {ideal:.0f})"]
+    row += [f"{wall[n]:.2f} ({fmt_ratio(wall['pplx'], wall[n])})" for n in peers if n != "pplx"]
+    rows = [(row, "<= 1.15x ideal", wall["pplx"] <= 1.15 * ideal)]
+    rows.append((["429s after the workers resumed (median)", f"{median(refused['pplx']):.0f}"]
+                 + [f"{median(refused[n]):.0f}" for n in peers if n != "pplx"], "0", median(refused["pplx"]) == 0))
+    rows.append((["peak RSS, whole batch vs one pplx ask (MB)", f"{rss_batch:.1f}", f"pplx ask: {rss_ask:.1f} "
+                  f"({fmt_ratio(rss_batch, rss_ask)})"], "<= 1.5x one ask", rss_batch <= 1.5 * rss_ask))
+    return peers, rows
+
+
 def latency_row(label, peers, lat, framing):
     med, hi = lat["pplx", framing]
     row = [label, f"{med:.2f} / {hi:.2f}"]
@@ -440,7 +492,7 @@ def print_table(title, peers, results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per timing (median taken)")
-    parser.add_argument("--only", choices=("chat", "agent", "embed"), help="only the chat completions, Agent API or embed figures")
+    parser.add_argument("--only", choices=("chat", "agent", "embed", "batch"), help="only one table: chat completions, Agent API, embed or batch")
     parser.add_argument("--pplx", metavar="SRC", type=Path, default=ROOT,
                         help="install pplx from this source tree instead of the working tree")
     args = parser.parse_args()
@@ -471,6 +523,9 @@ def main():
         if args.only in (None, "embed"):
             peers, rows = embed_figures(b, args.runs)
             tables.append(("Embeddings (pplx embed --dimensions 256 < 10,000 lines)", peers, rows))
+        if args.only in (None, "batch"):
+            peers, rows = batch_figures(b, max(1, args.runs // 3))
+            tables.append(("Batch (pplx batch -j 16 < 400 prompts)", peers, rows))
 
     for title, peers, results in tables:
         print_table(title, peers, results)

@@ -40,7 +40,8 @@ def _report(e: PplxError) -> int:
 
     if isinstance(e, WriteError):
         _quiet_stdout()  # what is still buffered for stdout must not fail again at exit
-    say(f"pplx: error: {e.message}")
+    if e.message:  # an empty message: the output has said it (pplx batch's failed records)
+        say(f"pplx: error: {e.message}")
     return int(e.exit_code)
 
 
@@ -64,6 +65,7 @@ COMMANDS = {
     "search": ("pplx_cli.commands.search", "Search the web (the Search API): ranked results, no answer."),
     "fetch": ("pplx_cli.commands.fetch", "Fetch pages' content (the Context API), as Markdown by default."),
     "embed": ("pplx_cli.commands.embed", "Embed texts as JSON Lines of numbers (the Embeddings API)."),
+    "batch": ("pplx_cli.commands.batch", "Ask many questions: one per line of FILE (or stdin), in parallel."),
     "jobs": ("pplx_cli.commands.jobs", "List the background runs this machine started, newest first."),
     "log": ("pplx_cli.commands.log", "List recent exchanges from the history, newest first."),
     "models": ("pplx_cli.commands.models", "List the Agent API's models (GET /v1/models) with their prices."),

@@ -144,6 +144,7 @@ class Client:
         register_secret(api_key)
         self.session = requests.Session()
         self.requests_made = 0
+        self.limiter = None  # pplx batch: a RateLimiter shared by every worker
 
     def _say(self, line):
         if self.err is not None:
@@ -156,7 +157,7 @@ class Client:
             except OSError:
                 pass  # nowhere to report to
 
-    def post(self, path: str, body: dict, *, stream: bool) -> requests.Response:
+    def post(self, path: str, body: dict, *, stream: bool, headers: dict = None) -> requests.Response:
         """POST ``body`` as JSON; retry connection failures, 429 and 5xx; raise on HTTP errors."""
         import json
 
@@ -164,13 +165,27 @@ class Client:
             data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:  # e.g. an option given in bytes that are not UTF-8
             raise UsageError("the request holds text that is not valid UTF-8 (check the options)") from None
-        return self.request("POST", path, data=data, stream=stream)
+        return self.request("POST", path, data=data, stream=stream, extra_headers=headers)
+
+    def post_file(self, path: str, fields: dict, filename: str, content: bytes) -> requests.Response:
+        """POST a file as multipart/form-data (the Files API), with ``fields`` beside it."""
+        import os
+
+        boundary = "pplx-" + os.urandom(12).hex()
+        parts = []
+        for name, value in fields.items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                     "Content-Type: application/jsonl\r\n\r\n".encode() + content + b"\r\n")
+        parts.append(f"--{boundary}--\r\n".encode())
+        return self.request("POST", path, data=b"".join(parts), content_type=f"multipart/form-data; boundary={boundary}")
 
     def get(self, path: str, *, stream: bool = False) -> requests.Response:
         """GET ``path`` (JSON, or with ``stream`` an event stream); the same retries and errors as ``post``."""
         return self.request("GET", path, stream=stream)
 
-    def request(self, method: str, path: str, *, data: bytes = None, stream: bool = False) -> requests.Response:
+    def request(self, method: str, path: str, *, data: bytes = None, stream: bool = False,
+                content_type: str = "application/json", extra_headers: dict = None) -> requests.Response:
         """Send one request, retrying connection failures, 429 and 5xx; raise on HTTP errors.
 
         The response's body has not been read.
@@ -179,9 +194,10 @@ class Client:
         headers = {
             "User-Agent": f"pplx-cli/{__version__}",
             "Accept": "text/event-stream" if stream else "application/json",
+            **(extra_headers or {}),
         }
         if data is not None:
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         if stream:
             headers["Accept-Encoding"] = "identity"  # raw bytes as they arrive, for raw | parse
         attempt = 0
@@ -194,6 +210,8 @@ class Client:
                     self._say(f"> {name}: {value}")
                 if data is not None:
                     self._say(f"> ({len(data)} bytes of JSON)")
+            if self.limiter is not None:
+                self.limiter.acquire()
             started = time.monotonic()
             self.requests_made += 1
             try:
@@ -218,6 +236,8 @@ class Client:
             except ValueError as e:  # e.g. a header value requests refuses
                 raise UsageError(f"the request could not be sent: {redact(str(e))[:200]}") from None
             status = response.status_code
+            if self.limiter is not None:
+                self.limiter.observe(status, response.headers)
             if self.verbose:
                 self._say(f"< HTTP {status} {response.reason or ''} ({time.monotonic() - started:.3f}s)".rstrip())
                 for name, value in response.headers.items():
@@ -232,6 +252,9 @@ class Client:
             body_bytes = read_limited(response)
             if status in RETRY_STATUSES and attempt < self.retries:
                 attempt += 1
+                if status == 429 and self.limiter is not None:  # every worker waits together, in acquire()
+                    self._retry(self.limiter.pause_left(), f"HTTP {status}", attempt, sleep=False)
+                    continue
                 wait = retry_wait(response.headers, status)
                 self._retry(backoff(attempt - 1) if wait is None else wait, f"HTTP {status}", attempt)
                 continue
@@ -244,10 +267,11 @@ class Client:
             request.headers["Authorization"] = f"Bearer {self.api_key}"
         return request
 
-    def _retry(self, wait, why, attempt):
+    def _retry(self, wait, why, attempt, sleep=True):
         if not self.quiet:
             self._say(f"pplx: retrying in {wait:.1f}s after {why} ({attempt}/{self.retries})")
-        self.sleep(wait)
+        if sleep:
+            self.sleep(wait)
 
 
 def http_error(status: int, body: bytes, content_type: str = "") -> Exception:
@@ -394,6 +418,19 @@ def check_stream_type(response):
         if "json" in lowered and error_type:
             raise APIError(f"HTTP {response.status_code}: {summary}")
         raise StreamError(f"expected an event stream, got {content_type.split(';')[0]}: {summary}")
+
+
+def read_object(response, what: str) -> dict:
+    """The response's JSON body, which must be an object; ``what`` names it in the error."""
+    from pplx_cli.jsonsafe import loads
+
+    try:
+        obj = loads(read_body(response))
+    except ValueError:
+        raise StreamError(f"{what} is not JSON") from None
+    if not isinstance(obj, dict):
+        raise StreamError(f"{what} is not a JSON object")
+    return obj
 
 
 def read_body(response, limit: int = MAX_BODY_BYTES) -> bytes:

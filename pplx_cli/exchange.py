@@ -103,6 +103,8 @@ class Exchange(BackgroundRuns):
         self.run_id = None
         self.run_status = None
         self._client = None
+        self.shared_client = None  # pplx batch: one client (connection pool, rate limiter) for every line
+        self.batch_id = None
         self._sleep = time.sleep
         self.log_exchange = True
         if self.log or p.get("cid") or p.get("continue_"):  # `stream --raw -c` continues too
@@ -169,6 +171,7 @@ class Exchange(BackgroundRuns):
                     prompt=self.prompt, options=self.logged_options(),
                     answer=writer.answer(), reasoning="".join(writer.reasoning) or None,
                     meta=writer.metadata(error), duration=duration, exit_status=exit_status, error=error,
+                    batch=self.batch_id,
                 )
                 if self.run_id and self.run_status in runs.TERMINAL:
                     history.set_run(self.run_id, self.run_status, exchange_id)
@@ -179,6 +182,8 @@ class Exchange(BackgroundRuns):
 
     def client(self):
         """The HTTP client for this exchange's base URL and key."""
+        if self.shared_client is not None:
+            return self.shared_client
         from pplx_cli.client import Client
 
         return Client(

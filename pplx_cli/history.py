@@ -79,6 +79,11 @@ MIGRATIONS = [
     ALTER TABLE exchanges ADD COLUMN kind TEXT NOT NULL DEFAULT 'answer';
     ALTER TABLE exchanges ADD COLUMN cost_estimated INTEGER NOT NULL DEFAULT 0;
     """,
+    # 5: the batch run an exchange was part of (pplx batch; pplx log --batch ID)
+    """
+    ALTER TABLE exchanges ADD COLUMN batch TEXT;
+    CREATE INDEX exchanges_batch ON exchanges (batch, id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -98,7 +103,7 @@ END;
 """
 
 COLUMNS = ("id", "time", "cid", "api", "model", "system", "prompt", "options", "answer", "reasoning", "meta",
-           "duration", "exit_status", "error", "cost", "prompt_tokens", "completion_tokens", "kind", "cost_estimated")
+           "duration", "exit_status", "error", "cost", "prompt_tokens", "completion_tokens", "kind", "cost_estimated", "batch")
 
 
 class HistoryError(Exception):
@@ -213,6 +218,7 @@ class History:
             "completion_tokens": _number(usage.get("completion_tokens")),
             "kind": fields.get("kind") or "answer",
             "cost_estimated": 1 if cost.get("estimated") is True else 0,
+            "batch": fields.get("batch"),
         }
         # SQLite stores UTF-8: a lone surrogate (JSON can carry one) becomes '?'
         row = {k: v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else v for k, v in row.items()}
@@ -249,9 +255,9 @@ class History:
             rows = self._query("SELECT * FROM exchanges WHERE id = ?", (exchange_id,))
         return rows[0] if rows else None
 
-    def list(self, limit=20, since=None, model=None, cid=None) -> list:
+    def list(self, limit=20, since=None, model=None, cid=None, batch=None) -> list:
         """Recent exchanges, newest first, filtered."""
-        where, params = _filters(since, model, cid)
+        where, params = _filters(since, model, cid, batch=batch)
         return self._query(f"SELECT * FROM exchanges{where} ORDER BY id DESC LIMIT ?", (*params, limit))
 
     def search(self, terms, limit=20, since=None, model=None, cid=None) -> list:
@@ -338,9 +344,12 @@ def _statements(script):
     return out
 
 
-def _filters(since, model, cid, table=""):
+def _filters(since, model, cid, table="", batch=None):
     prefix = f"{table}." if table else ""
     clauses, params = [], []
+    if batch:
+        clauses.append(f"{prefix}batch = ?")
+        params.append(batch)
     if since:
         clauses.append(f"{prefix}time >= ?")
         params.append(since)

@@ -9,7 +9,6 @@ the answers read here, with no click and no ``sys.stdout``.
 import base64
 import time
 
-from pplx_cli import jsonsafe
 from pplx_cli.errors import StreamError, UsageError, outcome
 
 SEARCH_PATH = "/search"
@@ -46,19 +45,13 @@ class Call:
 
     def post(self, path: str, body: dict) -> dict:
         """POST ``body``; the answer as a JSON object (a body that is not one is an error)."""
-        from pplx_cli.client import read_body
+        from pplx_cli.client import read_object
         from pplx_cli.exchange import header_meta
 
         response = self.client.post(path, body, stream=False)
         self.requests += 1
         self.headers_meta = header_meta(response.headers)
-        try:
-            obj = jsonsafe.loads(read_body(response))
-        except ValueError:
-            raise StreamError(f"the answer of {path} is not JSON") from None
-        if not isinstance(obj, dict):
-            raise StreamError(f"the answer of {path} is not a JSON object")
-        return obj
+        return read_object(response, f"the answer of {path}")
 
     def record(self, *, prompt: str, answer: str, meta: dict, model: str, error=None, status: int = 0, warn=None):
         """Keep the exchange in the history (kind, prompt, what was printed, metadata); a

@@ -10,7 +10,7 @@ import json
 import re
 import time
 
-from pplx_cli.errors import APIError, NetworkError, PplxError, RateLimitError, StreamError
+from pplx_cli.errors import APIError, NetworkError, PplxError, RateLimitError
 from pplx_cli.sse import Event
 
 #: Statuses of a run that will not change any more.
@@ -188,18 +188,11 @@ def searches(state: dict) -> int:
 
 def get_run(client, rid: str):
     """``(the run's response object, seconds to wait before asking again or None)``."""
-    from pplx_cli.client import parse_retry_after, read_body
-    from pplx_cli.jsonsafe import loads
+    from pplx_cli.client import parse_retry_after, read_object
 
     response = client.get(run_path(rid))
     wait = parse_retry_after(response.headers.get("Retry-After"))
-    try:
-        obj = loads(read_body(response))
-    except ValueError:
-        raise StreamError("the run's state is not JSON") from None
-    if not isinstance(obj, dict):
-        raise StreamError("the run's state is not a JSON object")
-    return obj, wait
+    return read_object(response, "the run's state"), wait
 
 
 def poll(client, rid: str, *, sleep=time.sleep, on_state=None, clock=time.monotonic, say=None):

@@ -241,12 +241,9 @@ def embedding_cost(model, tokens):
 
 def answer(api, route, headers, body):
     """The Reply to one POST to a path in :data:`PATHS` (called by ``FakeAPI.answer`` when strict)."""
-    if not api.authorized(headers):
-        return agent_error(401, "Invalid API key", "invalid_api_key")
-    with api._lock:  # a queued reply is used once, then the default answers again
-        queue = api.routes.get(route)
-        if queue:
-            return queue.pop(0)
+    early = api.key_or_queued(route, headers)  # a bad key, or a queued reply (used once)
+    if early is not None:
+        return early
     rid = str(uuid.uuid4())
     base = {"x-request-id": rid, **api.ratelimit_headers()}
     handler, fields = PATHS[route]

@@ -15,6 +15,10 @@ Background runs (``"background": true``) live on the server as a :class:`RunStat
 ``api.runs``, moved on by polls, the wall clock or the test (see :class:`BackgroundRun`):
 ``GET /v1/responses/{id}`` polls one, ``?stream=true&starting_after=N`` replays its events after N
 (then follows it live), and ``POST /v1/responses/{id}/cancel`` cancels it.
+
+tests/batch_server.py adds an enforced request rate limit (``api.rate_limit``), a latency
+(``api.latency``) and the Files and Batch APIs; tests/platform_server.py the Search, Context and
+Embeddings APIs.
 """
 
 import copy
@@ -542,6 +546,12 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
+class _Server(ThreadingHTTPServer):
+    # the listen backlog (socketserver's default is 5): past it, a burst of parallel connections
+    # (a concurrent client, tests/batch_server.py's latency) waits a second for a SYN retransmit
+    request_queue_size = 128
+
+
 class FakeAPI:
     """The server; use as a context manager. ``url`` is its base URL."""
 
@@ -557,7 +567,9 @@ class FakeAPI:
         self._lock = threading.Lock()
         self._changed = threading.Condition(threading.RLock())  # guards the runs; notified whenever one moves
         self._closed = threading.Event()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        from . import batch_server  # the enforced rate limit, latency, files and batches (imported late: it builds on this module)
+        batch_server.install(self)  # their knobs and state: api.rate_limit, api.latency, api.files, api.batches, ...
+        self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.api = self
         # a short poll interval: shutdown() waits up to one interval, at the end of every test
@@ -585,21 +597,11 @@ class FakeAPI:
 
     def answer(self, method, path, headers, body):
         """The Reply for one request."""
+        from . import batch_server  # the enforced rate limit, latency, files and batches
         route = path.split("?")[0]
         if method == "POST" and route in AGENT_PATHS:
-            rejection = self.validate(headers, body) if self.strict else None
-            if rejection:
-                return rejection
-            reply = self.next_reply(path)
-            request = body if isinstance(body, dict) else {}
-            # the request decides whether a run is a background one; the queued item only says how it goes
-            if request.get("background") and isinstance(reply, (AgentRun, BackgroundRun)):
-                return self.start(reply if isinstance(reply, BackgroundRun) else BackgroundRun(run=reply), request)
-            if isinstance(reply, BackgroundRun):
-                reply = reply.run
-            if isinstance(reply, AgentRun):
-                reply = self.run(reply, request)
-            return reply
+            # api.rate_limit and api.latency (tests/batch_server.py) come first: a 429, or agent_answer after the wait
+            return batch_server.limit(self, headers, lambda: self.agent_answer(path, headers, body))
         run_path = RUN_PATH.fullmatch(route)
         if run_path and not self.routes.get(route):  # a reply queued for the exact path wins
             if self.strict and not self.authorized(headers):
@@ -617,7 +619,25 @@ class FakeAPI:
                 return agent_error(401, "Invalid API key", "invalid_api_key")
             if not self.routes.get(route):
                 return json_reply({"object": "list", "data": self.models})
+        if self.strict and batch_server.handles(route):  # /v1/files and /v1/batches (tests/batch_server.py)
+            return batch_server.answer(self, method, path, headers, body)  # it sends a reply queued for the path first, once
         return self.next_reply(path)
+
+    def agent_answer(self, path, headers, body):
+        """The Reply to an Agent API POST (``/v1/responses`` or ``/v1/agent``) once past the rate limit and latency."""
+        rejection = self.validate(headers, body) if self.strict else None
+        if rejection:
+            return rejection
+        reply = self.next_reply(path)
+        request = body if isinstance(body, dict) else {}
+        # the request decides whether a run is a background one; the queued item only says how it goes
+        if request.get("background") and isinstance(reply, (AgentRun, BackgroundRun)):
+            return self.start(reply if isinstance(reply, BackgroundRun) else BackgroundRun(run=reply), request)
+        if isinstance(reply, BackgroundRun):
+            reply = reply.run
+        if isinstance(reply, AgentRun):
+            reply = self.run(reply, request)
+        return reply
 
     def run(self, run, request):
         """Render an AgentRun, storing the response if it completed and the request did not say ``store: false``."""
@@ -684,6 +704,9 @@ class FakeAPI:
 
     def ratelimit_headers(self):
         """The x-ratelimit-* headers of one more request against the limit."""
+        if self.rate_limit is not None:  # an enforced limit's window instead (tests/batch_server.py)
+            from . import batch_server
+            return batch_server.window_headers(self)
         with self._lock:
             limit = self.ratelimit["limit"]
             self.ratelimit["used"] += 1
@@ -691,6 +714,17 @@ class FakeAPI:
             reset = self.ratelimit.get("reset") or int(time.time()) + 60
         return {"x-ratelimit-limit": str(limit), "x-ratelimit-remaining": str(max(limit - used, 0)),
                 "x-ratelimit-reset": str(reset), "x-ratelimit-used": str(used)}
+
+    def key_or_queued(self, route, headers):
+        """For the platform and batch paths: a 401 for a bad key, else a reply queued for the
+        route (each used once, the last one too), else None (the default answer follows)."""
+        if not self.authorized(headers):
+            return agent_error(401, "Invalid API key", "invalid_api_key")
+        with self._lock:
+            queue = self.routes.get(route)
+            if queue:
+                return queue.pop(0)
+        return None
 
     @staticmethod
     def authorized(headers):

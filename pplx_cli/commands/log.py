@@ -80,9 +80,10 @@ def _print_rows(rows, as_json):
 
 @click.group(invoke_without_command=True, context_settings=CONTEXT)
 @filter_options
+@click.option("--batch", metavar="ID", help="Only the exchanges of the batch run ID (see pplx batch).")
 @json_option
 @click.pass_context
-def log(ctx, limit, since, model, cid, as_json):
+def log(ctx, limit, since, model, cid, batch, as_json):
     """List recent exchanges from the history, newest first.
 
     Each line: id, time (UTC), conversation id, model, cost, the start of the prompt, and
@@ -101,7 +102,7 @@ def log(ctx, limit, since, model, cid, as_json):
     """
     if ctx.invoked_subcommand is None:
         with _reading() as history:
-            rows = history.list(limit=limit, since=since, model=model, cid=cid) if history else []
+            rows = history.list(limit=limit, since=since, model=model, cid=cid, batch=batch) if history else []
         _print_rows(rows, as_json)
 
 

@@ -1,0 +1,336 @@
+"""``pplx batch``: many prompts from a file, in parallel on one rate limit, resumable; and
+``pplx batch --remote``: the same on Perplexity's Batch API."""
+
+import json
+import sys
+
+import click
+
+from pplx_cli.errors import PplxError, UsageError
+from pplx_cli.messages import note, warn
+from pplx_cli.options import CONTEXT, request_options
+
+REMOTE_ACTIONS = ("submit", "status", "wait", "results", "cancel")
+
+
+def _check_rate(ctx, param, value):
+    if value is None:
+        return None
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/s)?\s*", value)
+    if not m or float(m.group(1)) <= 0:
+        raise click.BadParameter(f"{value!r} is not a rate (e.g. 10/s)")
+    return float(m.group(1))
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("args", nargs=-1, metavar="[FILE] | --remote ACTION ARG")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=4, show_default=True, metavar="N",
+              help="Requests in flight at once (threads sharing one connection pool and one rate limiter).")
+@click.option("--rate", callback=_check_rate, metavar="N/s", help="At most N requests a second.")
+@click.option("--unordered", is_flag=True, help="Write each record as it completes, not in input order.")
+@click.option("--answers-only", is_flag=True, help="Write only the answers, separated by a blank line (or NUL with -0).")
+@click.option("-0", "--null", "null", is_flag=True, help="With --answers-only: end each answer with NUL.")
+@click.option("--output", "output_path", metavar="FILE",
+              help="Append the records to FILE; run again with the same FILE to retry only what did not succeed.")
+@click.option("--skip-invalid", is_flag=True, help="Report invalid lines (status 2 records) and run the rest.")
+@click.option("--remote", is_flag=True, help="Use Perplexity's Batch API: ACTION is submit FILE, status ID, wait ID, results ID or cancel ID.")
+@click.option("--no-log", is_flag=True, help="Do not record the exchanges in the history.")
+@request_options
+def batch(args, jobs, rate, unordered, answers_only, null, output_path, skip_invalid, remote, no_log, **p):
+    """Ask many questions: one per line of FILE (or stdin), in parallel.
+
+    A plain line is a prompt; a JSON line is an object with "prompt", an optional "id" and
+    any request option by its long name ("model", "effort", "system", "domain", ...). The
+    command line's options are every line's defaults. Each line gives one JSON record on
+    stdout, in input order: id, prompt, answer, meta (the metadata ask writes), status
+    (the exit status the line would have had) and error. A 429 pauses every worker until
+    the reset time. Exit 0 when every line succeeded, 1 when any failed.
+
+    \b
+    Examples:
+      pplx batch questions.txt > answers.jsonl
+      cut -d, -f1 companies.csv | sed 's/^/What does /' | pplx batch -j 8 --answers-only
+      pplx batch --output done.jsonl questions.jsonl   # again after Ctrl-C: only the rest
+      pplx log --batch b-1a2b3c4d
+      id=$(pplx batch --remote submit questions.txt) && pplx batch --remote wait "$id"
+    """
+    if remote:
+        from pplx_cli.commands.remote_batch import remote_batch
+
+        return remote_batch(args, p, no_log=no_log)
+    if len(args) > 1:
+        raise UsageError("pplx batch takes one FILE (or stdin); --remote for the Batch API's actions")
+    if null and not answers_only:
+        raise UsageError("-0 ends answers with NUL: it needs --answers-only")
+    p = dict(p, no_log=no_log, cid=None, continue_=False, background=False, detach=False)
+    lines = _read_input(args[0] if args else None)
+    checked = _check_lines(lines, p)
+    invalid = [line for line in checked if line[1] is None]
+    if invalid and not skip_invalid:
+        for line, _, message in invalid:
+            warn(f"line {line.number}: {message}")
+        raise UsageError(f"{len(invalid)} invalid line{'s' if len(invalid) != 1 else ''}: nothing was sent "
+                         "(--skip-invalid runs the rest)")
+    _run(checked, p, jobs=jobs, rate=rate, ordered=not unordered, answers_only=answers_only, null=null,
+         output_path=output_path)
+
+
+def _read_input(path):
+    from pplx_cli.batch import read_lines
+
+    try:
+        if path is None or path == "-":
+            if path is None and (sys.stdin is None or sys.stdin.isatty()):
+                raise UsageError("no input: give FILE or pipe the prompts on stdin")
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path or 'stdin'} is not valid UTF-8 (byte {e.start})") from None
+    lines = read_lines(text)
+    if not lines:
+        raise UsageError(f"{path or 'stdin'} holds no prompt")
+    return lines
+
+
+def _request_params() -> dict:
+    """The request options a JSON line may set, by every name it may use for them."""
+    @request_options
+    def f(**p):
+        pass
+
+    names = {}
+    for param in f.__click_params__:
+        names[param.name] = param
+        for opt in param.opts + param.secondary_opts:
+            if opt.startswith("--"):
+                names[opt[2:].replace("-", "_")] = param
+    for connection in ("base_url", "timeout", "retries", "insecure", "verbose", "quiet"):
+        names.pop(connection, None)  # one connection for the whole batch: from the command line
+    return names
+
+
+def _check_lines(lines, p):
+    """``[(line, its options as the command's keyword arguments or None, why not)]``: each
+    line checked as ask would check it, before anything is sent."""
+    from pplx_cli.batch import Invalid
+
+    params = _request_params()
+    ctx = click.Context(batch)
+    out = []
+    for line in lines:
+        if isinstance(line, Invalid):
+            out.append((line, None, line.message))
+            continue
+        try:
+            mine = dict(p)
+            for key, value in line.options.items():
+                param = params.get(key)
+                if param is None:
+                    raise UsageError(f"unknown option {key!r}")
+                if param.name == "overrides" and isinstance(value, dict):  # {"key": value} for -o key value
+                    value = [[k, v if isinstance(v, str) else json.dumps(v)] for k, v in value.items()]
+                elif param.multiple and not isinstance(value, list):
+                    value = [value]
+                try:
+                    value = param.type_cast_value(ctx, value)
+                    if param.callback is not None:
+                        value = param.callback(ctx, param, value)
+                except click.BadParameter as e:
+                    raise UsageError(f"{key}: {e.message}") from None
+                mine[param.name] = value
+            _validate(line.prompt, mine)
+            out.append((line, mine, None))
+        except (click.BadParameter, PplxError, TypeError, ValueError) as e:
+            message = e.format_message() if isinstance(e, click.ClickException) else getattr(e, "message", str(e))
+            out.append((line, None, message))
+    return out
+
+
+def _validate(prompt, p):
+    """What ask would refuse before sending: the options and the request they build."""
+    from pplx_cli.exchange import Exchange
+    from pplx_cli.request import build_body
+
+    exchange = Exchange("ask", prompt, dict(p, no_log=True), warn=lambda m: None, note=lambda m: None)
+    build_body("chat" if exchange.api_setting == "chat" else "agent", prompt, exchange.opts, stream=False)
+
+
+def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
+    import os
+    import threading
+
+    from pplx_cli.batch import Abandoned, RateLimiter, done_ids, run
+    from pplx_cli.commands import make_client
+
+    done_before = set()
+    if output_path and os.path.exists(output_path):
+        try:
+            with open(output_path, encoding="utf-8", errors="replace") as f:
+                done_before = done_ids(f.read())
+        except OSError as e:
+            raise UsageError(f"cannot read {output_path}: {e.strerror}") from None
+    todo = [item for item in checked if str(item[0].id) not in done_before]
+    skipped = len(checked) - len(todo)
+    client, _ = make_client(p)
+    client.limiter = RateLimiter(rate)
+    batch_id = "b-" + os.urandom(4).hex()
+    said, lock = set(), threading.Lock()
+
+    def once(say):
+        def speak(message):
+            with lock:
+                if message not in said:
+                    said.add(message)
+                    say(message)
+        return speak
+
+    def work(item):
+        return _ask(item, client, batch_id, once(warn), once(note))
+
+    sink = _Sink(output_path, answers_only, null)
+    status_line = _status_line(p)
+    stopped = []
+
+    def on_stop(in_flight):
+        stopped.append(in_flight)
+        note(f"stopping: {in_flight} request{'s' if in_flight != 1 else ''} in flight finish (Ctrl-C again abandons them)")
+
+    records = []
+    try:
+        records = run(todo, work, jobs=jobs, on_record=lambda r: (records.append(r), sink.write(r)),
+                      on_progress=(lambda progress: status_line.show(progress.line())) if status_line else None,
+                      on_stop=on_stop, ordered=ordered)
+    except KeyboardInterrupt as e:
+        if status_line:
+            status_line.stop()
+        sink.close()
+        _summary(batch_id, records, len(todo), skipped, interrupted=True)
+        if isinstance(e, Abandoned) or not stopped:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)  # abandoned: the threads still waiting on the network are not joined
+        raise
+    finally:
+        if status_line:
+            status_line.stop()
+    sink.close()
+    _summary(batch_id, records, len(todo), skipped)
+    if any(r["status"] != 0 for r in records):
+        raise _Failed()
+
+
+class _Failed(PplxError):
+    """Some lines failed: their records say why (exit 1, no further line)."""
+
+    def __init__(self):
+        super().__init__("")
+
+
+def _ask(item, client, batch_id, warn_once, note_once) -> dict:
+    """One line as one ask exchange: its record."""
+    import io
+
+    from pplx_cli.errors import outcome
+    from pplx_cli.exchange import Exchange
+    from pplx_cli.output import AnswerWriter
+
+    line, p, message = item
+    if p is None:
+        return {"id": line.id, "prompt": line.prompt, "answer": "", "meta": None, "status": 2, "error": message}
+    writer = AnswerWriter(io.BytesIO(), io.BytesIO(), meta=False)
+    status, error = 0, None
+    try:
+        exchange = Exchange("ask", line.prompt, p, warn=warn_once, note=note_once)
+        exchange.shared_client = client
+        exchange.batch_id = batch_id
+        exchange.ask(writer)
+    except Exception as e:  # one line's failure is its record, never the batch's
+        status, error = outcome(e)
+    return {"id": line.id, "prompt": line.prompt, "answer": writer.answer(), "meta": writer.metadata(error),
+            "status": status, "error": error}
+
+
+class _Sink:
+    """Where the records go: stdout, or appended to --output FILE (then stdout gets only the
+    answers, with --answers-only)."""
+
+    def __init__(self, path, answers_only, null):
+        self.file = None
+        if path:
+            try:
+                self.file = open(path, "a+b")
+                if self.file.tell() > 0:  # a record cut short by a killed run stays a line of its own
+                    self.file.seek(-1, 2)
+                    if self.file.read(1) != b"\n":
+                        self.file.write(b"\n")
+            except OSError as e:
+                raise UsageError(f"cannot write {path}: {e.strerror}") from None
+        self.answers_only = answers_only
+        self.null = null
+        self.first = True
+
+    def write(self, record):
+        from pplx_cli import jsonsafe
+
+        line = (jsonsafe.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        if self.file is not None:
+            self.file.write(line)
+            self.file.flush()
+        if self.answers_only:
+            answer = record["answer"].rstrip("\n")
+            text = answer + "\0" if self.null else ("" if self.first else "\n") + answer + "\n"
+            self.first = False
+            _out(text.encode("utf-8", "replace"))
+        elif self.file is None:
+            _out(line)
+
+    def close(self):
+        if self.file is not None:
+            self.file.close()
+
+
+def _out(data: bytes):
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        from pplx_cli.streams import write_error
+
+        raise write_error(e) from None
+
+
+def _status_line(p):
+    import os
+
+    from pplx_cli.commands import _isatty
+
+    if p.get("quiet") or p.get("verbose") or not _isatty(sys.stderr):
+        return None
+    from pplx_cli.terminal import StatusLine, width
+
+    return StatusLine(sys.stderr.buffer, width=width(sys.stderr, os.environ))
+
+
+def _summary(batch_id, records, total, skipped, interrupted=False):
+    from pplx_cli.batch import _cost
+    from pplx_cli.messages import say
+    from pplx_cli.output import dollars
+
+    failed = sum(1 for r in records if r["status"] != 0)
+    cost = sum(_cost(r) for r in records)
+    parts = [f"{len(records) - failed} done", f"{failed} failed"]
+    if interrupted:
+        parts.append(f"{total - len(records)} not sent")
+    if skipped:
+        parts.append(f"{skipped} already done")
+    say(f"pplx: batch {batch_id}: " + ", ".join(parts) + f", {dollars(cost) if cost else '$0.0000'}")

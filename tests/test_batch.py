@@ -1,0 +1,207 @@
+"""pplx batch: many prompts in one process against the local server: order, invalid lines,
+partial failure, resume from an output file, the shared pause after a 429, Ctrl-C."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+from tests.conftest import pplx_executable
+
+AGENT = "/v1/responses"
+ANSWER = "Canberra is the capital of Australia [1]."
+
+
+def run_cli(api, *args, stdin=b"", env=None, timeout=120):
+    full = dict(os.environ, PPLX_BASE_URL=api.url, **(env or {}))
+    return subprocess.run([pplx_executable(), *args], input=stdin, capture_output=True, env=full, timeout=timeout)
+
+
+def records(out: bytes) -> list:
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def prompts_sent(api) -> list:
+    return [r["body"]["input"] for r in api.requests if r["path"] == AGENT]
+
+
+def test_records_come_in_input_order_with_ids_and_per_line_options(api, home):
+    lines = ["first", json.dumps({"id": "acme", "prompt": "second", "effort": "low", "domain": "acme.com"}), "",
+             json.dumps({"prompt": "third", "model": "openai/gpt-5.1", "system": "Be brief."})]
+    result = run_cli(api, "batch", "-j", "3", stdin=("\n".join(lines) + "\n").encode())
+    assert result.returncode == 0, result.stderr
+    got = records(result.stdout)
+    assert [(r["id"], r["prompt"], r["answer"], r["status"], r["error"]) for r in got] == [
+        (1, "first", ANSWER, 0, None), ("acme", "second", ANSWER, 0, None), (4, "third", ANSWER, 0, None)]
+    assert got[0]["meta"]["model"] == "openai/gpt-5.1" and got[0]["meta"]["usage"]["cost"]["total_cost"] > 0
+    bodies = {r["body"]["input"]: r["body"] for r in api.requests}
+    assert bodies["first"]["effort"] == "fast"
+    assert bodies["second"]["effort"] == "low"
+    assert bodies["second"]["tools"][0]["filters"]["search_domain_filter"] == ["acme.com"]
+    assert (bodies["third"]["model"], bodies["third"]["instructions"]) == ("openai/gpt-5.1", "Be brief.")
+    summary = result.stderr.decode().splitlines()[-1]
+    assert summary.startswith("pplx: batch b-") and summary.endswith(": 3 done, 0 failed, $0.0036")
+    batch_id = summary.split()[2].rstrip(":")
+    logged = records(run_cli(api, "log", "--batch", batch_id, "--json").stdout)
+    assert sorted(r["prompt"] for r in logged) == ["first", "second", "third"]
+
+
+def test_invalid_lines_stop_everything_before_sending_unless_skipped(api, home):
+    lines = ["fine", "{not json", json.dumps({"prompt": "x", "effort": "ultra"}), json.dumps({"prompt": "y", "bogus": 1}),
+             json.dumps({"id": 1, "prompt": "dup"}), json.dumps({"prompt": ""})]
+    data = ("\n".join(lines) + "\n").encode()
+    refused = run_cli(api, "batch", stdin=data)
+    assert refused.returncode == 2 and api.requests == []
+    said = refused.stderr.decode().splitlines()
+    assert [line.split(": ")[2] for line in said[:-1]] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
+    assert said[-1] == "pplx: error: 5 invalid lines: nothing was sent (--skip-invalid runs the rest)"
+    skipped = run_cli(api, "batch", "--skip-invalid", stdin=data)
+    assert skipped.returncode == 1
+    got = records(skipped.stdout)
+    assert [r["status"] for r in got] == [0, 2, 2, 2, 2, 2] and prompts_sent(api) == ["fine"]
+    assert got[2]["error"].startswith("effort: ") and got[3]["error"] == "unknown option 'bogus'"
+
+
+def test_a_failing_line_is_its_record_and_exit_1(api, home):
+    lines = ["good", json.dumps({"prompt": "bad", "option": {"bogus_field": 1}}), "good too"]
+    result = run_cli(api, "batch", "-j", "2", stdin=("\n".join(lines) + "\n").encode())
+    assert result.returncode == 1
+    got = records(result.stdout)
+    assert [r["status"] for r in got] == [0, 1, 0]
+    assert got[1]["error"].startswith("HTTP 400: ") and got[1]["answer"] == "" and got[1]["meta"]["error"] == got[1]["error"]
+    assert result.stderr.decode().splitlines()[-1].endswith(": 2 done, 1 failed, $0.0024")
+    assert "pplx: error" not in result.stderr.decode()
+
+
+def test_answers_only_and_nul(api, home):
+    data = b"a\nb\nc\n"
+    blank = run_cli(api, "batch", "--answers-only", stdin=data)
+    assert blank.returncode == 0 and blank.stdout == f"{ANSWER}\n\n{ANSWER}\n\n{ANSWER}\n".encode()
+    nul = run_cli(api, "batch", "--answers-only", "-0", stdin=data)
+    assert nul.stdout == f"{ANSWER}\0{ANSWER}\0{ANSWER}\0".encode()
+    assert run_cli(api, "batch", "-0", stdin=data).returncode == 2
+
+
+def test_the_output_file_resumes_only_what_did_not_succeed(api, home, tmp_path):
+    out = tmp_path / "done.jsonl"
+    # an earlier run: line 1 succeeded, line 2 failed, line 3 was cut short by a kill
+    out.write_text(json.dumps({"id": 1, "prompt": "a", "status": 0}) + "\n" + json.dumps({"id": 2, "prompt": "b", "status": 1})
+                   + "\n" + '{"id": 3, "prompt": "c", "sta')
+    result = run_cli(api, "batch", "--output", str(out), stdin=b"a\nb\nc\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"" and sorted(prompts_sent(api)) == ["b", "c"]
+    assert result.stderr.decode().splitlines()[-1].endswith(": 2 done, 0 failed, 1 already done, $0.0024")
+    again = run_cli(api, "batch", "--output", str(out), stdin=b"a\nb\nc\n")
+    assert again.returncode == 0 and sorted(prompts_sent(api)) == ["b", "c"]  # nothing sent twice
+
+
+def test_a_killed_run_resumes_without_resending_what_succeeded(api, home, tmp_path):
+    out = tmp_path / "out.jsonl"
+    prompts = [f"q{i}" for i in range(12)]
+    api.latency = 0.3
+    proc = subprocess.Popen([pplx_executable(), "batch", "-j", "2", "--output", str(out)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    proc.stdin.write(("\n".join(prompts) + "\n").encode())
+    proc.stdin.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_bytes().splitlines()) < 4):
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(10)
+    succeeded = {r["prompt"] for r in records(out.read_bytes()) if r["status"] == 0}
+    assert len(succeeded) >= 4
+    api.latency = 0
+    sent_before = len(prompts_sent(api))
+    result = run_cli(api, "batch", "-j", "2", "--output", str(out), stdin=("\n".join(prompts) + "\n").encode())
+    assert result.returncode == 0, result.stderr
+    resent = prompts_sent(api)[sent_before:]
+    assert not (set(resent) & succeeded) and set(resent) | succeeded == set(prompts)
+    final = {r["prompt"] for r in records(out.read_bytes()) if r["status"] == 0}
+    assert final == set(prompts)
+
+
+def test_ctrl_c_lets_the_requests_in_flight_finish_and_exits_130(api, home):
+    api.latency = 1.0
+    proc = subprocess.Popen([pplx_executable(), "batch", "-j", "2"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    proc.stdin.write(b"".join(f"q{i}\n".encode() for i in range(10)))
+    proc.stdin.close()
+    time.sleep(0.5)  # two requests in flight
+    proc.send_signal(signal.SIGINT)
+    proc.stdin = None  # written and closed above
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    got = records(out)
+    assert [r["prompt"] for r in got] == ["q0", "q1"] and all(r["status"] == 0 for r in got)
+    lines = err.decode().splitlines()
+    assert lines[0] == "pplx: note: stopping: 2 requests in flight finish (Ctrl-C again abandons them)"
+    assert lines[-1].endswith(": 2 done, 0 failed, 8 not sent, $0.0024")
+    assert len(prompts_sent(api)) == 2
+
+
+def test_a_429_pauses_every_worker_and_they_resume_paced(api, home):
+    api.rate_limit = 5  # requests a second; beyond it 429 until the window resets
+    result = run_cli(api, "batch", "-j", "8", "--retries", "5", stdin=b"".join(f"q{i}\n".encode() for i in range(20)))
+    assert result.returncode == 0, result.stderr
+    assert len(records(result.stdout)) == 20
+    log = api.rate_log
+    first_429 = next(i for i, entry in enumerate(log) if not entry.accepted)
+    resumed = next(i for i in range(first_429, len(log)) if log[i].accepted)
+    # the requests already on the wire with the first 429 may get theirs; once the workers
+    # resume they are paced under the limit and none is refused again
+    assert all(entry.accepted for entry in log[resumed:]), log
+    assert resumed - first_429 <= 8 and len(log) - resumed == 20 - first_429
+
+
+# ---- --remote: Perplexity's Batch API ----
+
+
+def test_the_remote_round_trip_gives_local_records_in_input_order(api, home, tmp_path):
+    from tests.server import agent_error
+
+    questions = tmp_path / "q.txt"
+    questions.write_text("alpha\n" + json.dumps({"id": "b", "prompt": "beta", "effort": "low"}) + "\ngamma\n")
+    api.add("/v1/batches", agent_error(503, "busy", "internal_error", headers={"Retry-After": "0"}))
+    api.batch_fail_lines = {"3": (500, "upstream failed")}
+    submitted = run_cli(api, "batch", "--remote", "submit", str(questions))
+    assert submitted.returncode == 0, submitted.stderr
+    batch_id = submitted.stdout.decode().strip()
+    assert list(api.batches) == [batch_id]  # the create was retried with the same Idempotency-Key: one batch
+    creates = [r for r in api.requests if r["path"] == "/v1/batches"]
+    assert len(creates) == 2 and creates[0]["headers"]["Idempotency-Key"] == creates[1]["headers"]["Idempotency-Key"]
+    assert creates[1]["body"] == {"input_file_id": creates[1]["body"]["input_file_id"], "endpoint": "/v1/responses",
+                                  "completion_window": "24h"}
+    uploaded = api.files[creates[1]["body"]["input_file_id"]].content.decode().splitlines()
+    assert [json.loads(line)["custom_id"] for line in uploaded] == ["1", "b", "3"]
+    assert json.loads(uploaded[1])["body"] == {"effort": "low", "input": "beta", "stream": False, "store": True}
+    early = run_cli(api, "batch", "--remote", "results", batch_id)
+    assert early.returncode == 1 and b"--remote wait" in early.stderr
+    waited = run_cli(api, "batch", "--remote", "wait", batch_id)
+    assert waited.returncode == 0 and waited.stdout.decode() == f"{batch_id}: completed, 2/3 done, 1 failed\n"
+    results = run_cli(api, "batch", "--remote", "results", batch_id)
+    assert results.returncode == 1
+    got = records(results.stdout)
+    assert [(r["id"], r["prompt"], r["answer"], r["status"]) for r in got] == [
+        (1, "alpha", ANSWER, 0), ("b", "beta", ANSWER, 0), (3, "gamma", "", 1)]
+    assert got[2]["error"].startswith("HTTP 500: upstream failed")
+    assert results.stderr == f"pplx: batch {batch_id}: 2 done, 1 failed\n".encode()
+    again = run_cli(api, "batch", "--remote", "cancel", batch_id)
+    assert again.returncode == 1 and b"cannot be cancelled" in again.stderr
+
+
+def test_remote_cancel_status_and_usage(api, home, tmp_path):
+    questions = tmp_path / "q.txt"
+    questions.write_text("one\ntwo\n")
+    api.batch_polls_per_step = None  # moves only when the test says
+    batch_id = run_cli(api, "batch", "--remote", "submit", str(questions)).stdout.decode().strip()
+    status = run_cli(api, "batch", "--remote", "status", batch_id)
+    assert status.returncode == 0 and status.stdout.decode() == f"{batch_id}: validating, 0/0 done, 0 failed\n"
+    cancelled = run_cli(api, "batch", "--remote", "cancel", batch_id)
+    assert cancelled.returncode == 0 and cancelled.stdout.decode() == f"{batch_id}: cancelling\n"
+    ended = run_cli(api, "batch", "--remote", "wait", batch_id)
+    assert ended.returncode == 1 and ended.stderr.decode().endswith("pplx: error: the batch ended cancelled\n")
+    for args in (["--remote"], ["--remote", "submit"], ["--remote", "fly", "x"], ["a", "b"]):
+        assert run_cli(api, "batch", *args).returncode == 2, args
+    unknown = run_cli(api, "batch", "--remote", "status", "batch_nope")
+    assert unknown.returncode == 1 and unknown.stderr.startswith(b"pplx: error: no batch batch_nope on the service")
