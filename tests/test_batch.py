@@ -205,3 +205,39 @@ def test_remote_cancel_status_and_usage(api, home, tmp_path):
         assert run_cli(api, "batch", *args).returncode == 2, args
     unknown = run_cli(api, "batch", "--remote", "status", "batch_nope")
     assert unknown.returncode == 1 and unknown.stderr.startswith(b"pplx: error: no batch batch_nope on the service")
+
+
+def test_unordered_writes_each_record_as_it_completes(api, home):
+    from tests.server import AgentRun
+
+    def slow_then_quick():
+        slow, _ = AgentRun().render({"input": "q", "stream": False})
+        slow.stall_before_headers = 1.0
+        api.add(AGENT, slow, AgentRun())  # the first request to arrive is slow, the others quick
+
+    slow_then_quick()
+    result = run_cli(api, "batch", "-j", "2", "--unordered", stdin=b"q1\nq2\nq3\nq4\n")
+    assert result.returncode == 0
+    got = [r["id"] for r in records(result.stdout)]
+    assert sorted(got) == [1, 2, 3, 4] and got[-1] in (1, 2) and got[:2] != [1, 2]  # the slow one comes last
+    slow_then_quick()
+    ordered = run_cli(api, "batch", "-j", "2", stdin=b"q1\nq2\nq3\nq4\n")
+    assert [r["id"] for r in records(ordered.stdout)] == [1, 2, 3, 4]
+
+
+def test_the_progress_line_on_a_terminal_and_the_summary_always(api, home):
+    import pty
+
+    from tests.conftest import read_all
+
+    api.latency = 0.4
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([pplx_executable(), "batch", "-j", "2"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=slave, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    os.close(slave)
+    out, _ = proc.communicate(b"".join(f"q{i}\n".encode() for i in range(10)), timeout=60)
+    shown = read_all(master).decode().replace("\r\n", "\n")
+    assert proc.returncode == 0 and len(records(out)) == 10
+    drawn = [part for part in shown.split("\r\x1b[2K") if part.strip()]
+    assert any(" done · 0 failed · " in part and "/s · $" in part for part in drawn), drawn
+    assert shown.rstrip("\n").endswith(": 10 done, 0 failed, $0.0119") and "\r\x1b[2Kpplx: batch b-" in shown

@@ -181,6 +181,10 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     skipped = len(checked) - len(todo)
     client, _ = make_client(p)
     client.limiter = RateLimiter(rate)
+    from requests.adapters import HTTPAdapter
+
+    for scheme in ("http://", "https://"):  # one pool, one connection kept per worker
+        client.session.mount(scheme, HTTPAdapter(pool_connections=1, pool_maxsize=jobs))
     batch_id = "b-" + os.urandom(4).hex()
     said, lock = set(), threading.Lock()
 
