@@ -137,6 +137,13 @@ def main(argv=None):
         code = cli.main(args=argv, prog_name=name, standalone_mode=False)
     except click.exceptions.Exit as e:
         code = e.exit_code
+    except click.UsageError as e:  # one line like every other error, and where to look
+        from pplx_cli.messages import say
+
+        say(f"pplx: error: {e.format_message()}")
+        if e.ctx is not None:
+            say(f"Try '{e.ctx.command_path} --help' for help.")
+        code = ExitCode.USAGE
     except click.ClickException as e:
         try:
             e.show()

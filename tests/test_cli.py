@@ -780,3 +780,19 @@ def test_the_lazy_command_list_matches_the_commands_themselves():
     result = CliRunner().invoke(cli, ["--help"])
     listed = result.output.split("Commands:\n", 1)[1].splitlines()
     assert [line.split()[0] for line in listed] == list(COMMANDS)
+
+
+def test_usage_errors_are_one_error_line_and_a_hint():
+    import subprocess
+
+    from tests.conftest import pplx_executable
+
+    for args, first, hint in (
+        (["search", "--max-results", "99", "q"], "pplx: error: Invalid value for '--max-results': 99 is not in the range 1<=x<=20.",
+         "Try 'pplx search --help' for help."),
+        (["ask", "--bogus"], "pplx: error: No such option '--bogus'. Did you mean '--verbose'?", "Try 'pplx ask --help' for help."),
+        (["nope"], "pplx: error: No such command 'nope'.", "Try 'pplx --help' for help."),
+    ):
+        result = subprocess.run([pplx_executable(), *args], capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+        assert result.returncode == 2 and result.stdout == b""
+        assert result.stderr.decode().splitlines() == [first, hint]
