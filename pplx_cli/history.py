@@ -264,10 +264,16 @@ class History:
         """Exchanges whose prompt or answer has every term, newest first."""
         where, params = _filters(since, model, cid, table="e")
         if self.fts:
-            query = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+            # each term a phrase; "term*" a prefix
+            query = " ".join('"' + t.rstrip("*").replace('"', '""') + '"' + ("*" if t.endswith("*") and t.strip("*") else "")
+                             for t in terms)
             sql = (f"SELECT e.* FROM exchanges_fts JOIN exchanges e ON e.id = exchanges_fts.rowid "
                    f"WHERE exchanges_fts MATCH ?{where.replace(' WHERE ', ' AND ')} ORDER BY e.id DESC LIMIT ?")
-            return self._query(sql, (query, *params, limit))
+            rows = self._query(sql, (query, *params, limit))
+            if rows:
+                return rows
+            # nothing by words: a substring search finds text without word breaks (CJK, say)
+        terms = [t.rstrip("*") or t for t in terms]
         likes = " AND ".join("(e.prompt LIKE ? ESCAPE '\\' OR e.answer LIKE ? ESCAPE '\\')" for _ in terms)
         values = []
         for term in terms:

@@ -8,7 +8,7 @@ from pplx_cli.errors import UsageError
 def _read_stdin() -> str:
     data = sys.stdin.buffer.read()
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark some editors write is not prompt
     except UnicodeDecodeError as e:
         raise UsageError(f"the prompt on stdin is not valid UTF-8 (byte {e.start})") from None
 

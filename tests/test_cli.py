@@ -144,6 +144,12 @@ def test_prompt_from_stdin_and_joined_with_words(mocked):
     assert sent(mocked, 2)["input"] == "review this\n\ndiff --git a b\n"
 
 
+def test_a_byte_order_mark_on_stdin_is_not_prompt(mocked):
+    mocked.post(AGENT, json=agent_body())
+    result = CliRunner().invoke(cli, ["ask"], input="\ufeffWhat is a BOM?".encode("utf-8"))
+    assert result.exit_code == 0 and sent(mocked, 0)["input"] == "What is a BOM?"
+
+
 @pytest.mark.parametrize("args, stdin", [((), ""), ((), "  \n\t"), (("   ",), ""), (("-",), "")])
 def test_empty_prompt_is_a_usage_error_and_nothing_is_sent(mocked, args, stdin):
     result = invoke("ask", *args, input=stdin)

@@ -300,7 +300,8 @@ def test_log_search_with_fts_and_with_like(mocked, db, monkeypatch):
     seed(mocked)
     assert [x.split()[0] for x in invoke("log", "search", "zeppelins").stdout.splitlines()] == ["2"]
     assert [x.split()[0] for x in invoke("log", "search", "capital", "australia").stdout.splitlines()] == ["1"]
-    assert invoke("log", "search", 'quote"s', "AND", "(").exit_code == 0  # FTS syntax is quoted away
+    quoted = invoke("log", "search", 'quote"s', "AND", "(")  # FTS syntax is quoted away: no error, nothing found
+    assert quoted.exit_code == 1 and quoted.stderr == ""
     monkeypatch.setattr(History, "_ensure_fts", lambda self: False)
     result = invoke("log", "search", "Zeppelin")
     assert [x.split()[0] for x in result.stdout.splitlines()] == ["2"]
@@ -373,3 +374,31 @@ def test_a_key_echoed_by_the_server_is_not_stored(mocked, db):
     [row] = rows(db)
     assert KEY not in json.dumps(row)
     assert row["error"] == "HTTP 400: bad header: Bearer [redacted]"
+
+
+# ---- everyday use: ids, failed exchanges, search ----
+
+
+def test_log_show_0_is_an_id_and_a_failed_exchange_exits_with_its_status(db):
+    with History(str(db)) as history:
+        history.record(cid="c1", prompt="fine", answer="All good.", meta={}, exit_status=0)
+        history.record(cid="c2", prompt="dropped", answer="Half an ans", meta={"error": "connection lost after 3 events"},
+                       exit_status=5, error="connection lost after 3 events")
+    zero = invoke("log", "show", "0")
+    assert zero.exit_code == 1 and "no exchange 0 in the history" in zero.stderr
+    failed = invoke("log", "show", "2", "--meta-style", "json")
+    assert failed.exit_code == 5 and failed.stdout == "Half an ans\n"
+    assert json.loads(failed.stderr)["error"] == "connection lost after 3 events"
+    assert invoke("log", "show", "1", "--no-meta").exit_code == 0
+
+
+def test_log_search_prefixes_substrings_and_exit_1_on_nothing(db):
+    with History(str(db)) as history:
+        history.record(cid="c1", prompt="quantum entanglement", answer="Spooky.", meta={}, exit_status=0)
+        history.record(cid="c2", prompt="量子コンピュータとは", answer="計算機です。", meta={}, exit_status=0)
+    prefix = invoke("log", "search", "entangle*", "--json")
+    assert prefix.exit_code == 0 and [json.loads(line)["id"] for line in prefix.stdout.splitlines()] == [1]
+    cjk = invoke("log", "search", "コンピュータ", "--json")
+    assert cjk.exit_code == 0 and [json.loads(line)["id"] for line in cjk.stdout.splitlines()] == [2]
+    nothing = invoke("log", "search", "zeppelin")
+    assert nothing.exit_code == 1 and nothing.stdout == "" and nothing.stderr == ""

@@ -70,6 +70,7 @@ def ask(prompt, raw, **p):
       git diff | pplx ask "review this" --meta meta.json
       pplx ask --json-schema person.json "Who founded Perplexity?" | jq .
       pplx ask -c "and why?"
+      pplx ask -- what does grep -c do     # '--': dash words are prompt, not options
     """
     exchange = _exchange("ask", prompt, dict(p, raw=raw))
     exchange.ask(make_writer(p, exchange.settings), raw=raw)

@@ -91,7 +91,7 @@ def _read_input(path):
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror}") from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:
         raise UsageError(f"{path or 'stdin'} is not valid UTF-8 (byte {e.start})") from None
     lines = read_lines(text)

@@ -128,7 +128,8 @@ def show(exchange_id, as_json, **p):
         # an id SQLite cannot hold (past 64 bits) names no exchange
         row = history.get(exchange_id) if history and (exchange_id is None or exchange_id < 2**63) else None
     if not row:
-        raise PplxError(f"no exchange {exchange_id} in the history" if exchange_id else "the history is empty")
+        # 0 is an id like any other (none has it), not "the latest"
+        raise PplxError(f"no exchange {exchange_id} in the history" if exchange_id is not None else "the history is empty")
     record = decode_record(row)
     if as_json:
         click.echo(jsonsafe.dumps(record, ensure_ascii=False))
@@ -143,7 +144,17 @@ def show(exchange_id, as_json, **p):
     meta.pop("reasoning", None)
     writer.write(Piece(META, meta))
     writer.close(error=error)
+    status = record.get("exit_status")
+    if isinstance(status, int) and status != 0:  # a failed or interrupted exchange: its recorded status
+        raise _Recorded(status)
 
+
+class _Recorded(PplxError):
+    """Exit with an exchange's recorded status; what it has was printed, the error in its metadata."""
+
+    def __init__(self, status):
+        super().__init__("")
+        self.exit_code = status
 
 @log.command(context_settings=CONTEXT)
 @click.argument("terms", nargs=-1, required=True)
@@ -170,6 +181,8 @@ def search(terms, limit, since, model, cid, as_json):
             note("this SQLite has no FTS5; searching with LIKE")
         rows = history.search(terms, limit=limit, since=since, model=model, cid=cid)
     _print_rows(rows, as_json)
+    if not rows:  # as grep: nothing found is exit 1
+        raise _Recorded(1)
 
 
 @log.command(context_settings=CONTEXT)
