@@ -68,6 +68,7 @@ COMMANDS = {
     "batch": ("pplx_cli.commands.batch", "Ask many questions: one per line of FILE (or stdin), in parallel."),
     "jobs": ("pplx_cli.commands.jobs", "List the background runs this machine started, newest first."),
     "log": ("pplx_cli.commands.log", "List recent exchanges from the history, newest first."),
+    "completion": ("pplx_cli.commands.completion", "Print the completion script for SHELL (bash, zsh or fish)."),
     "models": ("pplx_cli.commands.models", "List the Agent API's models (GET /v1/models) with their prices."),
 }
 

@@ -164,6 +164,24 @@ def complete_models(ctx, param, incomplete):
     return [prefix + m for m in complete_model(ctx, param, last) if "/" in m or m == "sonar"]
 
 
+def complete_cid(ctx, param, incomplete):
+    """Conversation ids from the history, newest first (read only; nothing is created)."""
+    from pplx_cli.config import history_path
+
+    path = history_path(os.environ)
+    if not os.path.exists(path):
+        return []
+    try:
+        import sqlite3
+
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            rows = db.execute("SELECT cid FROM exchanges WHERE cid LIKE ? GROUP BY cid ORDER BY MAX(id) DESC LIMIT 50",
+                              (incomplete.replace("%", "") + "%",)).fetchall()
+    except Exception:  # completing must never fail loudly
+        return []
+    return [cid for (cid,) in rows]
+
+
 def complete_effort(ctx, param, incomplete):
     """Effort levels for shell completion."""
     from pplx_cli.request import EFFORTS
@@ -217,7 +235,7 @@ request_options = option_bundle(
     click.option("--images", is_flag=True, help="Ask for images in the metadata (chat API only)."),
     click.option("--related", is_flag=True, help="Ask for related questions in the metadata (chat API only)."),
     click.option("--reasoning-effort", type=click.Choice(["none", "minimal", "low", "medium", "high", "xhigh"]), help="The model's reasoning effort (Agent API: reasoning.effort)."),
-    click.option("--json-schema", metavar="FILE", callback=_load_schema, help="Answer as JSON matching the schema in FILE."),
+    click.option("--json-schema", metavar="FILE", type=click.Path(dir_okay=False), callback=_load_schema, help="Answer as JSON matching the schema in FILE."),
     click.option(
         "-o", "--option", "overrides", nargs=2, multiple=True, metavar="KEY VALUE", callback=_check_overrides,
         help="Set any request field; a dotted KEY nests; VALUE is JSON if it parses, else a string (repeatable).",
@@ -237,7 +255,7 @@ def stream_mode_option(f):
 
 #: Where the metadata goes (every command that answers).
 meta_options = option_bundle(
-    click.option("--meta", "meta_path", metavar="FILE", callback=_check_meta_path, help="Write the metadata JSON to FILE instead of stderr."),
+    click.option("--meta", "meta_path", metavar="FILE", type=click.Path(dir_okay=False), callback=_check_meta_path, help="Write the metadata JSON to FILE instead of stderr."),
     click.option("--no-meta", is_flag=True, help="Write no metadata."),
     click.option("--meta-style", type=click.Choice(["auto", "json", "summary"]),
                  help="Metadata on stderr as JSON, or as one summary line; auto: a summary when stderr is a terminal. [default: auto]"),
@@ -260,7 +278,7 @@ output_options = option_bundle(
 #: Options for conversations and the history (ask, stream).
 history_options = option_bundle(
     click.option("-c", "--continue", "continue_", is_flag=True, help="Continue the most recent conversation."),
-    click.option("--cid", metavar="ID", help="Continue the conversation with this id (see pplx log)."),
+    click.option("--cid", metavar="ID", shell_complete=complete_cid, help="Continue the conversation with this id (see pplx log)."),
     click.option("--no-log", is_flag=True, help="Do not record this exchange in the history."),
 )
 

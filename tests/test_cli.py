@@ -802,3 +802,36 @@ def test_usage_errors_are_one_error_line_and_a_hint():
         result = subprocess.run([pplx_executable(), *args], capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
         assert result.returncode == 2 and result.stdout == b""
         assert result.stderr.decode().splitlines() == [first, hint]
+
+
+def test_completion_scripts_install_and_complete_files_and_conversations(home, tmp_path, monkeypatch):
+    import os
+    import subprocess
+
+    from pplx_cli.history import History
+    from tests.conftest import pplx_executable
+
+    exe = pplx_executable()
+    env = dict(os.environ, PATH=os.path.dirname(exe) + os.pathsep + os.environ.get("PATH", ""))
+    installed = subprocess.run(["bash", "-c", "source <(pplx completion bash); complete -p pplx"], capture_output=True,
+                               env=env, timeout=30)
+    assert installed.returncode == 0 and installed.stdout == b"complete -o nosort -F _pplx_completion pplx\n"
+    for shell, start in (("zsh", b"#compdef pplx"), ("fish", b"function _pplx_completion")):
+        script = subprocess.run([exe, "completion", shell], capture_output=True, env=env, timeout=30)
+        assert script.returncode == 0 and script.stdout.startswith(start)
+    assert subprocess.run([exe, "completion", "tcsh"], capture_output=True, env=env, timeout=30).returncode == 2
+    history = tmp_path / "h.db"
+    with History(str(history)) as h:
+        h.record(cid="abc123def456", prompt="p", answer="a", meta={}, exit_status=0)
+        h.record(cid="abd999000111", prompt="p", answer="a", meta={}, exit_status=0)
+
+    def complete(words):
+        return subprocess.run([exe], capture_output=True, timeout=30, env=dict(
+            env, PPLX_HISTORY=str(history), COMP_WORDS=words, COMP_CWORD=str(len(words.split(" ")) - 1),
+            _PPLX_COMPLETE="bash_complete")).stdout.decode().splitlines()
+
+    assert complete("pplx ask --cid ab") == ["plain,abd999000111", "plain,abc123def456"]
+    assert complete("pplx ask --cid abc") == ["plain,abc123def456"]
+    assert complete("pplx parse ex") == ["file,ex"]
+    assert complete("pplx ask --effort h") == ["plain,high"]
+    assert complete("pplx compl") == ["plain,completion"]

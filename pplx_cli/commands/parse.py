@@ -10,7 +10,7 @@ from pplx_cli.options import CONTEXT, output_options
 
 
 @click.command(context_settings=CONTEXT, short_help="Render a captured event stream offline.")
-@click.argument("file", required=False, metavar="[FILE]")
+@click.argument("file", required=False, metavar="[FILE]", type=click.Path(dir_okay=False, allow_dash=True))
 @output_options
 def parse(file, **p):
     """Render a captured event stream offline, exactly as 'pplx stream' would.

@@ -1,0 +1,32 @@
+"""``pplx completion``: the shell's completion script, to source or install."""
+
+import os
+import sys
+
+import click
+
+from pplx_cli.options import CONTEXT
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell):
+    """Print the completion script for SHELL (bash, zsh or fish).
+
+    It completes commands, options, choices, files, model ids (from the last 'pplx models':
+    completing never makes a network call), efforts and conversation ids from the history.
+
+    \b
+    Examples:
+      source <(pplx completion bash)                      # now; in ~/.bashrc to keep it
+      pplx completion zsh > "${fpath[1]}/_pplx"
+      pplx completion fish > ~/.config/fish/completions/pplx.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    from pplx_cli.cli import cli
+
+    name = "pplx-cli" if os.path.basename(sys.argv[0] or "") == "pplx-cli" else "pplx"
+    var = f"_{name.replace('-', '_').upper()}_COMPLETE"
+    script = get_completion_class(shell)(cli, {}, name, var).source()
+    click.echo(script)
