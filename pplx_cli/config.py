@@ -29,6 +29,7 @@ DEFAULTS = {
 #: Environment variables per setting, first found wins.
 ENV = {
     "api_key": ("PPLX_API_KEY", "PERPLEXITY_API_KEY"),
+    "api_key_cmd": ("PPLX_API_KEY_CMD",),
     "base_url": ("PPLX_BASE_URL", "PERPLEXITY_BASE_URL"),
     "api": ("PPLX_API",),
     "model": ("PPLX_MODEL",),
@@ -36,6 +37,7 @@ ENV = {
 #: What each config key must hold.
 TYPES = {
     "api_key": str,
+    "api_key_cmd": str,
     "model": str,
     "effort": str,
     "base_url": str,
@@ -46,8 +48,11 @@ TYPES = {
     "log": bool,
     "meta_style": str,
     "render": bool,
+    "sources": bool,
+    "reasoning": str,
+    "citations": str,
 }
-CHOICES = {"stream_mode": ("full", "concise"), "api": ("agent", "chat", "auto"), "meta_style": ("auto", "json", "summary")}
+CHOICES = {"reasoning": ("hide", "show", "stderr"), "citations": ("keep", "strip"), "stream_mode": ("full", "concise"), "api": ("agent", "chat", "auto"), "meta_style": ("auto", "json", "summary")}
 
 
 class Connection(NamedTuple):
@@ -232,10 +237,20 @@ class Settings:
         return check_setting(name, value, var)
 
     def api_key(self, required: bool = True):
-        """The key: the environment, the config file, then the file Perplexity's own CLI
-        writes (``pplx auth login``), read only. AuthError naming where to put it when there
-        is none (None when not ``required``)."""
-        key = self.get("api_key") or read_perplexity_credentials(self.env)
+        """The key: PPLX_API_KEY, PERPLEXITY_API_KEY, the output of PPLX_API_KEY_CMD, the
+        config file's ``api_key``, then its ``api_key_cmd``, then the file Perplexity's own
+        CLI writes (``pplx auth login``), read only. AuthError naming where to put it when
+        there is none (None when not ``required``); a key command that fails is an AuthError
+        with its stderr's first line."""
+        key = None
+        for source, value, command in self._key_sources():
+            key = run_key_command(value, source) if command else value
+            if key and key.strip():
+                self.source = source
+                break
+        else:
+            key = read_perplexity_credentials(self.env)
+            self.source = str(perplexity_credentials_path(self.env))
         if not key or not key.strip():
             if not required:
                 return None
@@ -248,14 +263,41 @@ class Settings:
                             "that is not ASCII, such as a newline pasted with it; set it again")
         return key
 
-    def key_source(self) -> str:
-        """Where the key comes from, named for a message (never the key itself)."""
+    def _key_sources(self):
+        """``(where, value, is a command)`` in precedence order, for the sources that are set."""
         for var in ENV["api_key"]:
             if self.env.get(var):
-                return var
+                yield var, self.env[var], False
+        for var in ENV["api_key_cmd"]:
+            if self.env.get(var):
+                yield var, self.env[var], True
         if "api_key" in self.config:
-            return str(self.path)
-        return str(perplexity_credentials_path(self.env))
+            yield f"api_key in {self.path}", self.config["api_key"], False
+        if "api_key_cmd" in self.config:
+            yield f"api_key_cmd in {self.path}", self.config["api_key_cmd"], True
+
+    def key_source(self) -> str:
+        """Where the key came from, named for a message (never the key itself)."""
+        return getattr(self, "source", None) or str(perplexity_credentials_path(self.env))
+
+
+def run_key_command(command: str, source: str) -> str:
+    """The first line of a key command's stdout (``pass show`` prints the secret first); its
+    failure is an AuthError with the first line of its stderr (exit 3)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(command, shell=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise AuthError(f"the key command ({source}) did not finish within 120 s") from None
+    except OSError as e:
+        raise AuthError(f"the key command ({source}) could not run: {e.strerror}") from None
+    if done.returncode != 0:
+        first = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise AuthError(f"the key command ({source}) failed with status {done.returncode}"
+                        + (f": {first[0][:200]}" if first else ""))
+    lines = done.stdout.decode("utf-8", "replace").splitlines()
+    return lines[0] if lines else ""
 
 
 def perplexity_credentials_path(env) -> Path:

@@ -264,12 +264,13 @@ meta_options = option_bundle(
 #: Options for how the answer and metadata are written (ask, stream, parse, log show).
 output_options = option_bundle(
     click.option(
-        "--reasoning", type=click.Choice(["hide", "show", "stderr"]), default="hide", show_default=True,
-        help="Reasoning: keep it in the metadata only, print it before the answer, or stream it to stderr.",
+        "--reasoning", type=click.Choice(["hide", "show", "stderr"]),
+        help="Reasoning: keep it in the metadata only, print it before the answer, or stream it to stderr. [config: reasoning; default: hide]",
     ),
-    click.option("--sources", is_flag=True, help="After the answer, print the numbered sources on stdout."),
-    click.option("--citations", type=click.Choice(["keep", "strip"]), default="keep", show_default=True,
-                 help="Keep the [n] citation markers in the printed answer, or strip them."),
+    click.option("--sources/--no-sources", "sources", default=None,
+                 help="After the answer, print the numbered sources on stdout (or not). [config: sources; default: no]"),
+    click.option("--citations", type=click.Choice(["keep", "strip"]),
+                 help="Keep the [n] citation markers in the printed answer, or strip them. [config: citations; default: keep]"),
     meta_options,
     click.option("--render/--no-render", "render", default=None,
                  help="Render the answer's Markdown (a terminal only, by default; NO_COLOR drops colour, TERM=dumb rendering). [config: render]"),

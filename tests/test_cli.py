@@ -835,3 +835,33 @@ def test_completion_scripts_install_and_complete_files_and_conversations(home, t
     assert complete("pplx parse ex") == ["file,ex"]
     assert complete("pplx ask --effort h") == ["plain,high"]
     assert complete("pplx compl") == ["plain,completion"]
+
+
+def test_config_output_defaults_and_the_option_that_wins(mocked, home):
+    config = home / ".config" / "pplx" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('sources = true\ncitations = "strip"\n')
+    mocked.post(AGENT, json=agent_body("Canberra [1]."))
+    shown = invoke("ask", "q", "--no-meta")
+    assert shown.exit_code == 0, shown.stderr
+    assert shown.stdout == "Canberra.\n\n[1] Australia <https://example.org/au>\n"  # stripped, and sources listed
+    plain = invoke("ask", "q", "--no-meta", "--no-sources", "--citations", "keep")
+    assert plain.stdout == "Canberra [1].\n"
+    config.write_text('reasoning = "loud"\n')
+    assert invoke("ask", "q").exit_code == 2
+
+
+def test_the_key_from_a_command_run_only_when_needed(mocked, home, monkeypatch, tmp_path):
+    marker = tmp_path / "ran"
+    monkeypatch.delenv("PPLX_API_KEY")
+    monkeypatch.setenv("PPLX_API_KEY_CMD", f"touch {marker}; printf '{KEY}\\nsecond line\\n'")
+    assert invoke("log", "path").exit_code == 0 and not marker.exists()  # nothing to send: not run
+    mocked.post(AGENT, json=agent_body(), match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})])
+    assert invoke("ask", "q", "--no-meta").exit_code == 0 and marker.exists()
+    monkeypatch.setenv("PPLX_API_KEY_CMD", "echo 'gpg: decryption failed: No secret key' >&2; exit 2")
+    failed = invoke("ask", "q")
+    assert failed.exit_code == 3
+    assert failed.stderr == ("pplx: error: the key command (PPLX_API_KEY_CMD) failed with status 2: "
+                             "gpg: decryption failed: No secret key\n")
+    monkeypatch.setenv("PPLX_API_KEY", KEY)  # the variable wins: the command is not run
+    assert invoke("ask", "q", "--no-meta").exit_code == 0

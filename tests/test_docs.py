@@ -50,7 +50,7 @@ def test_every_command_is_documented(command):
     assert command in MAN or re.search(rf"^\.B {command.split()[-1]}$", MAN, re.M)
 
 
-@pytest.mark.parametrize("var", ["PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API",
+@pytest.mark.parametrize("var", ["PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_API_KEY_CMD", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API",
                                  "PPLX_MODEL", "PPLX_HISTORY", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"])
 def test_every_environment_variable_is_documented(var):
     assert var in README and var in MAN
@@ -60,7 +60,8 @@ def test_every_variable_the_code_reads_is_in_the_list():
     from pplx_cli.config import ENV
 
     read = {v for names in ENV.values() for v in names}
-    assert read == {"PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API", "PPLX_MODEL"}
+    assert read == {"PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_API_KEY_CMD", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API",
+                    "PPLX_MODEL"}
 
 
 @pytest.mark.parametrize("code", [int(c) for c in ExitCode])

@@ -15,6 +15,10 @@ def make_writer(p: dict, settings=None):
     from pplx_cli.terminal import wants_color, wants_render, width
 
     settings = settings or _settings()
+    # the output defaults an option did not set come from the config file
+    p = dict(p, reasoning=p.get("reasoning") or settings.get("reasoning") or "hide",
+             citations=p.get("citations") or settings.get("citations") or "keep",
+             sources=p.get("sources") if p.get("sources") is not None else bool(settings.get("sources")))
     out_terminal, err_terminal = _isatty(sys.stdout), _isatty(sys.stderr)
     render = p.get("render")
     if render is None:
@@ -31,7 +35,7 @@ def make_writer(p: dict, settings=None):
         status = StatusLine(sys.stderr.buffer, width=width(sys.stderr, os.environ))
     return AnswerWriter(
         sys.stdout.buffer, sys.stderr.buffer, reasoning=p["reasoning"], sources=p["sources"], status=status,
-        meta=not p["no_meta"], meta_path=p["meta_path"], citations=p.get("citations", "keep"),
+        meta=not p["no_meta"], meta_path=p["meta_path"], citations=p["citations"],
         meta_style=meta_style(p, settings),
         render=(width(sys.stdout, os.environ), color) if render else None,
         out_terminal=out_terminal, err_terminal=err_terminal,

@@ -26,7 +26,7 @@ def _exchange(mode, words, p):
 
 
 #: Output options and their defaults: given with --raw (which prints the body as received) they would do nothing.
-OUTPUT_DEFAULTS = {"reasoning": "hide", "sources": False, "citations": "keep", "meta_path": None, "no_meta": False,
+OUTPUT_DEFAULTS = {"reasoning": None, "sources": None, "citations": None, "meta_path": None, "no_meta": False,
                    "meta_style": None}
 
 
