@@ -145,6 +145,7 @@ class Client:
         self.session = requests.Session()
         self.requests_made = 0
         self.limiter = None  # pplx batch: a RateLimiter shared by every worker
+        self.dry_run = None  # --dry-run: a binary stream the request is printed on, instead of sending it
 
     def _say(self, line):
         if self.err is not None:
@@ -200,6 +201,8 @@ class Client:
             headers["Content-Type"] = content_type
         if stream:
             headers["Accept-Encoding"] = "identity"  # raw bytes as they arrive, for raw | parse
+        if self.dry_run is not None:
+            self._print_request(method, url, headers, data)
         attempt = 0
         while True:
             if self.verbose:
@@ -259,6 +262,33 @@ class Client:
                 self._retry(backoff(attempt - 1) if wait is None else wait, f"HTTP {status}", attempt)
                 continue
             raise http_error(status, body_bytes, response.headers.get("Content-Type", ""))
+
+    def _print_request(self, method, url, headers, data):
+        """--dry-run: the request (the key redacted, the body as pretty JSON) on stdout, and stop."""
+        import json
+
+        from pplx_cli.errors import DryRun
+        from pplx_cli.streams import write_error
+
+        lines = [f"{method} {shown_url(url)}"]
+        if self.api_key:
+            lines.append(f"Authorization: Bearer {redacted(self.api_key)}")
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        text = "\n".join(lines) + "\n"
+        if data is not None:
+            try:
+                body = json.dumps(json.loads(data), indent=2, ensure_ascii=False)
+            except ValueError:  # a multipart upload: its text as it would go
+                body = data.decode("utf-8", "replace").rstrip("\n")
+            text += "\n" + body + "\n"
+        try:
+            self.dry_run.write(redact(text).encode("utf-8", "replace"))
+            self.dry_run.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise write_error(e) from None
+        raise DryRun()
 
     def _bearer(self, request):
         """requests auth hook: the key as a bearer token. Passing auth also keeps requests

@@ -65,12 +65,14 @@ class Connection(NamedTuple):
     verbose: bool = False
     quiet: bool = False
     insecure: bool = False
+    dry_run: bool = False
 
 
 def resolve_connection(p: dict) -> Connection:
     """The connection options among a command's keyword arguments."""
     return Connection(base_url=p.get("base_url"), timeout=p.get("timeout"), retries=p.get("retries"),
-                      verbose=bool(p.get("verbose")), quiet=bool(p.get("quiet")), insecure=bool(p.get("insecure")))
+                      verbose=bool(p.get("verbose")), quiet=bool(p.get("quiet")), insecure=bool(p.get("insecure")),
+                      dry_run=bool(p.get("dry_run")))
 
 
 def xdg_dir(kind: str, env) -> Path:

@@ -83,6 +83,15 @@ class APIError(PplxError):
         self.error_type = error_type
 
 
+class DryRun(PplxError):
+    """--dry-run: the request was printed instead of sent (exit 0, nothing recorded)."""
+
+    exit_code = ExitCode.OK
+
+    def __init__(self):
+        super().__init__("")
+
+
 class WriteError(PplxError):
     """Standard output cannot be written (not a closed pipe: that is BrokenPipeError)."""
 

@@ -15,6 +15,7 @@ from pplx_cli.background import BackgroundRuns
 from pplx_cli.errors import (
     AgentAPIRequired,
     APIError,
+    DryRun,
     ExitCode,
     NetworkError,
     PplxError,
@@ -104,6 +105,7 @@ class Exchange(BackgroundRuns):
         self.run_status = None
         self._client = None
         self.shared_client = None  # pplx batch: one client (connection pool, rate limiter) for every line
+        self.dry_run_out = None  # --dry-run: where the request is printed instead of sent
         self.batch_id = None
         self._sleep = time.sleep
         self.log_exchange = True
@@ -186,10 +188,12 @@ class Exchange(BackgroundRuns):
             return self.shared_client
         from pplx_cli.client import Client
 
-        return Client(
+        client = Client(
             base_url=self.base_url, api_key=self.key, timeout=self.timeout, retries=int(self.settings.get("retries")),
             verbose=self.conn.verbose, quiet=self.conn.quiet, err=self.err,
         )
+        client.dry_run = self.dry_run_out
+        return client
 
     def send(self):
         """Send the request; on the retirement 403 under ``--api auto``, fall back to the Agent API once."""
@@ -352,6 +356,9 @@ class Exchange(BackgroundRuns):
         status, error = int(ExitCode.OK), None
         try:
             writer = run() or writer
+        except DryRun:
+            self.log_exchange = False  # nothing was sent: nothing to record
+            raise
         except BaseException as e:  # errors, closed stdout, Ctrl-C, SIGTERM
             status, error = outcome(e)
             if isinstance(e, BrokenPipeError) and getattr(writer, "delivered", False):

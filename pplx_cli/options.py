@@ -211,6 +211,7 @@ connection_options = option_bundle(
     click.option("--insecure", is_flag=True, help="Allow a plain http:// base URL on another machine (the key is sent in clear text)."),
     click.option("-v", "--verbose", is_flag=True, help="Show the request and response headers on stderr (the key redacted)."),
     click.option("-q", "--quiet", is_flag=True, help="No retry, fallback and deprecation notes on stderr."),
+    click.option("--dry-run", is_flag=True, help="Print the request (the key redacted) on stdout instead of sending it; record nothing."),
 )
 
 #: Options that shape the request (ask, stream, raw).

@@ -74,9 +74,14 @@ class Call:
 
 def recorded(call: Call, writer, work, *, prompt: str, model, warn):
     """Run ``work()`` (which writes through ``writer``), then record it whatever happened."""
+    from pplx_cli.errors import DryRun
+
     status, error = 0, None
     try:
         work()
+    except DryRun:
+        call.log = False  # nothing was sent: nothing to record
+        raise
     except BaseException as e:
         status, error = outcome(e)
         if isinstance(e, BrokenPipeError) and writer.delivered:

@@ -244,3 +244,24 @@ def test_search_wraps_snippets_on_a_terminal_and_neutralises_what_the_network_se
     lines = shown.decode().replace("\r\n", "\n").splitlines()
     assert lines[0] == "[1] Evil \\x1b]0;pwned\\x07 title" and lines[1] == "https://a.example/1"
     assert lines[2:] == ["word " * 7 + "word"] * 3 + ["word " * 5 + "word"]
+
+
+def test_dry_run_prints_each_request_sends_nothing_and_records_nothing(api, home):
+    from tests.conftest import KEY
+
+    result = run_cli(api, "ask", "--dry-run", "--effort", "low", "hello")
+    assert result.returncode == 0 and result.stderr == b""
+    assert result.stdout.decode() == (
+        f"POST {api.url}/v1/responses\nAuthorization: Bearer pplx-…[redacted]\nUser-Agent: pplx-cli/0.2.0\n"
+        "Accept: application/json\nContent-Type: application/json\n\n"
+        '{\n  "effort": "low",\n  "input": "hello",\n  "stream": false,\n  "store": true\n}\n')
+    assert KEY.encode() not in result.stdout
+    for args, stdin in ((["stream", "--dry-run", "q"], b""), (["search", "--dry-run", "q"], b""),
+                        (["fetch", "--dry-run", "https://a.example/"], b""), (["embed", "--dry-run", "x"], b""),
+                        (["batch", "--dry-run"], b"a\nb\n"), (["jobs", "show", "resp_x", "--dry-run"], b""),
+                        (["models", "--dry-run"], b"")):
+        done = run_cli(api, *args, stdin=stdin)
+        assert done.returncode == 0 and done.stdout.startswith((b"POST ", b"GET ")), (args, done.stderr)
+    assert b"\n\nPOST " in run_cli(api, "batch", "--dry-run", stdin=b"a\nb\n").stdout  # one request per line
+    assert api.requests == []
+    assert run_cli(api, "log", "--json").stdout == b""

@@ -86,6 +86,8 @@ def make_client(p: dict, *, base_url=None, key_required: bool = True):
     register_secret(key)
     client = Client(base_url=url, api_key=key, timeout=float(settings.get("timeout")), retries=int(settings.get("retries")),
                     verbose=conn.verbose, quiet=conn.quiet, err=sys.stderr)
+    if conn.dry_run:
+        client.dry_run = sys.stdout.buffer
     return client, settings
 
 

@@ -22,7 +22,10 @@ def _exchange(mode, words, p):
     from pplx_cli.exchange import Exchange
 
     _check_output_options(mode, p)
-    return Exchange(mode, read_prompt(words), p, warn=warn, note=note, err=sys.stderr)
+    exchange = Exchange(mode, read_prompt(words), p, warn=warn, note=note, err=sys.stderr)
+    if p.get("dry_run"):
+        exchange.dry_run_out = sys.stdout.buffer
+    return exchange
 
 
 #: Output options and their defaults: given with --raw (which prints the body as received) they would do nothing.

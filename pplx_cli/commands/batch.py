@@ -180,6 +180,8 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     todo = [item for item in checked if str(item[0].id) not in done_before]
     skipped = len(checked) - len(todo)
     client, _ = make_client(p)
+    if p.get("dry_run"):  # each line's request, in order; nothing sent, nothing recorded
+        return _dry_run(todo, client)
     client.limiter = RateLimiter(rate)
     from requests.adapters import HTTPAdapter
 
@@ -229,6 +231,28 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     _summary(batch_id, records, len(todo), skipped)
     if any(r["status"] != 0 for r in records):
         raise _Failed()
+
+
+def _dry_run(todo, client):
+    import io
+
+    from pplx_cli.errors import DryRun
+    from pplx_cli.exchange import Exchange
+    from pplx_cli.output import AnswerWriter
+
+    first = True
+    for line, p, _ in todo:
+        if p is None:
+            continue
+        if not first:
+            _out(b"\n")  # a blank line between the requests
+        first = False
+        exchange = Exchange("ask", line.prompt, dict(p, no_log=True), warn=lambda m: None, note=lambda m: None)
+        exchange.shared_client = client
+        try:
+            exchange.ask(AnswerWriter(io.BytesIO(), io.BytesIO(), meta=False))
+        except DryRun:
+            pass
 
 
 class _Failed(PplxError):
