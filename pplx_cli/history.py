@@ -282,6 +282,33 @@ class History:
         sql = f"SELECT e.* FROM exchanges e WHERE {likes}{where.replace(' WHERE ', ' AND ')} ORDER BY e.id DESC LIMIT ?"
         return self._query(sql, (*values, *params, limit))
 
+    # ---- keeping it tidy ----
+
+    def select(self, ids=(), cid=None, before=None) -> list:
+        """The exchanges ``remove`` would remove, newest first."""
+        where, params = self._which(ids, cid, before)
+        return self._query(f"SELECT * FROM exchanges WHERE {where} ORDER BY id DESC", params)
+
+    def remove(self, ids=(), cid=None, before=None) -> int:
+        """Delete exchanges by id, by conversation or older than a time (the full-text index
+        follows by its triggers), then compact the file; how many went."""
+        where, params = self._which(ids, cid, before)
+        try:
+            count = self.db.execute(f"DELETE FROM exchanges WHERE {where}", params).rowcount
+            if count:
+                self.db.execute("VACUUM")
+        except sqlite3.Error as e:
+            raise HistoryError(f"{_describe(e)} ({self.path})") from None
+        return count
+
+    @staticmethod
+    def _which(ids, cid, before):
+        if ids:
+            return f"id IN ({', '.join('?' for _ in ids)})", list(ids)
+        if cid:
+            return "cid = ?", [cid]
+        return "time < ?", [before]
+
     # ---- background runs ----
 
     def add_run(self, **fields):

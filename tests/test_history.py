@@ -402,3 +402,26 @@ def test_log_search_prefixes_substrings_and_exit_1_on_nothing(db):
     assert cjk.exit_code == 0 and [json.loads(line)["id"] for line in cjk.stdout.splitlines()] == [2]
     nothing = invoke("log", "search", "zeppelin")
     assert nothing.exit_code == 1 and nothing.stdout == "" and nothing.stderr == ""
+
+
+def test_log_rm_prune_and_export(db):
+    with History(str(db)) as history:
+        history.record(cid="c1", prompt="first", answer="One [1].", meta={"citations": ["https://a.org"]}, exit_status=0,
+                       time="2026-01-01T10:00:00.000000Z", model="openai/gpt-5.1")
+        history.record(cid="c1", prompt="second", answer="Two.", meta={}, exit_status=0, time="2026-06-01T10:00:00.000000Z")
+        history.record(cid="c2", prompt="other zeppelin", answer="Three.", meta={}, exit_status=0, time="2026-11-01T10:00:00.000000Z")
+    exported = invoke("log", "export", "--cid", "c1")
+    assert exported.exit_code == 0
+    assert exported.stdout == ("# Conversation c1\n\n## 2026-01-01 10:00:00 UTC · openai/gpt-5.1\n\n**Q:** first\n\nOne [1].\n\n"
+                               "Sources:\n\n1. <https://a.org>\n\n## 2026-06-01 10:00:00 UTC · -\n\n**Q:** second\n\nTwo.\n")
+    as_json = json.loads(invoke("log", "export", "--format", "json").stdout)  # the latest conversation
+    assert [r["prompt"] for r in as_json] == ["other zeppelin"]
+    assert invoke("log", "rm", "9").exit_code == 1 and len(rows(db)) == 3
+    listed = invoke("log", "rm", "--cid", "c1", "--dry-run")
+    assert listed.exit_code == 0 and [line.split()[0] for line in listed.stdout.splitlines()] == ["2", "1"] and len(rows(db)) == 3
+    assert invoke("log", "rm", "--cid", "c1").exit_code == 0 and [r["id"] for r in rows(db)] == [3]
+    assert invoke("log", "search", "zeppelin").exit_code == 0  # the full-text index followed
+    assert invoke("log", "prune", "--before", "2026-12-01").exit_code == 0 and rows(db) == []
+    assert invoke("log", "search", "zeppelin").exit_code == 1
+    assert invoke("log", "prune", "--older-than", "ninety").exit_code == 2
+    assert invoke("log", "rm").exit_code == 2

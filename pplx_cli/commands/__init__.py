@@ -105,3 +105,16 @@ def platform_call(kind: str, p: dict, *, no_log=False):
 
     client, settings = make_client(p)
     return Call(kind, client, log=not no_log and settings.get("log"), base_url=client.base_url), settings
+
+
+def write_stdout(data: bytes):
+    """Bytes to stdout, flushed; a failed write is the one cannot-write error (exit 74)."""
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        from pplx_cli.streams import write_error
+
+        raise write_error(e) from None

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from pplx_cli.commands import write_stdout as _out
 from pplx_cli.errors import PplxError, UsageError
 from pplx_cli.messages import note, warn
 from pplx_cli.options import CONTEXT, request_options
@@ -323,18 +324,6 @@ class _Sink:
     def close(self):
         if self.file is not None:
             self.file.close()
-
-
-def _out(data: bytes):
-    try:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as e:
-        from pplx_cli.streams import write_error
-
-        raise write_error(e) from None
 
 
 def _status_line(p):

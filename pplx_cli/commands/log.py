@@ -239,3 +239,6 @@ def path(as_json):
     import json
 
     click.echo(json.dumps({"path": _path()}) if as_json else _path())
+
+
+from pplx_cli.commands import log_tidy  # noqa: E402,F401  (rm, prune and export join the group)
