@@ -56,14 +56,19 @@ def _json_line(number: int, line: str):
         obj = json.loads(line)
     except ValueError as e:
         return Invalid(number, number, "", f"not JSON ({e.msg})")
+    except RecursionError:
+        return Invalid(number, number, "", "nested too deeply to read")
     if not isinstance(obj, dict):
         return Invalid(number, number, "", "a JSON line must be an object with a prompt")
-    rid = obj.pop("id", number)
+    rid = obj.pop("id", None)
+    rid = number if rid is None else rid
     if not isinstance(rid, (str, int)) or isinstance(rid, bool) or str(rid) == "":
         return Invalid(number, number, "", "id must be a string or a number")
     prompt = obj.pop("prompt", None)
-    if not isinstance(prompt, str) or not prompt.strip():
-        return Invalid(number, rid, "", "no prompt (a JSON line needs a non-empty \"prompt\")")
+    if not isinstance(prompt, str):
+        return Invalid(number, rid, "", "no prompt (a JSON line needs \"prompt\", a non-empty string)")
+    if not prompt.strip():
+        return Invalid(number, rid, "", "an empty prompt")
     return Line(number, rid, prompt, obj)
 
 
@@ -95,14 +100,22 @@ class RateLimiter:
         self.paused_until = 0.0
         self.pauses = 0
         self.lock = threading.Lock()
+        self.stopped = threading.Event()
 
     def acquire(self):
+        """Wait for this request's turn; :class:`NotSent` once the batch is stopping."""
         with self.lock:
             now = self.clock()
             start = max(now, self.next_at, self.paused_until)
             self.next_at = start + self.interval
-        if start > now:
-            self.sleep(start - now)
+        if self.stopped.is_set() or (start > now and self.stopped.wait(start - now)):
+            from pplx_cli.errors import NotSent
+
+            raise NotSent()
+
+    def stop(self):
+        """Requests not yet sent are not sent (a waiting worker gives up at once)."""
+        self.stopped.set()
 
     def observe(self, status: int, headers):
         from pplx_cli.client import retry_wait
@@ -149,29 +162,65 @@ class Progress(NamedTuple):
                 f"{rate:.1f}/s · ${self.cost:.4f}{left}")
 
 
-def run(lines: list, work, *, jobs: int, on_record, on_progress=None, on_stop=None, ordered=True):
-    """Run ``work(line) -> record`` for each line in a pool of ``jobs`` threads; call
-    ``on_record(record)`` (from this thread) for each, in input order unless ``ordered`` is
-    false, as soon as it and every earlier one are done.
+def run(lines: list, work, *, jobs: int, on_record, on_done=None, on_progress=None, on_stop=None, stop_after=None,
+        ordered=True):
+    """Run ``work(line) -> record`` (None: not sent) for each line in a pool of ``jobs``
+    threads. ``on_done(record)`` is told of each record as it completes; ``on_record(record)``
+    in input order unless ``ordered`` is false, as soon as it and every earlier one are done
+    (both from this thread).
 
-    Ctrl-C stops sending (``on_stop(in_flight)`` is told), lets the requests in flight finish
-    and hands on their records, then raises KeyboardInterrupt; a second Ctrl-C raises at once
-    :class:`Abandoned` at once (the caller abandons the rest). Returns the records handed on."""
+    Ctrl-C stops sending (``on_stop(in_flight)`` is told: it should make the workers that
+    have not sent yet give up), lets the requests in flight finish and hands on their
+    records, then raises KeyboardInterrupt; a second Ctrl-C hands on what is finished and
+    raises :class:`Abandoned` (the caller abandons the rest). A record for which
+    ``stop_after(record)`` is true stops sending the same way, without the interrupt.
+    Returns the records handed on."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pplx-batch")
     queue = iter(enumerate(lines))
-    futures, finished, handed = {}, {}, []
-    next_index, stopping, failed, cost = 0, False, 0, 0.0
+    futures, finished, handed, skipped = {}, {}, [], set()
+    state = {"next": 0, "stopping": False, "interrupted": False, "failed": 0, "cost": 0.0, "done": 0}
 
     def submit():
-        while not stopping and len(futures) < jobs:
+        while not state["stopping"] and len(futures) < jobs:
             try:
                 index, line = next(queue)
             except StopIteration:
                 return
             futures[pool.submit(work, line)] = index
+
+    def hand_on(flush=False):
+        while state["next"] in finished or state["next"] in skipped or (flush and finished):
+            if state["next"] in skipped:
+                state["next"] += 1
+                continue
+            index = state["next"] if state["next"] in finished else min(finished)
+            handed.append(finished.pop(index))
+            on_record(handed[-1])
+            state["next"] = index + 1
+
+    def collect(future):
+        index = futures.pop(future)
+        record = future.result()
+        if record is None:  # not sent (stopped): no record, a re-run sends it
+            skipped.add(index)
+            return
+        state["done"] += 1
+        state["failed"] += record["status"] != 0
+        state["cost"] += _cost(record)
+        if on_done:
+            on_done(record)
+        if ordered:
+            finished[index] = record
+        else:
+            handed.append(record)
+            on_record(record)
+        if stop_after and stop_after(record) and not state["stopping"]:
+            state["stopping"] = True
+            if on_stop:
+                on_stop(len(futures))
 
     try:
         submit()
@@ -179,34 +228,23 @@ def run(lines: list, work, *, jobs: int, on_record, on_progress=None, on_stop=No
             try:
                 done, _ = wait(list(futures), timeout=0.25, return_when=FIRST_COMPLETED)
                 for future in done:
-                    index = futures.pop(future)
-                    record = future.result()
-                    failed += record["status"] != 0
-                    cost += _cost(record)
-                    if ordered:
-                        finished[index] = record
-                        while next_index in finished:
-                            handed.append(finished.pop(next_index))
-                            on_record(handed[-1])
-                            next_index += 1
-                    else:
-                        handed.append(record)
-                        on_record(record)
+                    collect(future)
+                hand_on()
                 submit()
-                if on_progress:
-                    on_progress(Progress(len(lines), len(handed), failed, len(futures), cost, time.monotonic() - started))
+                if on_progress and not state["stopping"]:
+                    on_progress(Progress(len(lines), state["done"], state["failed"], len(futures), state["cost"],
+                                         time.monotonic() - started))
             except KeyboardInterrupt:
-                if stopping:
+                if state["interrupted"]:
+                    hand_on(flush=True)
                     raise Abandoned from None
-                stopping = True
+                state["interrupted"] = state["stopping"] = True
                 if on_stop:
                     on_stop(len(futures))
-        for index in sorted(finished):  # interrupted: what finished after a gap is handed on too
-            handed.append(finished[index])
-            on_record(finished[index])
+        hand_on(flush=True)  # stopped: what finished after a gap is handed on too
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    if stopping:
+    if state["interrupted"]:
         raise KeyboardInterrupt
     return handed
 

@@ -83,6 +83,10 @@ class APIError(PplxError):
         self.error_type = error_type
 
 
+class NotSent(Exception):
+    """pplx batch stopped before this request was sent: nothing is recorded, a re-run sends it."""
+
+
 class DryRun(PplxError):
     """--dry-run: the request was printed instead of sent (exit 0, nothing recorded)."""
 

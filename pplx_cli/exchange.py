@@ -16,6 +16,7 @@ from pplx_cli.errors import (
     AgentAPIRequired,
     APIError,
     DryRun,
+    NotSent,
     ExitCode,
     NetworkError,
     PplxError,
@@ -356,7 +357,7 @@ class Exchange(BackgroundRuns):
         status, error = int(ExitCode.OK), None
         try:
             writer = run() or writer
-        except DryRun:
+        except (DryRun, NotSent):
             self.log_exchange = False  # nothing was sent: nothing to record
             raise
         except BaseException as e:  # errors, closed stdout, Ctrl-C, SIGTERM

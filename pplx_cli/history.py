@@ -240,7 +240,7 @@ class History:
 
     def latest_cid(self):
         """The conversation of the most recent exchange, or None."""
-        rows = self._query("SELECT cid FROM exchanges WHERE kind = 'answer' ORDER BY id DESC LIMIT 1")
+        rows = self._query("SELECT cid FROM exchanges WHERE kind = 'answer' AND batch IS NULL ORDER BY id DESC LIMIT 1")
         return rows[0]["cid"] if rows else None
 
     def conversation(self, cid: str) -> list:

@@ -135,8 +135,8 @@ def test_ctrl_c_lets_the_requests_in_flight_finish_and_exits_130(api, home):
     got = records(out)
     assert [r["prompt"] for r in got] == ["q0", "q1"] and all(r["status"] == 0 for r in got)
     lines = err.decode().splitlines()
-    assert lines[0] == "pplx: note: stopping: 2 requests in flight finish (Ctrl-C again abandons them)"
-    assert lines[-1].endswith(": 2 done, 0 failed, 8 not sent, $0.0024")
+    assert lines[0] == "pplx: note: stopping: no new request is sent; the 2 in flight finish (Ctrl-C again abandons them)"
+    assert lines[-1].endswith(": 2 done, 0 failed, 8 not done, $0.0024")
     assert len(prompts_sent(api)) == 2
 
 
@@ -241,3 +241,69 @@ def test_the_progress_line_on_a_terminal_and_the_summary_always(api, home):
     drawn = [part for part in shown.split("\r\x1b[2K") if part.strip()]
     assert any(" done · 0 failed · " in part and "/s · $" in part for part in drawn), drawn
     assert shown.rstrip("\n").endswith(": 10 done, 0 failed, $0.0119") and "\r\x1b[2Kpplx: batch b-" in shown
+
+
+# ---- what a new user's trial found ----
+
+
+def test_ctrl_c_while_workers_wait_on_the_limiter_sends_nothing_more(api, home):
+    proc = subprocess.Popen([pplx_executable(), "batch", "-j", "4", "--rate", "0.5/s"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    proc.stdin.write(b"".join(f"q{i}\n".encode() for i in range(20)))
+    proc.stdin.close()
+    proc.stdin = None
+    time.sleep(1.0)  # one request sent, three workers waiting their turn
+    sent = len(prompts_sent(api))
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and len(prompts_sent(api)) == sent == len(records(out))
+    assert err.decode().splitlines()[-1].endswith(f": {sent} done, 0 failed, {20 - sent} not done, ${0.00119 * sent:.4f}")
+
+
+def test_whole_batch_problems_are_one_error_and_odd_values_are_line_warnings(api, home, tmp_path):
+    no_key = run_cli(api, "batch", stdin=b"a\nb\nc\n", env={"PPLX_API_KEY": ""})
+    assert no_key.returncode == 3 and len(no_key.stderr.splitlines()) == 1 and api.requests == []
+    odd = [json.dumps({"prompt": "a", "fetch": 1}), json.dumps({"prompt": "b", "domain": {"x": 1}}),
+           '{"prompt": "c", "option": ' + "[" * 5000 + "]" * 5000 + "}", json.dumps({"prompt": "d", "id": None})]
+    result = run_cli(api, "batch", "--skip-invalid", stdin=("\n".join(odd) + "\n").encode())
+    assert b"Traceback" not in result.stderr and result.returncode == 1
+    got = records(result.stdout)
+    assert [r["status"] for r in got] == [2, 2, 2, 0] and got[3]["id"] == 4
+    assert all(line.startswith("pplx: warning: line ") for line in result.stderr.decode().splitlines()[:-1])
+
+
+def test_a_refused_key_stops_the_batch_with_exit_3(api, home):
+    from tests.server import agent_error
+
+    api.add(AGENT, agent_error(401, "Invalid API key", "invalid_api_key"))
+    result = run_cli(api, "batch", "-j", "1", stdin=b"".join(f"q{i}\n".encode() for i in range(30)))
+    assert result.returncode == 3 and len(prompts_sent(api)) <= 2
+    assert "the key was refused" in result.stderr.decode()
+
+
+def test_a_batch_is_no_conversation_for_dash_c(api, home):
+    assert run_cli(api, "ask", "solo question", "--no-meta").returncode == 0
+    assert run_cli(api, "batch", stdin=b"batch one\nbatch two\n").returncode == 0
+    assert run_cli(api, "ask", "-c", "and why?", "--no-meta").returncode == 0
+    follow = api.requests[-1]["body"]
+    assert follow.get("previous_response_id") or any("solo question" in str(m) for m in follow.get("input", []))
+    assert "batch" not in json.dumps(follow)
+
+
+def test_the_progress_line_is_erased_before_answers_on_the_same_terminal(api, home):
+    import pty
+
+    from tests.conftest import read_all
+
+    api.latency = 0.5
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([pplx_executable(), "batch", "-j", "1", "--answers-only", "-"], stdin=subprocess.PIPE,
+                            stdout=slave, stderr=slave, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    os.close(slave)
+    proc.stdin.write(b"a\nb\nc\nd\n")
+    proc.stdin.close()
+    shown = read_all(master).decode().replace("\r\n", "\n")
+    assert proc.wait(30) == 0
+    for line in shown.split("\n"):
+        visible = line.rsplit("\r\x1b[2K", 1)[-1]  # what stays on the line after the last erase
+        assert visible in ("", ANSWER) or visible.startswith("pplx: batch "), repr(line)

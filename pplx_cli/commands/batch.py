@@ -47,7 +47,8 @@ def batch(args, jobs, rate, unordered, answers_only, null, output_path, skip_inv
     command line's options are every line's defaults. Each line gives one JSON record on
     stdout, in input order: id, prompt, answer, meta (the metadata ask writes), status
     (the exit status the line would have had) and error. A 429 pauses every worker until
-    the reset time. Exit 0 when every line succeeded, 1 when any failed.
+    the reset time. Exit 0 when every line succeeded, 1 when any failed (3 when the key
+    was refused: no further line is sent), 2 for invalid input (nothing is sent).
 
     \b
     Examples:
@@ -60,12 +61,20 @@ def batch(args, jobs, rate, unordered, answers_only, null, output_path, skip_inv
     if remote:
         from pplx_cli.commands.remote_batch import remote_batch
 
+        local = [name for name, given in (("-j", jobs != 4), ("--rate", rate), ("--unordered", unordered),
+                                          ("--answers-only", answers_only), ("-0", null), ("--output", output_path),
+                                          ("--skip-invalid", skip_invalid)) if given]
+        if local:
+            raise UsageError(f"{', '.join(local)}: local batches only, not with --remote")
         return remote_batch(args, p, no_log=no_log)
     if len(args) > 1:
         raise UsageError("pplx batch takes one FILE (or stdin); --remote for the Batch API's actions")
     if null and not answers_only:
         raise UsageError("-0 ends answers with NUL: it needs --answers-only")
     p = dict(p, no_log=no_log, cid=None, continue_=False, background=False, detach=False)
+    from pplx_cli.commands import make_client
+
+    make_client(p)  # the key, the base URL and the config file: one error for the whole batch
     lines = _read_input(args[0] if args else None)
     checked = _check_lines(lines, p)
     invalid = [line for line in checked if line[1] is None]
@@ -140,18 +149,24 @@ def _check_lines(lines, p):
                     value = [[k, v if isinstance(v, str) else json.dumps(v)] for k, v in value.items()]
                 elif param.multiple and not isinstance(value, list):
                     value = [value]
+                if param.name != "overrides" and not all(
+                        isinstance(v, (str, int, float, bool)) for v in (value if param.multiple else [value])):
+                    raise UsageError(f"{key}: not a value this option takes ({json.dumps(value)[:60]})")
                 try:
                     value = param.type_cast_value(ctx, value)
                     if param.callback is not None:
                         value = param.callback(ctx, param, value)
                 except click.BadParameter as e:
                     raise UsageError(f"{key}: {e.message}") from None
+                except (Exception, RecursionError):
+                    raise UsageError(f"{key}: not a value this option takes ({json.dumps(value)[:60]})") from None
                 mine[param.name] = value
             _validate(line.prompt, mine)
             out.append((line, mine, None))
-        except (click.BadParameter, PplxError, TypeError, ValueError) as e:
-            message = e.format_message() if isinstance(e, click.ClickException) else getattr(e, "message", str(e))
-            out.append((line, None, message))
+        except (click.ClickException, PplxError) as e:
+            out.append((line, None, e.format_message() if isinstance(e, click.ClickException) else e.message))
+        except (Exception, RecursionError) as e:  # a value of a type the option cannot take
+            out.append((line, None, f"a value pplx cannot use ({type(e).__name__})"))
     return out
 
 
@@ -172,7 +187,7 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     from pplx_cli.commands import make_client
 
     done_before = set()
-    if output_path and os.path.exists(output_path):
+    if output_path and os.path.isfile(output_path):  # not /dev/stdout, a fifo: nothing to resume from
         try:
             with open(output_path, encoding="utf-8", errors="replace") as f:
                 done_before = done_ids(f.read())
@@ -206,15 +221,37 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     status_line = _status_line(p)
     stopped = []
 
+    from pplx_cli.commands import _isatty
+
+    if status_line is not None and _isatty(sys.stdout):
+        sink.status = status_line
+
     def on_stop(in_flight):
         stopped.append(in_flight)
-        note(f"stopping: {in_flight} request{'s' if in_flight != 1 else ''} in flight finish (Ctrl-C again abandons them)")
+        client.limiter.stop()
+        if status_line:
+            status_line.stop()
+        note(f"stopping: no new request is sent; the {in_flight} in flight finish (Ctrl-C again abandons them)"
+             if in_flight else "stopping: no new request is sent")
 
+    def refused(record):
+        if record["status"] == 3:  # the key was refused: every other line would be too
+            warn(f"the key was refused ({record['error']}): no further line is sent")
+            return True
+        return False
+
+    def done(record):
+        sink.done(record)
+        if record["status"] != 0:
+            line = numbers.get(str(record["id"]))
+            warn(f"line {line} (id {record['id']}): {record['error']}" if line else f"id {record['id']}: {record['error']}")
+
+    numbers = {str(line.id): line.number for line, _, _ in todo}
     records = []
     try:
-        records = run(todo, work, jobs=jobs, on_record=lambda r: (records.append(r), sink.write(r)),
+        records = run(todo, work, jobs=jobs, on_record=lambda r: (records.append(r), sink.write(r)), on_done=done,
                       on_progress=(lambda progress: status_line.show(progress.line())) if status_line else None,
-                      on_stop=on_stop, ordered=ordered)
+                      on_stop=on_stop, stop_after=refused, ordered=ordered)
     except KeyboardInterrupt as e:
         if status_line:
             status_line.stop()
@@ -230,6 +267,8 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
             status_line.stop()
     sink.close()
     _summary(batch_id, records, len(todo), skipped)
+    if any(r["status"] == 3 for r in records):
+        raise _Failed(3)
     if any(r["status"] != 0 for r in records):
         raise _Failed()
 
@@ -257,17 +296,18 @@ def _dry_run(todo, client):
 
 
 class _Failed(PplxError):
-    """Some lines failed: their records say why (exit 1, no further line)."""
+    """Some lines failed: their records and warnings say why (exit 1, or 3 when the key was
+    refused; no further line)."""
 
-    def __init__(self):
-        super().__init__("")
+    def __init__(self, status=1):
+        super().__init__("", exit_code=status)
 
 
 def _ask(item, client, batch_id, warn_once, note_once) -> dict:
     """One line as one ask exchange: its record."""
     import io
 
-    from pplx_cli.errors import outcome
+    from pplx_cli.errors import NotSent, outcome
     from pplx_cli.exchange import Exchange
     from pplx_cli.output import AnswerWriter
 
@@ -281,10 +321,24 @@ def _ask(item, client, batch_id, warn_once, note_once) -> dict:
         exchange.shared_client = client
         exchange.batch_id = batch_id
         exchange.ask(writer)
+    except NotSent:
+        return None
     except Exception as e:  # one line's failure is its record, never the batch's
         status, error = outcome(e)
     return {"id": line.id, "prompt": line.prompt, "answer": writer.answer(), "meta": writer.metadata(error),
             "status": status, "error": error}
+
+
+def _drop_cut_record(f):
+    """A record cut short by a killed run is removed, so the file stays JSON Lines."""
+    import os
+
+    fd = f.fileno()
+    size = os.fstat(fd).st_size
+    tail = os.pread(fd, min(size, 1 << 20), max(0, size - (1 << 20)))
+    if tail and not tail.endswith(b"\n"):
+        cut = tail.rfind(b"\n")
+        os.ftruncate(fd, size - len(tail) + cut + 1 if cut >= 0 else (0 if size <= (1 << 20) else size))
 
 
 class _Sink:
@@ -295,24 +349,31 @@ class _Sink:
         self.file = None
         if path:
             try:
-                self.file = open(path, "a+b")
-                if self.file.tell() > 0:  # a record cut short by a killed run stays a line of its own
-                    self.file.seek(-1, 2)
-                    if self.file.read(1) != b"\n":
-                        self.file.write(b"\n")
+                self.file = open(path, "a+b")  # read too: a cut record at its end is dropped
+                if self.file.seekable() and self.file.tell() > 0:
+                    _drop_cut_record(self.file)
             except OSError as e:
                 raise UsageError(f"cannot write {path}: {e.strerror}") from None
         self.answers_only = answers_only
         self.null = null
         self.first = True
 
+    status = None  # the progress line, erased before stdout is written when both are the terminal
+
+    def done(self, record):
+        """--output gets each record as it completes (a resumed run needs no order)."""
+        from pplx_cli import jsonsafe
+
+        if self.file is not None:
+            self.file.write((jsonsafe.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace"))
+            self.file.flush()
+
     def write(self, record):
         from pplx_cli import jsonsafe
 
         line = (jsonsafe.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
-        if self.file is not None:
-            self.file.write(line)
-            self.file.flush()
+        if self.status is not None and (self.answers_only or self.file is None):
+            self.status.clear()
         if self.answers_only:
             answer = record["answer"].rstrip("\n")
             text = answer + "\0" if self.null else ("" if self.first else "\n") + answer + "\n"
@@ -346,8 +407,8 @@ def _summary(batch_id, records, total, skipped, interrupted=False):
     failed = sum(1 for r in records if r["status"] != 0)
     cost = sum(_cost(r) for r in records)
     parts = [f"{len(records) - failed} done", f"{failed} failed"]
-    if interrupted:
-        parts.append(f"{total - len(records)} not sent")
+    if interrupted or len(records) < total:
+        parts.append(f"{total - len(records)} not done")
     if skipped:
         parts.append(f"{skipped} already done")
     say(f"pplx: batch {batch_id}: " + ", ".join(parts) + f", {dollars(cost) if cost else '$0.0000'}")

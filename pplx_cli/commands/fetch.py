@@ -20,14 +20,14 @@ FORMATS = ("markdown", "html", "links", "highlights")
 @click.option("--max-tokens-per-url", type=click.IntRange(min=1), metavar="N", help="Most tokens of content per page.")
 @click.option("--max-age", type=click.IntRange(min=0), metavar="SECONDS",
               help="Accept a stored copy at most this old; 0: always fetch live. [default: 172800, two days]")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one page per line (url, status, title, metadata, content).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one page per line (url, status, title, metadata, and a key per format).")
 @meta_options
 @click.option("--no-log", is_flag=True, help="Do not record this fetch in the history.")
 @connection_options
 def fetch(urls, formats, as_json, no_log, **p):
     """Fetch pages' content (the Context API), as Markdown by default.
 
-    1 to 50 URLs, as arguments or one per line on stdin. One URL: its content. Several:
+    1 to 50 URLs, as arguments or one per line on stdin ('-' or none; more: xargs -n 50). One URL: its content. Several:
     each preceded by a '==> URL <==' line, as head(1) does. A page that cannot be fetched
     is one warning naming it and why; the others are still printed, and the exit status
     is 1 if any failed.
@@ -41,7 +41,7 @@ def fetch(urls, formats, as_json, no_log, **p):
     """
     from pplx_cli.platform import CONTEXT_PATH, build_context_body, check_urls, context_formats, recorded
 
-    urls = check_urls(list(urls) if urls else _stdin_urls())
+    urls = check_urls(list(urls) if urls and list(urls) != ["-"] else _stdin_urls())
     if p.get("meta_path") and p.get("no_meta"):
         raise UsageError("--meta FILE and --no-meta contradict each other")
     shown = context_formats(formats, p.get("highlights"))

@@ -1,6 +1,7 @@
 """``pplx search``: ranked web results from the Search API, no answer."""
 
 import re
+import sys
 
 import click
 
@@ -54,17 +55,19 @@ def search(words, queries, urls_only, as_json, no_log, **p):
     \b
     Examples:
       pplx search "rust async runtime comparison"
-      pplx search --urls --max-results 5 "sqlite wal mode" | xargs pplx fetch
+      pplx search --urls --max-results 5 "sqlite wal mode" | xargs -n 50 pplx fetch
       pplx search -Q "fusion startups" -Q "fusion funding 2026" --json | jq -r .title
       pplx search --recency week --domain arxiv.org "mixture of experts"
     """
     from pplx_cli.platform import SEARCH_PATH, build_search_body, search_cost
 
     query_list = list(queries)
-    if words or not query_list:
-        from pplx_cli.prompt import read_prompt
-
-        query_list.insert(0, " ".join(read_prompt(words).split()))
+    if words and list(words) != ["-"]:  # QUERY words: stdin is not read (a while-read loop keeps its input)
+        query_list.insert(0, " ".join(" ".join(words).split()))
+    elif words or not query_list:
+        query_list.insert(0, " ".join(_stdin_query(words).split()))
+    if not all(query_list):
+        raise UsageError("no query: give it as arguments, with -Q, or on stdin (see pplx search --help)")
     if len(query_list) > 5:
         raise UsageError("at most 5 queries in one search")
     if urls_only and as_json:
@@ -94,6 +97,19 @@ def search(words, queries, urls_only, as_json, no_log, **p):
     # the request is sent before anything is written: an error before the answer writes no metadata, as for ask
     recorded(call, writer, lambda: writer.render(pieces(call.post(SEARCH_PATH, body)), require_text=False), prompt="\n".join(query_list),
              model=lambda: "search" if p.get("search_type") != "fast" else "search (fast)", warn=warn)
+
+
+def _stdin_query(words) -> str:
+    """The query on stdin ('-', or no QUERY and stdin not a terminal); a terminal is never read."""
+    piped = sys.stdin is not None and not sys.stdin.isatty()
+    if not piped:
+        if words:
+            raise UsageError("'-' reads the query from stdin, but stdin is a terminal")
+        return ""
+    try:
+        return sys.stdin.buffer.read().decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"the query on stdin is not valid UTF-8 (byte {e.start})") from None
 
 
 def _results(obj, queries):
