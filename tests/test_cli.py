@@ -865,3 +865,16 @@ def test_the_key_from_a_command_run_only_when_needed(mocked, home, monkeypatch, 
                              "gpg: decryption failed: No secret key\n")
     monkeypatch.setenv("PPLX_API_KEY", KEY)  # the variable wins: the command is not run
     assert invoke("ask", "q", "--no-meta").exit_code == 0
+
+
+def test_parse_renders_a_response_body_as_ask_would(home, tmp_path):
+    body = tmp_path / "body.json"
+    body.write_text(json.dumps(agent_body("Canberra [1].")))
+    result = invoke("parse", str(body), "--sources", "--no-meta")
+    assert result.exit_code == 0 and result.stdout == "Canberra [1].\n\n[1] Australia <https://example.org/au>\n"
+    chat = {"id": "c", "model": "sonar", "created": 1, "citations": [],
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Chat body."}}]}
+    body.write_text(json.dumps(chat))
+    assert invoke("parse", str(body), "--no-meta").stdout == "Chat body.\n"
+    neither = invoke("parse", "-", "--no-meta", input="hello there\n")
+    assert neither.exit_code == 1 and neither.stderr == "pplx: error: the input is not an event stream or a response body\n"

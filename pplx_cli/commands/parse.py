@@ -1,5 +1,6 @@
 """``pplx parse``: render a captured event stream offline."""
 
+import itertools
 import sys
 
 import click
@@ -15,8 +16,9 @@ from pplx_cli.options import CONTEXT, output_options
 def parse(file, **p):
     """Render a captured event stream offline, exactly as 'pplx stream' would.
 
-    FILE is what 'pplx raw' printed; '-' or no FILE reads stdin. Either API's stream is
-    recognised from its first event. Needs no key and no network.
+    FILE is what 'pplx raw' printed (or a response body, what 'pplx ask --raw' printed,
+    rendered as 'pplx ask' would); '-' or no FILE reads stdin. Either API is recognised from
+    what it sent. Needs no key and no network.
 
     \b
     Examples:
@@ -48,12 +50,33 @@ def parse(file, **p):
     try:
         read = getattr(source, "read1", source.read)
         chunks = iter(lambda: read(65536), b"")
+        first = next(chunks, b"")
+        if first.lstrip()[:1] in (b"{", b"["):  # a response body, as 'pplx ask --raw' prints it
+            return _body(first + b"".join(chunks), writer)
         try:
-            writer.render(PieceStream(iter_sse(counted(chunks))))
+            writer.render(PieceStream(iter_sse(counted(itertools.chain([first], chunks)))))
         except StreamError as e:
             if seen[0] and e.message.startswith("the response is empty"):
-                raise StreamError("the input is not an event stream: no events in it") from None
+                raise StreamError("the input is not an event stream or a response body") from None
             raise
     finally:
         if close:
             source.close()
+
+
+def _body(data: bytes, writer):
+    """A non-streamed response body of either API, rendered as 'pplx ask' would."""
+    from pplx_cli import jsonsafe
+    from pplx_cli.client import MAX_BODY_BYTES
+    from pplx_cli.pieces import body_pieces
+
+    if len(data) > MAX_BODY_BYTES:
+        raise StreamError(f"the body is larger than {MAX_BODY_BYTES // (1 << 20)} MiB")
+    try:
+        obj = jsonsafe.loads(data)
+    except ValueError:
+        raise StreamError("the input is not an event stream or a response body (not JSON)") from None
+    if not isinstance(obj, dict):
+        raise StreamError("the input is not an event stream or a response body (not a JSON object)")
+    api = "agent" if obj.get("object") == "response" or "output" in obj else "chat"
+    writer.render(body_pieces(obj, api))
