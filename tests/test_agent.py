@@ -408,6 +408,6 @@ def test_a_key_echoed_in_the_answer_is_not_kept_in_the_history(api, home):
 def test_parse_of_something_that_is_not_a_stream_says_so(api, home):
     result = run_cli(api, "parse", input=b"hello\n")
     assert result.returncode == 1
-    assert result.stderr.decode().splitlines()[-1] == "pplx: error: the input is not an event stream: no events in it"
+    assert result.stderr.decode().splitlines()[-1] == "pplx: error: the input is not an event stream or a response body"
     empty = run_cli(api, "parse", input=b"")
     assert empty.stderr.decode().splitlines()[-1] == "pplx: error: the response is empty: no events"

@@ -425,3 +425,35 @@ def test_log_rm_prune_and_export(db):
     assert invoke("log", "search", "zeppelin").exit_code == 1
     assert invoke("log", "prune", "--older-than", "ninety").exit_code == 2
     assert invoke("log", "rm").exit_code == 2
+
+
+def test_log_fits_an_80_column_terminal_with_a_header_and_is_whole_when_piped(db):
+    import pty
+
+    from tests.conftest import read_all
+
+    long_prompt = "a fairly long prompt about the history of the Australian capital and why Canberra was chosen"
+    with History(str(db)) as history:
+        history.record(cid="c1", prompt=long_prompt, answer="x", meta={}, exit_status=0, model="openai/gpt-5.1",
+                       time="2026-11-02T10:00:00.000000Z")
+        history.record(cid="c2", prompt="search words", answer="x", meta={"usage": {"cost": {"total_cost": 0.005, "estimated": True}}},
+                       exit_status=0, model="search", kind="search", time="2026-11-02T11:00:00.000000Z")
+
+    def on_terminal(*args):
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([pplx_executable(), *args], stdout=slave, stderr=slave, stdin=subprocess.DEVNULL,
+                                env=dict(os.environ, COLUMNS="80"))
+        os.close(slave)
+        shown = read_all(master).decode().replace("\r\n", "\n")
+        assert proc.wait(30) == 0
+        return shown.splitlines()
+
+    listed = on_terminal("log")
+    assert listed[0].split() == ["ID", "TIME", "(UTC)", "CONVERSATION", "MODEL", "COST", "PROMPT"]
+    assert all(len(line) <= 80 for line in listed) and listed[2].endswith("…")
+    assert listed[2] == " 1  2026-11-02 10:00  c1            openai/gpt-5.1        -  a fairly long prom…"
+    costs = on_terminal("log", "cost")
+    assert costs[0].split() == ["DAY", "MODEL", "EXCHANGES", "IN", "OUT", "COST"] and all(len(x) <= 80 for x in costs)
+    assert costs[-1].startswith("total") and costs[-1].endswith("$0.0050  (estimate)")
+    piped = invoke("log").stdout.splitlines()
+    assert len(piped) == 2 and piped[1].endswith(long_prompt)  # no header, nothing cut

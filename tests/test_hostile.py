@@ -467,7 +467,7 @@ def test_titles_urls_and_errors_from_the_network_cannot_forge_lines(api, home, d
 def test_log_columns_on_a_terminal_are_neutralised(api, home, db):
     subprocess.run([pplx_executable(), "ask", "evil \x1b[2J prompt", "--no-meta"], capture_output=True,
                    stdin=subprocess.DEVNULL, env=dict(os.environ, PPLX_BASE_URL=api.url), timeout=30)
-    code, shown = run_on_pty(["log"], dict(os.environ, PPLX_BASE_URL=api.url))
+    code, shown = run_on_pty(["log"], dict(os.environ, PPLX_BASE_URL=api.url, COLUMNS="200"))  # room for the prompt
     assert code == 0 and "evil \\x1b[2J prompt" in shown and foreign_escapes(shown) == []
 
 

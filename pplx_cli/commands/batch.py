@@ -2,6 +2,7 @@
 ``pplx batch --remote``: the same on Perplexity's Batch API."""
 
 import json
+import os
 import sys
 
 import click
@@ -195,9 +196,11 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
             raise UsageError(f"cannot read {output_path}: {e.strerror}") from None
     todo = [item for item in checked if str(item[0].id) not in done_before]
     skipped = len(checked) - len(todo)
-    client, _ = make_client(p)
+    client, settings = make_client(p)
     if p.get("dry_run"):  # each line's request, in order; nothing sent, nothing recorded
         return _dry_run(todo, client)
+    if not p.get("no_log") and settings.get("log"):
+        _prepare_history()
     client.limiter = RateLimiter(rate)
     from requests.adapters import HTTPAdapter
 
@@ -271,6 +274,19 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
         raise _Failed(3)
     if any(r["status"] != 0 for r in records):
         raise _Failed()
+
+
+def _prepare_history():
+    """Create and migrate the history once, before the workers: a first use from many
+    threads at once would race to switch it to WAL mode (and lose records to 'locked')."""
+    from pplx_cli.config import history_path
+    from pplx_cli.history import History, HistoryError
+
+    try:
+        with History(history_path(os.environ)):
+            pass
+    except HistoryError as e:
+        warn(f"history not recorded: {e}")
 
 
 def _dry_run(todo, client):

@@ -59,23 +59,45 @@ def _print_rows(rows, as_json):
     from pplx_cli import jsonsafe
     from pplx_cli.history import decode_record
     from pplx_cli.output import dollars
-    from pplx_cli.terminal import neutralise_line
 
+    if as_json:
+        lines = [jsonsafe.dumps(decode_record(row), ensure_ascii=False) for row in rows]
+    else:
+        table = []
+        for row in rows:
+            status = "" if row["exit_status"] == 0 else f"  [exit {row['exit_status']}]"
+            table.append([str(row["id"]), row["time"][:16].replace("T", " "), row["cid"], row["model"] or "-",
+                          dollars(row["cost"]) if row["cost"] is not None else "-",
+                          " ".join(row["prompt"].split()) + status])
+        lines = _table(table, ["ID", "TIME (UTC)", "CONVERSATION", "MODEL", "COST", "PROMPT"], right=(0, 4))
+    if lines:
+        sys.stdout.buffer.write(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+        sys.stdout.buffer.flush()
+
+
+def _table(rows, header, right=(), estimate=None) -> list:
+    """Aligned columns, the last one free. On a terminal: a header row, and the last column
+    cut to the terminal's width (never the others); piped: every line whole, no header.
+    What came from the network is shown, never obeyed: one line a row."""
+    from pplx_cli.commands import _isatty
+    from pplx_cli.terminal import neutralise_line, width
+
+    if not rows:
+        return []
+    terminal = _isatty(sys.stdout)
+    rows = [[neutralise_line(cell) for cell in row] for row in rows]
+    if terminal:
+        rows = [header] + rows
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    room = width(sys.stdout, os.environ) - sum(widths) - 2 * len(widths) if terminal else None
     out = []
     for row in rows:
-        if as_json:
-            out.append(jsonsafe.dumps(decode_record(row), ensure_ascii=False))
-            continue
-        cost = dollars(row["cost"]) if row["cost"] is not None else "-"
-        prompt = " ".join(row["prompt"].split())
-        prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
-        status = "" if row["exit_status"] == 0 else f"  [exit {row['exit_status']}]"
-        # the model (from the network) and the prompt shown, never obeyed: one line a row
-        out.append(neutralise_line(f"{row['id']:>5}  {row['time'][:19].replace('T', ' ')}  {row['cid']}  "
-                                   f"{row['model'] or '-':<20}  {cost:>8}  {prompt}{status}"))
-    if out:
-        sys.stdout.buffer.write(("\n".join(out) + "\n").encode("utf-8", "surrogateescape"))
-        sys.stdout.buffer.flush()
+        cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+        last = row[-1]
+        if room is not None and len(last) > max(room, 10):
+            last = last[: max(room, 10) - 1] + "…"
+        out.append(("  ".join(cells + [last])).rstrip())
+    return out
 
 
 @click.group(invoke_without_command=True, context_settings=CONTEXT)
@@ -198,29 +220,21 @@ def cost(since, model, as_json):
       pplx log cost --since 2026-11-01 --json | jq -s 'map(.cost) | add'
     """
     from pplx_cli import jsonsafe
-    from pplx_cli.terminal import neutralise_line
 
     with _reading() as history:
         rows = history.cost(since=since, model=model) if history else []
-    lines = []
-    for row in rows:
-        if as_json:
-            lines.append(jsonsafe.dumps(row, ensure_ascii=False))
-        else:
-            lines.append(neutralise_line(_cost_line(row["day"], row["model"] or "-", row)))
-    if rows and not as_json:
+    if as_json:
+        lines = [jsonsafe.dumps(row, ensure_ascii=False) for row in rows]
+    else:
+        from pplx_cli.output import dollars
+
         total = {k: sum(r[k] for r in rows) for k in ("exchanges", "prompt_tokens", "completion_tokens", "cost", "estimated")}
-        lines.append(_cost_line("total", "", total))
+        table = [[row["day"], row["model"] if row["model"] is not None else "-", f"{row['exchanges']:,}", f"{row['prompt_tokens']:,}",
+                  f"{row['completion_tokens']:,}", dollars(row["cost"]) if row["cost"] else "$0.0000",
+                  "(estimate)" if row["estimated"] else ""] for row in rows + ([dict(total, day="total", model="")] if rows else [])]
+        lines = _table(table, ["DAY", "MODEL", "EXCHANGES", "IN", "OUT", "COST", ""], right=(2, 3, 4, 5))
     if lines:
         click.echo("\n".join(lines))
-
-
-def _cost_line(day, model, row):
-    from pplx_cli.output import dollars
-
-    noun = "exchange " if row["exchanges"] == 1 else "exchanges"
-    return (f"{day:<10}  {model:<20}  {row['exchanges']:>5} {noun}  {row['prompt_tokens']:>9,} in  "
-            f"{row['completion_tokens']:>9,} out  {dollars(row['cost']):>8}" + ("  (estimate)" if row["estimated"] else ""))
 
 
 @log.command(context_settings=CONTEXT)
