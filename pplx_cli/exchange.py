@@ -47,7 +47,7 @@ def request_options(p: dict, settings: Settings) -> RequestOptions:
         updated_before=p["updated_before"], context_size=p["context_size"], fetch=p["fetch"], no_search=p["no_search"],
         search_mode=p["search_mode"], images=p["images"], related=p["related"], reasoning_effort=p["reasoning_effort"],
         json_schema=p["json_schema"], store=not p["no_store"], stream_mode=settings.get("stream_mode"),
-        overrides=p["overrides"],
+        overrides=p["overrides"], attachments=[a.part for a in p.get("attachments") or ()],
     )
 
 
@@ -145,6 +145,24 @@ class Exchange(BackgroundRuns):
                 setattr(self.opts, key, options.get(key))
         if answered:
             self.previous_response_id = _continuable_id(answered[-1])
+        if self.p.get("reattach"):
+            self._reattach(exchanges)
+
+    def _reattach(self, exchanges):
+        """--reattach: the conversation's earlier attachments, read again from where they
+        were (a file that changed since, by its SHA-256, or is gone is a usage error)."""
+        from pplx_cli.attachments import read_attachments
+
+        earlier = [a for e in exchanges for a in (_options_of(e).get("attachments") or []) if isinstance(a, dict)]
+        for record in earlier:
+            source = record.get("source")
+            if not isinstance(source, str) or source == "-":
+                raise UsageError(f"cannot reattach {record.get('name')}: it was read from stdin")
+            [again] = read_attachments([source])
+            if record.get("sha256") and again.sha256 != record["sha256"]:
+                raise UsageError(f"cannot reattach {source}: it has changed since it was sent")
+            self.p["attachments"] = list(self.p.get("attachments") or []) + [again]
+            self.opts.attachments.append(again.part)
 
     def _history(self, create=True):
         from pplx_cli.history import History
@@ -155,8 +173,10 @@ class Exchange(BackgroundRuns):
         """The request options worth keeping in the history: the ones set."""
         from dataclasses import asdict
 
-        out = {k: v for k, v in asdict(self.opts).items() if v not in (None, False, [], "")}
+        out = {k: v for k, v in asdict(self.opts).items() if v not in (None, False, [], "") and k != "attachments"}
         out.pop("system", None)  # its own column
+        if self.p.get("attachments"):  # what they were, never their bytes
+            out["attachments"] = [a.record() for a in self.p["attachments"]]
         out["store"] = self.opts.store
         out["api"] = self.api_setting
         return out

@@ -241,6 +241,8 @@ request_options = option_bundle(
         "-o", "--option", "overrides", nargs=2, multiple=True, metavar="KEY VALUE", callback=_check_overrides,
         help="Set any request field; a dotted KEY nests; VALUE is JSON if it parses, else a string (repeatable).",
     ),
+    click.option("-a", "--attach", "attach", multiple=True, metavar="PATH|URL", type=click.Path(dir_okay=False, allow_dash=True),
+                 help="Send a file or image with the prompt (repeatable; '-': stdin, with the prompt as arguments)."),
     click.option("--no-store", is_flag=True, help="Ask the Agent API not to keep the response (store: false)."),
     click.option("--api", type=click.Choice(["agent", "chat", "auto"]), help="Which API: the Agent API, legacy chat completions, or auto (chat, falling back to agent). [env: PPLX_API; default: agent]"),
     connection_options,
@@ -282,6 +284,7 @@ history_options = option_bundle(
     click.option("-c", "--continue", "continue_", is_flag=True, help="Continue the most recent conversation."),
     click.option("--cid", metavar="ID", shell_complete=complete_cid, help="Continue the conversation with this id (see pplx log)."),
     click.option("--no-log", is_flag=True, help="Do not record this exchange in the history."),
+    click.option("--reattach", is_flag=True, help="With -c/--cid: send the conversation's earlier attachments again."),
 )
 
 #: Options for runs on the service (ask, stream).

@@ -13,12 +13,12 @@ def _read_stdin() -> str:
         raise UsageError(f"the prompt on stdin is not valid UTF-8 (byte {e.start})") from None
 
 
-def read_prompt(words) -> str:
+def read_prompt(words, stdin: bool = True) -> str:
     """PROMPT words joined by spaces; ``-`` or no words with piped stdin: stdin; words and piped stdin: both.
 
     A terminal on stdin is never read. An empty prompt is a usage error.
     """
-    piped = not sys.stdin.isatty() if sys.stdin else False
+    piped = stdin and (not sys.stdin.isatty() if sys.stdin else False)
     if list(words) == ["-"]:
         if not piped:
             raise UsageError("'-' reads the prompt from stdin, but stdin is a terminal")

@@ -62,6 +62,7 @@ class RequestOptions:
     store: bool = True
     stream_mode: str = "concise"
     overrides: list = field(default_factory=list)  # [(dotted key, value)]
+    attachments: list = field(default_factory=list)  # input parts (attachments.Attachment.part)
 
 
 def check_effort(value: str, what: str = "effort") -> str:
@@ -159,6 +160,8 @@ def _messages(prompt, system, history):
 
 def build_chat_body(prompt: str, opts: RequestOptions, *, stream: bool, history=(), **_) -> dict:
     """The ``/chat/completions`` request body."""
+    if opts.attachments:
+        raise UsageError("attachments need the Agent API (--api agent)")
     body = {"model": opts.model or DEFAULT_CHAT_MODEL, "messages": _messages(prompt, opts.system, history), "stream": stream}
     if stream and opts.stream_mode:
         body["stream_mode"] = opts.stream_mode
@@ -302,7 +305,11 @@ def build_agent_body(prompt: str, opts: RequestOptions, *, stream: bool, history
         effort = DEFAULT_EFFORT
     if effort is not None:
         body["effort"] = effort
-    body["input"] = list(history) + [{"role": "user", "content": prompt}] if history else prompt
+    if opts.attachments:  # the prompt and its files as the parts of one user message
+        content = [{"type": "input_text", "text": prompt}, *opts.attachments]
+        body["input"] = list(history) + [{"role": "user", "content": content}]
+    else:
+        body["input"] = list(history) + [{"role": "user", "content": prompt}] if history else prompt
     if previous_response_id:
         body["previous_response_id"] = previous_response_id
     if opts.system:

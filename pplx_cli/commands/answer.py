@@ -22,10 +22,26 @@ def _exchange(mode, words, p):
     from pplx_cli.exchange import Exchange
 
     _check_output_options(mode, p)
-    exchange = Exchange(mode, read_prompt(words), p, warn=warn, note=note, err=sys.stderr)
+    prompt, p = _prompt_and_attachments(words, p)
+    exchange = Exchange(mode, prompt, p, warn=warn, note=note, err=sys.stderr)
     if p.get("dry_run"):
         exchange.dry_run_out = sys.stdout.buffer
     return exchange
+
+
+def _prompt_and_attachments(words, p):
+    """The prompt, and the attachments read and checked; with '-a -' the prompt is the
+    arguments and stdin is the attachment."""
+    from pplx_cli.attachments import read_attachments
+    from pplx_cli.errors import UsageError
+
+    specs = p.get("attach") or ()
+    if "-" in specs:
+        if not words or list(words) == ["-"] or sys.stdin is None or sys.stdin.isatty():
+            raise UsageError("'-a -' reads the attachment from piped stdin: give the prompt as arguments")
+        prompt = read_prompt(words, stdin=False)
+        return prompt, dict(p, attachments=read_attachments(specs, stdin=sys.stdin.buffer))
+    return read_prompt(words), dict(p, attachments=read_attachments(specs))
 
 
 #: Output options and their defaults: given with --raw (which prints the body as received) they would do nothing.
@@ -39,6 +55,8 @@ def _check_output_options(mode, p):
 
     if p.get("meta_path") and p.get("no_meta"):
         raise UsageError("--meta FILE and --no-meta contradict each other")
+    if p.get("reattach") and not (p.get("continue_") or p.get("cid")):
+        raise UsageError("--reattach sends a conversation's attachments again: it needs -c or --cid")
     if p.get("detach") and not p.get("background"):
         raise UsageError("--detach needs --background (a run that is not in the background ends with the connection)")
     if p.get("background") and (mode == "raw" or p.get("raw")):
