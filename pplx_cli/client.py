@@ -25,11 +25,10 @@ from pplx_cli.errors import (
 )
 from pplx_cli.config import shown_url
 from pplx_cli.pieces import error_message
+from pplx_cli.retrying import backoff, parse_retry_after, retry_wait  # noqa: F401  (part of this module's interface)
 
 #: Statuses worth another try (before any answer output was written).
 RETRY_STATUSES = {429, 500, 502, 503, 504}
-#: The longest wait a Retry-After header can impose.
-MAX_RETRY_AFTER = 60.0
 #: The most bytes one read asks for; a read returns as soon as any bytes are there.
 READ_SIZE = 64 * 1024
 #: The largest non-streamed body read (after decompression), like the largest stream event.
@@ -41,53 +40,6 @@ AGENT_API_ERRORS = {"chat_completions_not_available", "agent_api_migration_requi
 def redacted(secret: str) -> str:
     """How a key is shown: its first 5 characters and a mark."""
     return (secret[:5] if len(secret) > 12 else "") + "…[redacted]"
-
-
-def parse_retry_after(value, now=None):
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        seconds = float(value)
-    else:
-        import email.utils
-
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when is None:
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
-
-
-def retry_wait(headers, status: int, now=None):
-    """Seconds to wait before retrying, from the response's headers, or None (back off).
-
-    ``Retry-After`` (seconds or a date) or ``retry-after-ms``; on a 429 without them, until
-    ``x-ratelimit-reset`` (epoch seconds). Capped at MAX_RETRY_AFTER.
-    """
-    wait = parse_retry_after(headers.get("Retry-After"), now)
-    if wait is not None:
-        return wait
-    ms = (headers.get("retry-after-ms") or "").strip()
-    if re.fullmatch(r"\d+(\.\d+)?", ms):
-        return min(float(ms) / 1000, MAX_RETRY_AFTER)
-    reset = (headers.get("x-ratelimit-reset") or "").strip()
-    if status == 429 and re.fullmatch(r"\d+(\.\d+)?", reset):
-        seconds = float(reset) - (time.time() if now is None else now)
-        if seconds > 0:
-            return min(seconds, MAX_RETRY_AFTER)
-    return None
-
-
-def backoff(attempt: int) -> float:
-    """Exponential backoff with jitter: about 1 s, 2 s, 4 s ... capped at 30 s."""
-    import random
-
-    return min(30.0, 2.0**attempt) * random.uniform(0.5, 1.0)
 
 
 def summarise_body(body: bytes, content_type: str = "") -> str:
