@@ -878,3 +878,12 @@ def test_parse_renders_a_response_body_as_ask_would(home, tmp_path):
     assert invoke("parse", str(body), "--no-meta").stdout == "Chat body.\n"
     neither = invoke("parse", "-", "--no-meta", input="hello there\n")
     assert neither.exit_code == 1 and neither.stderr == "pplx: error: the input is not an event stream or a response body\n"
+
+
+def test_a_prompt_eaten_by_options_says_which_were_taken(mocked):
+    result = invoke("ask", "-c", "-v")
+    assert result.exit_code == 2 and result.stderr.endswith(
+        "these words were read as options: -v, -c (quote the prompt, or put -- before it)\n")
+    mocked.post(AGENT, json=agent_body())
+    assert invoke("ask", "--", "what", "does", "grep", "-c", "do").exit_code == 0
+    assert sent(mocked, 0)["input"] == "what does grep -c do"

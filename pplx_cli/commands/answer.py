@@ -41,7 +41,29 @@ def _prompt_and_attachments(words, p):
             raise UsageError("'-a -' reads the attachment from piped stdin: give the prompt as arguments")
         prompt = read_prompt(words, stdin=False)
         return prompt, dict(p, attachments=read_attachments(specs, stdin=sys.stdin.buffer))
-    return read_prompt(words), dict(p, attachments=read_attachments(specs))
+    try:
+        prompt = read_prompt(words)
+    except UsageError as e:
+        taken = _options_given()
+        if e.message.startswith("no prompt") and taken:  # 'pplx ask -c -v' meant as words, say
+            raise UsageError(f"{e.message}; these words were read as options: {', '.join(taken)} "
+                             "(quote the prompt, or put -- before it)") from None
+        raise
+    return prompt, dict(p, attachments=read_attachments(specs))
+
+
+def _options_given() -> list:
+    """The options given on the command line, as typed (for the empty-prompt message)."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return []
+    out = []
+    for param in ctx.command.params:
+        if isinstance(param, click.Option) and ctx.get_parameter_source(param.name) == ParameterSource.COMMANDLINE:
+            out.append(min((o for o in param.opts), key=len))
+    return out
 
 
 #: Output options and their defaults: given with --raw (which prints the body as received) they would do nothing.
