@@ -474,7 +474,7 @@ def test_on_a_real_pseudo_terminal():
     assert seen.endswith("• the second item\n")
 
 
-# import cost: only render.py pulls in the rendering libraries
+# import cost: only render.py (and the render_blocks.py it imports) pull in the rendering libraries
 
 
 def test_nothing_else_imports_the_rendering_libraries():
@@ -483,7 +483,7 @@ def test_nothing_else_imports_the_rendering_libraries():
         import pkgutil, importlib, sys
         import pplx_cli
         for info in pkgutil.walk_packages(pplx_cli.__path__, "pplx_cli."):
-            if info.name not in ("pplx_cli.render", "pplx_cli.__main__"):
+            if info.name not in ("pplx_cli.render", "pplx_cli.render_blocks", "pplx_cli.__main__"):
                 importlib.import_module(info.name)
         print(sorted({m.split(".")[0] for m in sys.modules} & {"rich", "markdown_it", "pygments", "mdurl"}))
         """
