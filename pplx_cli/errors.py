@@ -87,13 +87,19 @@ class NotSent(Exception):
     """pplx batch stopped before this request was sent: nothing is recorded, a re-run sends it."""
 
 
-class DryRun(PplxError):
+class Silent(PplxError):
+    """The output has said what went wrong (records, a warning, the metadata): exit with
+    ``exit_code`` and no further line."""
+
+    def __init__(self, exit_code):
+        super().__init__("", exit_code=exit_code)
+
+
+class DryRun(Silent):
     """--dry-run: the request was printed instead of sent (exit 0, nothing recorded)."""
 
-    exit_code = ExitCode.OK
-
     def __init__(self):
-        super().__init__("")
+        super().__init__(ExitCode.OK)
 
 
 class WriteError(PplxError):

@@ -285,14 +285,14 @@ class AnswerWriter:
         if sources:
             parts.append(f"{sources} source{'s' if sources != 1 else ''}")
         for key, noun in (("results", "result"), ("pages", "page"), ("embeddings", "embedding")):
-            if _number(meta.get(key)):
+            if is_number(meta.get(key)):
                 parts.append(f"{meta[key]:,} {noun}{'s' if meta[key] != 1 else ''}")
         usage = meta.get("usage") if isinstance(meta.get("usage"), dict) else {}
         tokens = usage.get("total_tokens")
-        if _number(tokens):
+        if is_number(tokens):
             parts.append(f"{int(tokens):,} tokens")
         cost = usage.get("cost", {}).get("total_cost") if isinstance(usage.get("cost"), dict) else None
-        if _number(cost):
+        if is_number(cost):
             parts.append(dollars(cost) + (" (estimate)" if usage["cost"].get("estimated") is True else ""))
         parts.append(f"{time.monotonic() - self.started:.1f}s")
         return "pplx: " + " · ".join(parts)
@@ -320,7 +320,7 @@ def dollars(cost: float) -> str:
     return "<$0.0001" if 0 < cost < 0.00005 else f"${cost:.4f}"
 
 
-def _number(value) -> bool:
+def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
 
 

@@ -34,11 +34,10 @@ MAX_QUERIES = 5
 class Call:
     """A platform command's connection and history: post JSON, read JSON, record the outcome."""
 
-    def __init__(self, kind: str, client, *, log: bool, base_url: str):
+    def __init__(self, kind: str, client, *, log: bool):
         self.kind = kind
         self.client = client
         self.log = log
-        self.base_url = base_url
         self.started = time.monotonic()
         self.headers_meta = {}
         self.requests = 0

@@ -5,12 +5,14 @@ import sys
 from pplx_cli.errors import UsageError
 
 
-def _read_stdin() -> str:
+def read_stdin(what: str = "prompt") -> str:
+    """All of stdin as text: UTF-8 (else a usage error naming ``what``), a byte-order mark
+    some editors write dropped."""
     data = sys.stdin.buffer.read()
     try:
-        return data.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark some editors write is not prompt
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:
-        raise UsageError(f"the prompt on stdin is not valid UTF-8 (byte {e.start})") from None
+        raise UsageError(f"the {what} on stdin is not valid UTF-8 (byte {e.start})") from None
 
 
 def read_prompt(words, stdin: bool = True) -> str:
@@ -22,9 +24,9 @@ def read_prompt(words, stdin: bool = True) -> str:
     if list(words) == ["-"]:
         if not piped:
             raise UsageError("'-' reads the prompt from stdin, but stdin is a terminal")
-        prompt = _read_stdin()
+        prompt = read_stdin()
     elif not words:
-        prompt = _read_stdin() if piped else ""
+        prompt = read_stdin() if piped else ""
     else:
         prompt = " ".join(words)
         try:
@@ -32,7 +34,7 @@ def read_prompt(words, stdin: bool = True) -> str:
         except UnicodeEncodeError:  # argv bytes that are not UTF-8 arrive as lone surrogates
             raise UsageError("the PROMPT arguments are not valid UTF-8") from None
         if piped:
-            extra = _read_stdin()
+            extra = read_stdin()
             if extra.strip():
                 prompt = f"{prompt}\n\n{extra}"
     if not prompt.strip():

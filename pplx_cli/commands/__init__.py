@@ -28,11 +28,8 @@ def make_writer(p: dict, settings=None):
         render = wants_render(sys.stdout, os.environ)
     elif render:  # asked for, e.g. into less -R: colour unless NO_COLOR or TERM=dumb say no
         color = not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
-    status = None
-    if err_terminal and p.get("status", True) and not p.get("quiet") and not p.get("verbose") and p["reasoning"] != "stderr":
-        from pplx_cli.terminal import StatusLine
-
-        status = StatusLine(sys.stderr.buffer, width=width(sys.stderr, os.environ))
+    # reasoning streamed to stderr is the progress itself
+    status = status_line(p) if p.get("status", True) and p["reasoning"] != "stderr" else None
     return AnswerWriter(
         sys.stdout.buffer, sys.stderr.buffer, reasoning=p["reasoning"], sources=p["sources"], status=status,
         meta=not p["no_meta"], meta_path=p["meta_path"], citations=p["citations"],
@@ -65,6 +62,17 @@ def _isatty(stream) -> bool:
         return bool(stream) and stream.isatty()
     except (OSError, ValueError):
         return False
+
+
+def status_line(p: dict):
+    """The progress line on stderr, or None: only on a terminal, never with -q or -v."""
+    import os
+
+    if p.get("quiet") or p.get("verbose") or not _isatty(sys.stderr):
+        return None
+    from pplx_cli.terminal import StatusLine, width
+
+    return StatusLine(sys.stderr.buffer, width=width(sys.stderr, os.environ))
 
 
 def make_client(p: dict, *, base_url=None, key_required: bool = True):
@@ -104,7 +112,7 @@ def platform_call(kind: str, p: dict, *, no_log=False):
     from pplx_cli.platform import Call
 
     client, settings = make_client(p)
-    return Call(kind, client, log=not no_log and settings.get("log"), base_url=client.base_url), settings
+    return Call(kind, client, log=not no_log and settings.get("log")), settings
 
 
 def write_stdout(data: bytes):

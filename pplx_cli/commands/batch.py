@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from pplx_cli.commands import write_stdout as _out
-from pplx_cli.errors import PplxError, UsageError
+from pplx_cli.commands import status_line as make_status_line, write_stdout as _out
+from pplx_cli.errors import PplxError, Silent, UsageError
 from pplx_cli.messages import note, warn
 from pplx_cli.options import CONTEXT, request_options
 
@@ -181,7 +181,6 @@ def _validate(prompt, p):
 
 
 def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
-    import os
     import threading
 
     from pplx_cli.batch import Abandoned, RateLimiter, done_ids, run
@@ -221,7 +220,7 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
         return _ask(item, client, batch_id, once(warn), once(note))
 
     sink = _Sink(output_path, answers_only, null)
-    status_line = _status_line(p)
+    status_line = make_status_line(p)
     stopped = []
 
     from pplx_cli.commands import _isatty
@@ -270,10 +269,11 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
             status_line.stop()
     sink.close()
     _summary(batch_id, records, len(todo), skipped)
+    # the records and warnings said why: exit 3 when the key was refused, 1 when any line failed
     if any(r["status"] == 3 for r in records):
-        raise _Failed(3)
+        raise Silent(3)
     if any(r["status"] != 0 for r in records):
-        raise _Failed()
+        raise Silent(1)
 
 
 def _prepare_history():
@@ -311,14 +311,6 @@ def _dry_run(todo, client):
             pass
 
 
-class _Failed(PplxError):
-    """Some lines failed: their records and warnings say why (exit 1, or 3 when the key was
-    refused; no further line)."""
-
-    def __init__(self, status=1):
-        super().__init__("", exit_code=status)
-
-
 def _ask(item, client, batch_id, warn_once, note_once) -> dict:
     """One line as one ask exchange: its record."""
     import io
@@ -347,8 +339,6 @@ def _ask(item, client, batch_id, warn_once, note_once) -> dict:
 
 def _drop_cut_record(f):
     """A record cut short by a killed run is removed, so the file stays JSON Lines."""
-    import os
-
     fd = f.fileno()
     size = os.fstat(fd).st_size
     tail = os.pread(fd, min(size, 1 << 20), max(0, size - (1 << 20)))
@@ -401,18 +391,6 @@ class _Sink:
     def close(self):
         if self.file is not None:
             self.file.close()
-
-
-def _status_line(p):
-    import os
-
-    from pplx_cli.commands import _isatty
-
-    if p.get("quiet") or p.get("verbose") or not _isatty(sys.stderr):
-        return None
-    from pplx_cli.terminal import StatusLine, width
-
-    return StatusLine(sys.stderr.buffer, width=width(sys.stderr, os.environ))
 
 
 def _summary(batch_id, records, total, skipped, interrupted=False):

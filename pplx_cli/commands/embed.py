@@ -134,6 +134,8 @@ def _pieces(call, writer, answers, options, contextual):
 
 def _add_usage(total: dict, usage):
     """Sum the requests' usage: tokens and cost."""
+    from pplx_cli.output import is_number as _number
+
     if not isinstance(usage, dict):
         return
     for key in ("prompt_tokens", "total_tokens"):
@@ -147,9 +149,3 @@ def _add_usage(total: dict, usage):
                 mine[key] = round(mine.get(key, 0) + value, 10)
             elif isinstance(value, str):
                 mine[key] = value
-
-
-def _number(value) -> bool:
-    import math
-
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import click
 
 from pplx_cli.commands import make_writer
-from pplx_cli.errors import PplxError, UsageError
+from pplx_cli.errors import PplxError, Silent, UsageError
 from pplx_cli.messages import note
 from pplx_cli.options import CONTEXT, json_option, option_bundle, output_options
 
@@ -168,15 +168,7 @@ def show(exchange_id, as_json, **p):
     writer.close(error=error)
     status = record.get("exit_status")
     if isinstance(status, int) and status != 0:  # a failed or interrupted exchange: its recorded status
-        raise _Recorded(status)
-
-
-class _Recorded(PplxError):
-    """Exit with an exchange's recorded status; what it has was printed, the error in its metadata."""
-
-    def __init__(self, status):
-        super().__init__("")
-        self.exit_code = status
+        raise Silent(status)  # what it has was printed, the error in its metadata
 
 @log.command(context_settings=CONTEXT)
 @click.argument("terms", nargs=-1, required=True)
@@ -204,7 +196,7 @@ def search(terms, limit, since, model, cid, as_json):
         rows = history.search(terms, limit=limit, since=since, model=model, cid=cid)
     _print_rows(rows, as_json)
     if not rows:  # as grep: nothing found is exit 1
-        raise _Recorded(1)
+        raise Silent(1)
 
 
 @log.command(context_settings=CONTEXT)

@@ -8,6 +8,7 @@ import time
 import click
 
 from pplx_cli.errors import PplxError, StreamError, UsageError
+from pplx_cli.client import read_object
 from pplx_cli.messages import note, say
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
@@ -35,7 +36,7 @@ def remote_batch(args, p, *, no_log):
     elif action == "results":
         _results(client, rid)
     else:
-        answer = _json(client.post(f"/v1/batches/{_quote(rid)}/cancel", {}, stream=False), "the cancel answer")
+        answer = read_object(client.post(f"/v1/batches/{_quote(rid)}/cancel", {}, stream=False), "the cancel answer")
         click.echo(f"{rid}: {answer.get('status') or 'cancelling'}")
 
 
@@ -45,17 +46,11 @@ def _quote(rid):
     return quote(rid, safe="")
 
 
-def _json(response, what):
-    from pplx_cli.client import read_object
-
-    return read_object(response, what)
-
-
 def _get(client, rid):
     from pplx_cli.errors import APIError
 
     try:
-        return _json(client.get(f"/v1/batches/{_quote(rid)}"), "the batch")
+        return read_object(client.get(f"/v1/batches/{_quote(rid)}"), "the batch")
     except APIError as e:
         if e.status == 404:
             raise PplxError(f"no batch {rid} on the service ({e.message})") from None
@@ -87,9 +82,9 @@ def _submit(client, path, p):
                                    ensure_ascii=False))
     content = ("\n".join(rows) + "\n").encode("utf-8")
     name = "pplx-batch.jsonl" if path in (None, "-") else path.rsplit("/", 1)[-1]
-    uploaded = _json(client.post_file("/v1/files", {"purpose": "batch"}, name, content), "the upload's answer")
+    uploaded = read_object(client.post_file("/v1/files", {"purpose": "batch"}, name, content), "the upload's answer")
     key = "pplx-" + os.urandom(16).hex()
-    batch = _json(client.post("/v1/batches", {"input_file_id": uploaded.get("id"), "endpoint": "/v1/responses",
+    batch = read_object(client.post("/v1/batches", {"input_file_id": uploaded.get("id"), "endpoint": "/v1/responses",
                                               "completion_window": "24h"}, stream=False,
                               headers={"Idempotency-Key": key}), "the batch")
     if not isinstance(batch.get("id"), str):
@@ -105,9 +100,9 @@ def _describe(batch) -> str:
 
 def _wait(client, rid, p):
     """Poll until the batch ends (1 s growing to 30 s), with a progress line on a terminal."""
-    from pplx_cli.commands.batch import _status_line
+    from pplx_cli.commands import status_line
 
-    line = _status_line(p)
+    line = status_line(p)
     interval = 1.0
     try:
         while True:
@@ -188,6 +183,6 @@ def _results(client, rid):
     sys.stdout.buffer.flush()
     say(f"pplx: batch {rid}: {len(inputs) - failed} done, {failed} failed")
     if failed:
-        from pplx_cli.commands.batch import _Failed
+        from pplx_cli.errors import Silent
 
-        raise _Failed()
+        raise Silent(1)  # the records say why

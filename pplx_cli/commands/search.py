@@ -106,10 +106,9 @@ def _stdin_query(words) -> str:
         if words:
             raise UsageError("'-' reads the query from stdin, but stdin is a terminal")
         return ""
-    try:
-        return sys.stdin.buffer.read().decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"the query on stdin is not valid UTF-8 (byte {e.start})") from None
+    from pplx_cli.prompt import read_stdin
+
+    return read_stdin("query")
 
 
 def _results(obj, queries):
