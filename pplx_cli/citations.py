@@ -1,11 +1,10 @@
 """Citation markers and the numbered sources they point to. Pure functions, no I/O.
 
-A marker is ``[n]`` or ``[web:n]``. On chat completions ``n`` is the position in
-``citations`` (1-based); on the Agent API it is a search result's ``id``, or for a fetched
-page (a fetch-only answer) its 0-based position, cited as ``[web:n]``.
+A marker is ``[n]`` or ``[web:n]``; :func:`sources` decides what each one means.
 """
 
 import re
+from typing import NamedTuple
 
 #: A marker, with the blanks before it (so "word [1]." becomes "word.").
 MARKER = re.compile(r"[ \t]*\[(?:web:)?\d+\]")
@@ -57,9 +56,28 @@ def strip_citations(text: str) -> str:
     return stripper.feed(text) + stripper.flush()
 
 
-def source_entries(meta: dict) -> list:
-    """``(label, title, url)`` for each source of a response, under the number its markers
-    use; entries of the wrong shape are left out."""
+class Source(NamedTuple):
+    """One source of an answer: the ``label`` it is listed under (``1``, ``web:0``,
+    ``page 1``), the ``markers`` of the text that cite it (``1``, ``web:1``; none for a page
+    the text cannot cite), its title (one line, maybe empty) and URL."""
+
+    label: str
+    markers: tuple
+    title: str
+    url: str
+
+
+def sources(meta: dict) -> list:
+    """The sources of a response and what each marker of its text means: the one function
+    that decides it, for ``--sources``, terminal hyperlinks, the history and ``verify``.
+
+    Chat completions: ``[n]`` is ``citations[n-1]``. The Agent API (recorded traffic):
+    ``[n]`` and ``[web:n]`` both mean the search result whose ``id`` is n (ids are not
+    positions: they continue across the searches of a run). Fetched pages are cited only by
+    an answer that has no search results, as ``[web:n]``, n their 0-based position; beside
+    search results they are listed after them as ``[page 1]``, ``[page 2]``..., labels no
+    marker of the text can be mistaken for. Entries of the wrong shape, or without a URL,
+    are left out."""
     results = [r for r in _list(meta.get("search_results")) if isinstance(r, dict)]
     fetched = [p for p in _list(meta.get("fetch_url_results")) if isinstance(p, dict)]
     entries = []
@@ -71,31 +89,37 @@ def source_entries(meta: dict) -> list:
                 number = " ".join(number.split()) or position
             elif not isinstance(number, int) or isinstance(number, bool):
                 number = position
-            entries.append((number, result.get("title"), result.get("url")))
-        entries += [(f"web:{i}", page.get("title"), page.get("url")) for i, page in enumerate(fetched)]
+            entries.append((str(number), (str(number), f"web:{number}"), result.get("title"), result.get("url")))
+        cited = not results
+        for i, page in enumerate(fetched):
+            label = f"web:{i}" if cited else f"page {i + 1}"
+            entries.append((label, (label,) if cited else (), page.get("title"), page.get("url")))
     else:
         titles = {}
         for result in results:
             url, title = result.get("url"), result.get("title")
             if isinstance(url, str) and url and title:
                 titles.setdefault(url, title)
-        entries = [(n, titles.get(url) if isinstance(url, str) else None, url)
+        entries = [(str(n), (str(n),), titles.get(url) if isinstance(url, str) else None, url)
                    for n, url in enumerate(_list(meta.get("citations")), 1)]
-    out = []
-    for number, title, url in entries:
-        if isinstance(url, str) and url:
-            out.append((str(number), " ".join(title.split()) if isinstance(title, str) else "", url))
-    return out
+    return [Source(label, markers, " ".join(title.split()) if isinstance(title, str) else "", url)
+            for label, markers, title, url in entries if isinstance(url, str) and url]
 
 
 def source_lines(meta: dict) -> list:
-    """The ``[n] Title <url>`` lines of a response's sources, each under the number its markers use."""
-    return [f"[{label}] {title} <{url}>" if title else f"[{label}] {url}" for label, title, url in source_entries(meta)]
+    """The ``[label] Title <url>`` lines of a response's sources (see :func:`sources`)."""
+    return [f"[{s.label}] {s.title} <{s.url}>" if s.title else f"[{s.label}] {s.url}" for s in sources(meta)]
 
 
 def source_links(meta: dict) -> dict:
-    """Marker label (``"1"``, ``"web:0"``) -> URL, for hyperlinks."""
-    return {label: url for label, _, url in source_entries(meta)}
+    """Marker (``"1"``, ``"web:1"``) -> the URL it cites, for hyperlinks (see :func:`sources`):
+    only http(s) URLs become links (a ``file:`` or ``javascript:`` one is listed, never opened)."""
+    links = {}
+    for source in sources(meta):
+        if source.url.lower().startswith(("https://", "http://")):
+            for marker in source.markers:
+                links.setdefault(marker, source.url)
+    return links
 
 
 def _list(value) -> list:

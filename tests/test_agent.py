@@ -152,8 +152,8 @@ FETCHES = [{"urls": ["https://docs.example/a"], "contents": [
 SOURCE_LINES = ("\n[1] Source 1 <https://example.org/1>\n[2] Source 2 <https://example.org/2>\n"
                 "[11] Source 11 <https://example.org/11>\n[12] Source 12 <https://example.org/12>\n"
                 "[13] Source 13 <https://example.org/13>\n[21] Source 21 <https://example.org/21>\n"
-                "[22] Source 22 <https://example.org/22>\n[web:0] Doc A <https://docs.example/a>\n"
-                "[web:1] Doc B <https://docs.example/b>\n")
+                "[22] Source 22 <https://example.org/22>\n[page 1] Doc A <https://docs.example/a>\n"
+                "[page 2] Doc B <https://docs.example/b>\n")
 
 
 def test_sources_keep_their_ids_across_every_block_and_fetched_pages(api, home):
@@ -182,6 +182,26 @@ def test_a_fetch_only_answer_cites_pages_from_zero(api, home):
 
 
 @pytest.mark.parametrize("command", ["ask", "stream"])
+def test_on_a_terminal_web_n_links_to_the_search_result_with_id_n(api, home, command):
+    """A run that searched and fetched (as recorded medium-effort runs do): [web:1] and [1]
+    link to search result 1, [web:12] to result 12, on ask as on stream; a fetched page is
+    listed as [page N] and no marker links to it."""
+    import re
+
+    from tests.test_hostile import run_on_pty, unstyled
+
+    text = "Alpha [web:12], beta [1] and a page [web:1].\n"
+    api.add(AGENT, AgentRun(text=text, searches=SEARCHES, fetches=FETCHES))
+    env = dict(os.environ, PPLX_BASE_URL=api.url, TERM="xterm-256color", COLUMNS="100")
+    env.pop("NO_COLOR", None)
+    code, shown = run_on_pty([command, "q", "--no-meta", "--sources"], env, columns=100)
+    assert code == 0, shown
+    links = dict((label, url) for url, label in re.findall(r"\x1b\]8;;([^\x1b]+)\x1b\\(?:\x1b\[[0-9;]*m)*\[([^\]]+)\]", shown))
+    assert links == {"web:12": "https://example.org/12", "1": "https://example.org/1", "web:1": "https://example.org/1"}
+    assert "[page 1] Doc A <https://docs.example/a>" in unstyled(shown)
+
+
+@pytest.mark.parametrize("command", ["ask", "stream"])
 def test_citations_strip_removes_markers_even_split_across_deltas(api, home, command):
     text = "Canberra [1] is the capital[2]. It was planned [web:11].\n\n```py\nx = a[1]\n```\nDone [3]."
     api.add(AGENT, AgentRun(text=text, deltas=len(text)))  # one character per delta: every marker is split
@@ -202,7 +222,7 @@ def test_raw_piped_to_parse_equals_stream_for_agent_streams(api, home, tmp_path)
     raw = run_cli(api, "raw", "q")
     parsed = run_cli(api, "parse", *flags, "--meta", str(tmp_path / "b.json"), input=raw.stdout)
     assert streamed.returncode == raw.returncode == parsed.returncode == 0, (streamed.stderr, parsed.stderr)
-    assert parsed.stdout == streamed.stdout and b"[web:0] Doc A" in streamed.stdout
+    assert parsed.stdout == streamed.stdout and b"[page 1] Doc A" in streamed.stdout
     a, b = (json.loads((tmp_path / n).read_text()) for n in ("a.json", "b.json"))
     a.pop("request_id"), a.pop("ratelimit")  # response headers: parse has only the body
     a.pop("created"), b.pop("created")  # two runs of the same script, perhaps a second apart

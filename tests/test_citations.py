@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pplx_cli.citations import CitationStripper, source_lines, strip_citations
+from pplx_cli.citations import CitationStripper, source_lines, source_links, strip_citations
 
 
 def test_markers_and_the_blanks_before_them_go():
@@ -41,7 +41,30 @@ def test_agent_sources_are_listed_under_their_ids_then_fetched_pages():
     meta = {"api": "agent", "search_results": [{"id": 3, "url": "https://c", "title": "C\nline"}, {"id": 11, "url": "https://k"},
                                                {"id": 12, "title": "no url"}],
             "fetch_url_results": [{"url": "https://f", "title": "F"}]}
-    assert source_lines(meta) == ["[3] C line <https://c>", "[11] https://k", "[web:0] F <https://f>"]
+    assert source_lines(meta) == ["[3] C line <https://c>", "[11] https://k", "[page 1] F <https://f>"]
+
+
+def test_beside_search_results_web_n_is_the_result_with_id_n_never_a_fetched_page():
+    # the shape of recorded medium-effort runs that searched and fetched: the text cites
+    # search results by id as [web:11], [web:1] and [1]; the fetched pages are not markers
+    meta = {"api": "agent", "search_results": [{"id": 1, "url": "https://one"}, {"id": 11, "url": "https://eleven"}],
+            "fetch_url_results": [{"url": "https://page-a"}, {"url": "https://page-b"}]}
+    assert source_links(meta) == {"1": "https://one", "web:1": "https://one", "11": "https://eleven",
+                                  "web:11": "https://eleven"}
+    assert source_lines(meta)[2:] == ["[page 1] https://page-a", "[page 2] https://page-b"]
+
+
+def test_a_fetch_only_answer_cites_pages_as_web_n_from_zero():
+    meta = {"api": "agent", "search_results": [], "fetch_url_results": [{"url": "https://a", "title": "A"}, {"url": "https://b"}]}
+    assert source_lines(meta) == ["[web:0] A <https://a>", "[web:1] https://b"]
+    assert source_links(meta) == {"web:0": "https://a", "web:1": "https://b"}
+
+
+def test_only_http_urls_become_links():
+    meta = {"api": "agent", "search_results": [{"id": 1, "url": "javascript:alert(1)"}, {"id": 2, "url": "file:///etc/passwd"},
+                                               {"id": 3, "url": "HTTPS://ok.example"}]}
+    assert source_links(meta) == {"3": "HTTPS://ok.example", "web:3": "HTTPS://ok.example"}
+    assert source_lines(meta)[:2] == ["[1] javascript:alert(1)", "[2] file:///etc/passwd"]
 
 
 def test_chat_sources_are_numbered_by_position_in_citations():

@@ -11,7 +11,8 @@ What the service sends that needs care (README "The Agent API"):
   deltas missed is printed from it, so the output always ends with the complete answer;
 - a ``[n]`` or ``[web:n]`` marker is a search result's ``id`` (ids continue across the
   searches of one run, in any order), or for a fetch-only answer a fetched page's 0-based
-  position: sources are kept under those numbers, never renumbered;
+  position: sources are kept under those numbers, never renumbered
+  (:func:`pplx_cli.citations.sources` says what each marker means);
 - the model that answered is known only from the final response;
 - any value may come with the wrong type: it is skipped, and the first such part noted in
   one warning (:class:`~pplx_cli.pieces.Dialect`).
@@ -223,7 +224,10 @@ class AgentDialect(Dialect):
             if item.get("type") == "message":
                 messages.append(item)
             else:
-                self._item(item)  # sources: kept, written once below
+                self._item(item)  # sources: kept, and written before the text
+        if self.results or self.fetched:
+            # a body's sources before its text: a terminal links the markers as it renders
+            yield Piece(META, self.sources_meta())
         if not self.emitted:
             text = "".join(_message_text(m) for m in messages)
             if text:

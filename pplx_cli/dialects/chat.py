@@ -218,10 +218,11 @@ class ChatDialect(Dialect):
             raise StreamError("the response has no choices")
         choice = _first_choice(obj)
         content = _dict(choice.get("message")).get("content")
+        meta = self._meta(obj)
+        yield Piece(META, meta)  # the sources before the text: a terminal links the markers as it renders
         if isinstance(content, str) and content:
             yield from self._text(content)
         yield from self.splitter.flush()
-        meta = self._meta(obj)
         finish = choice.get("finish_reason")
         if finish is not None and not isinstance(finish, str):
             self.note_malformed("finish_reason")
