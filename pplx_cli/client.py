@@ -83,7 +83,8 @@ def _error_type(obj):
 class Client:
     """One API endpoint and key; ``post`` returns a response whose body has not been read."""
 
-    def __init__(self, *, base_url, api_key, timeout=300.0, retries=2, verbose=False, quiet=False, err=None, sleep=time.sleep):
+    def __init__(self, *, base_url, api_key, timeout=300.0, retries=2, verbose=False, quiet=False, err=None, sleep=time.sleep,
+                 ca_bundle=None):
         self.base_url = base_url.rstrip("/")
         self.shown = shown_url(self.base_url)  # for messages: no user or password
         self.api_key = api_key
@@ -95,6 +96,9 @@ class Client:
         self.sleep = sleep
         register_secret(api_key)
         self.session = requests.Session()
+        # the certificate authorities to trust: a file given (--cacert, REQUESTS_CA_BUNDLE,
+        # SSL_CERT_FILE, config ca_bundle), else requests' own; never False: pplx always verifies
+        self.verify = ca_bundle or True
         self.requests_made = 0
         self.limiter = None  # pplx batch: a RateLimiter shared by every worker
         self.dry_run = None  # --dry-run: a binary stream the request is printed on, instead of sending it
@@ -172,7 +176,10 @@ class Client:
             try:
                 # redirects are never followed: a 307 or 308 would send the prompt and key elsewhere
                 response = self.session.request(method, url, data=data, headers=headers, auth=self._bearer, stream=True,
-                                                timeout=(self.timeout, self.timeout), allow_redirects=False)
+                                                timeout=(self.timeout, self.timeout), allow_redirects=False,
+                                                verify=self.verify)
+            except requests.exceptions.SSLError as e:  # the handshake failed: nothing was sent, and a retry fails alike
+                raise NetworkError(tls_failure(self.base_url, e)) from None
             except requests.exceptions.ConnectionError as e:  # ConnectTimeout included
                 if not _never_connected(e):
                     # the request reached the server, which closed without an answer: it may be
@@ -268,6 +275,31 @@ def http_error(status: int, body: bytes, content_type: str = "") -> Exception:
     if status == 429:
         return RateLimitError(message)
     return APIError(message, status=status, error_type=error_type)
+
+
+def tls_failure(base_url: str, exc) -> str:
+    """One line for a TLS handshake that failed: the host, the reason as OpenSSL gives it,
+    and for a certificate that did not verify, how to trust one's own authority."""
+    import ssl
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    cause = exc
+    while cause is not None and not isinstance(cause, ssl.SSLError):
+        inner = getattr(cause, "reason", None)
+        if inner is None and cause.args and isinstance(cause.args[0], BaseException):
+            inner = cause.args[0]
+        cause = inner if isinstance(inner, BaseException) and inner is not cause else None
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        reason = f"certificate verify failed: {cause.verify_message or cause.reason or 'unknown reason'}"
+        return (f"TLS handshake with {host} failed: {reason} (nothing was sent); to trust your own certificate "
+                "authority, give its PEM file with --cacert FILE, REQUESTS_CA_BUNDLE, SSL_CERT_FILE or config ca_bundle")
+    text = str(cause) if cause is not None else str(exc)
+    m = re.search(r"\] ([^(]+?)\s*(\(_ssl\.c:\d+\))?$", text)
+    reason = m.group(1) if m else text[:200]
+    hint = " (is it an http:// server?)" if "wrong version number" in reason else ""
+    return f"TLS handshake with {host} failed: {reason}{hint} (nothing was sent)"
 
 
 def _never_connected(exc) -> bool:
@@ -372,6 +404,7 @@ def iter_body(response, size: int = READ_SIZE):
     connection (including a body shorter than its Content-Length) raises NetworkError.
     """
     read1, fp = _reader(response)
+    whole = False
     try:
         while True:
             chunk = read1(size)
@@ -380,6 +413,7 @@ def iter_body(response, size: int = READ_SIZE):
             yield chunk
         if fp is not None and getattr(fp, "length", None):
             raise NetworkError("the connection closed mid-response")
+        whole = True
     except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
         error = NetworkError("timed out waiting for data")
         error.timed_out = True
@@ -387,7 +421,28 @@ def iter_body(response, size: int = READ_SIZE):
     except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, http.client.HTTPException, OSError, ValueError):
         raise NetworkError("the connection closed mid-response") from None
     finally:
-        response.close()
+        release(response, whole)
+
+
+def release(response, whole: bool):
+    """Done with a response: a body read to its end gives its connection back to the pool
+    (the next request skips the TCP and TLS handshakes); one abandoned midway is closed,
+    since unread bytes would be taken for the next answer.
+
+    The body is read from the http.client response under urllib3 (see ``_reader``), so
+    urllib3 never sees the end and would close the socket: the connection is handed back
+    here once http.client says the body is complete.
+    """
+    raw = response.raw
+    fp = getattr(raw, "_fp", None)
+    if whole and isinstance(fp, http.client.HTTPResponse) and hasattr(raw, "release_conn"):
+        # a Content-Length body read to its end is not marked closed by http.client until a
+        # read past it; closing it lets the connection send its next request
+        if not fp.isclosed() and fp.length == 0:
+            fp.close()
+        if fp.isclosed():
+            raw.release_conn()  # before close(), which would otherwise close the connection
+    response.close()
 
 
 def check_stream_type(response):

@@ -30,6 +30,8 @@ DEFAULTS = {
 ENV = {
     "api_key": ("PPLX_API_KEY", "PERPLEXITY_API_KEY"),
     "api_key_cmd": ("PPLX_API_KEY_CMD",),
+    # requests reads the first two itself, OpenSSL the third; pplx hands the one found to requests
+    "ca_bundle": ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"),
     "base_url": ("PPLX_BASE_URL", "PERPLEXITY_BASE_URL"),
     "api": ("PPLX_API",),
     "model": ("PPLX_MODEL",),
@@ -51,6 +53,7 @@ TYPES = {
     "sources": bool,
     "reasoning": str,
     "citations": str,
+    "ca_bundle": str,
 }
 CHOICES = {"reasoning": ("hide", "show", "stderr"), "citations": ("keep", "strip"), "stream_mode": ("full", "concise"), "api": ("agent", "chat", "auto"), "meta_style": ("auto", "json", "summary")}
 
@@ -64,15 +67,17 @@ class Connection(NamedTuple):
     retries: int = None
     verbose: bool = False
     quiet: bool = False
-    insecure: bool = False
+    allow_http: bool = False
     dry_run: bool = False
+    cacert: str = None
 
 
 def resolve_connection(p: dict) -> Connection:
     """The connection options among a command's keyword arguments."""
     return Connection(base_url=p.get("base_url"), timeout=p.get("timeout"), retries=p.get("retries"),
-                      verbose=bool(p.get("verbose")), quiet=bool(p.get("quiet")), insecure=bool(p.get("insecure")),
-                      dry_run=bool(p.get("dry_run")))
+                      verbose=bool(p.get("verbose")), quiet=bool(p.get("quiet")),
+                      allow_http=bool(p.get("allow_http") or p.get("insecure")), dry_run=bool(p.get("dry_run")),
+                      cacert=p.get("cacert"))
 
 
 def xdg_dir(kind: str, env) -> Path:
@@ -154,7 +159,18 @@ def check_setting(name: str, value, what: str):
             raise UsageError(str(e)) from None
     if name == "model" and not value.strip():
         raise UsageError(f"{what} is empty")
+    if name == "ca_bundle":
+        check_ca_bundle(value, what)
     return value
+
+
+def check_ca_bundle(path: str, what: str) -> str:
+    """A file of PEM certificate authorities to trust: it must exist and be readable (a
+    directory is what SSL_CERT_DIR is for)."""
+    path = os.path.expanduser(path)
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise UsageError(f"{what}: cannot read the certificate file {path}")
+    return path
 
 
 def check_base_url(url: str, what: str = "base URL") -> str:
@@ -190,15 +206,15 @@ def shown_url(url: str) -> str:
     return url[:url.find("//") + 2] + "[redacted]" + url[at:]
 
 
-def check_transport(url: str, insecure: bool) -> str:
-    """The URL if the key may be sent to it: https, or http to this machine (or ``--insecure``)."""
+def check_transport(url: str, allow_http: bool) -> str:
+    """The URL if the key may be sent to it: https, or http to this machine (or ``--allow-http``)."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    if parts.scheme == "http" and not insecure and not _loopback(host):
+    if parts.scheme == "http" and not allow_http and not _loopback(host):
         raise UsageError(f"refusing to send the key in clear text to {host} (the base URL is http://); "
-                         "use https://, or --insecure if you mean it")
+                         "use https://, or --allow-http if you mean it")
     return url
 
 

@@ -83,14 +83,14 @@ class Exchange(BackgroundRuns):
             note("--preset is deprecated; use --effort (it sends the same field)")
         self.settings = Settings(
             {"model": p["model"], "effort": effort, "base_url": self.conn.base_url, "timeout": self.conn.timeout,
-             "retries": self.conn.retries, "stream_mode": p.get("stream_mode"), "api": p["api"]},
+             "retries": self.conn.retries, "stream_mode": p.get("stream_mode"), "api": p["api"], "ca_bundle": self.conn.cacert},
             warn=warn,
         )
         self.explicit_model = bool(p["model"] or p["models"] or effort)
         self.opts = request_options(p, self.settings)
         self.key = self.settings.api_key()
         register_secret(self.key)
-        self.base_url = check_transport(self.settings.get("base_url"), self.conn.insecure)
+        self.base_url = check_transport(self.settings.get("base_url"), self.conn.allow_http)
         self.api_setting = self.settings.get("api")
         self.timeout = float(self.settings.get("timeout"))
         self.api = None
@@ -211,7 +211,7 @@ class Exchange(BackgroundRuns):
 
         client = Client(
             base_url=self.base_url, api_key=self.key, timeout=self.timeout, retries=int(self.settings.get("retries")),
-            verbose=self.conn.verbose, quiet=self.conn.quiet, err=self.err,
+            verbose=self.conn.verbose, quiet=self.conn.quiet, err=self.err, ca_bundle=self.settings.get("ca_bundle"),
         )
         client.dry_run = self.dry_run_out
         return client

@@ -473,6 +473,14 @@ class RunState:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    def setup(self):
+        import ssl
+
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()  # a client that refuses the certificate ends it here (handle_error)
+            self.server.api.count("handshakes")
+        super().setup()
+
     def log_message(self, *args):  # keep test output clean
         pass
 
@@ -550,14 +558,40 @@ class _Server(ThreadingHTTPServer):
     # the listen backlog (socketserver's default is 5): past it, a burst of parallel connections
     # (a concurrent client, tests/batch_server.py's latency) waits a second for a SYN retransmit
     request_queue_size = 128
+    ssl_context = None  # FakeAPI(tls=...): every connection is TLS
+
+    def get_request(self):
+        sock, address = super().get_request()
+        self.api.count("connections")
+        if self.ssl_context is not None:  # the handshake happens in the connection's own thread
+            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+    def handle_error(self, request, client_address):
+        pass  # a client that refused the certificate, or went away: the test sees it from the client's side
+
+
+def make_certificate(directory) -> tuple:
+    """A throwaway self-signed certificate for 127.0.0.1 and localhost (openssl): ``(cert, key)`` paths."""
+    import os
+    import subprocess
+
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True)
+    return cert, key
 
 
 class FakeAPI:
     """The server; use as a context manager. ``url`` is its base URL."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        """``tls``: ``(cert, key)`` files (see :func:`make_certificate`) to speak HTTPS."""
         self.routes = {}
         self.requests = []
+        self.connections = 0  # TCP connections accepted
+        self.handshakes = 0  # TLS handshakes completed
         self.strict = True  # validate Agent API requests and keys as the service does
         self.responses = {}  # response id -> {"response": the completed response, "request": its request body}
         self.ratelimit = {"limit": 50, "used": 0, "reset": None}  # reset None: a minute from each request
@@ -572,12 +606,23 @@ class FakeAPI:
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.api = self
+        if tls is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.ssl_context = context
         # a short poll interval: shutdown() waits up to one interval, at the end of every test
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        scheme = "https" if self.httpd.ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def count(self, what):
+        with self._lock:
+            setattr(self, what, getattr(self, what) + 1)
 
     def add(self, path, *replies):
         """Queue replies (Reply, AgentRun or BackgroundRun) for ``path``; the last one is repeated."""

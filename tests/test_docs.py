@@ -51,7 +51,8 @@ def test_every_command_is_documented(command):
 
 
 @pytest.mark.parametrize("var", ["PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_API_KEY_CMD", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API",
-                                 "PPLX_MODEL", "PPLX_HISTORY", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"])
+                                 "PPLX_MODEL", "PPLX_HISTORY", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME",
+                                 "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"])
 def test_every_environment_variable_is_documented(var):
     assert var in README and var in MAN
 
@@ -61,7 +62,7 @@ def test_every_variable_the_code_reads_is_in_the_list():
 
     read = {v for names in ENV.values() for v in names}
     assert read == {"PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_API_KEY_CMD", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API",
-                    "PPLX_MODEL"}
+                    "PPLX_MODEL", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"}
 
 
 @pytest.mark.parametrize("code", [int(c) for c in ExitCode])

@@ -277,10 +277,10 @@ def test_plain_http_to_another_machine_is_refused_before_any_lookup(home, monkey
     result = CliRunner().invoke(cli, ["ask", "q", "--base-url", "http://api.example"])
     assert result.exit_code == 2
     assert result.stderr == ("pplx: error: refusing to send the key in clear text to api.example (the base URL is http://); "
-                             "use https://, or --insecure if you mean it\n")
+                             "use https://, or --allow-http if you mean it\n")
 
 
-def test_insecure_allows_plain_http_and_loopback_needs_nothing(api, home, monkeypatch):
+def test_allow_http_allows_plain_http_and_loopback_needs_nothing(api, home, monkeypatch):
     import socket
 
     from click.testing import CliRunner
@@ -292,8 +292,12 @@ def test_insecure_allows_plain_http_and_loopback_needs_nothing(api, home, monkey
 
     monkeypatch.setattr(socket, "getaddrinfo", unreachable)
     monkeypatch.setattr("time.sleep", lambda s: None)
-    result = CliRunner().invoke(cli, ["ask", "q", "--retries", "0", "--insecure", "--base-url", "http://api.example"])
+    result = CliRunner().invoke(cli, ["ask", "q", "--retries", "0", "--allow-http", "--base-url", "http://api.example"])
     assert result.exit_code == 5  # it tried
+    old = CliRunner().invoke(cli, ["ask", "q", "--retries", "0", "--insecure", "--base-url", "http://api.example"])
+    assert old.exit_code == 5 and old.stderr.startswith(
+        "pplx: note: --insecure is deprecated: it is --allow-http (plain http:// to another machine); "
+        "pplx never skips certificate verification\n")
     for url in ("http://localhost:9", "http://127.0.0.3:9", "http://[::1]:9"):
         assert CliRunner().invoke(cli, ["ask", "q", "--retries", "0", "--base-url", url]).exit_code == 5
 

@@ -87,13 +87,13 @@ def make_client(p: dict, *, base_url=None, key_required: bool = True):
     from pplx_cli.messages import warn
 
     conn = resolve_connection(p)
-    settings = Settings({"base_url": conn.base_url or base_url, "timeout": conn.timeout, "retries": conn.retries},
-                        env=os.environ, warn=warn)
-    url = check_transport(settings.get("base_url"), conn.insecure)
+    settings = Settings({"base_url": conn.base_url or base_url, "timeout": conn.timeout, "retries": conn.retries,
+                         "ca_bundle": conn.cacert}, env=os.environ, warn=warn)
+    url = check_transport(settings.get("base_url"), conn.allow_http)
     key = settings.api_key(required=key_required)
     register_secret(key)
     client = Client(base_url=url, api_key=key, timeout=float(settings.get("timeout")), retries=int(settings.get("retries")),
-                    verbose=conn.verbose, quiet=conn.quiet, err=sys.stderr)
+                    verbose=conn.verbose, quiet=conn.quiet, err=sys.stderr, ca_bundle=settings.get("ca_bundle"))
     if conn.dry_run:
         client.dry_run = sys.stdout.buffer
     return client, settings

@@ -123,7 +123,7 @@ def _request_params() -> dict:
         for opt in param.opts + param.secondary_opts:
             if opt.startswith("--"):
                 names[opt[2:].replace("-", "_")] = param
-    for connection in ("base_url", "timeout", "retries", "insecure", "verbose", "quiet"):
+    for connection in ("base_url", "timeout", "retries", "allow_http", "insecure", "cacert", "verbose", "quiet"):
         names.pop(connection, None)  # one connection for the whole batch: from the command line
     return names
 

@@ -1,0 +1,161 @@
+"""The wire as the real service sees it: keep-alive connections reused across the requests of
+one process, TLS that verifies (and says so in one line when it cannot), certificate
+authorities from --cacert, the environment or the config file. The installed CLI against the
+local server over real sockets, plain and HTTPS (a throwaway self-signed certificate)."""
+
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import KEY, pplx_executable
+from tests.server import AgentRun, FakeAPI, Reply, agent_error, make_certificate
+
+AGENT = "/v1/responses"
+#: Variables through which requests or OpenSSL find certificate authorities: cleared, so each
+#: test says which it sets (this machine sets them all to the system's bundle).
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+
+
+def run_cli(api, *args, stdin=b"", env=None, timeout=60):
+    full = {k: v for k, v in os.environ.items() if k not in CA_VARIABLES}
+    full.update(PPLX_BASE_URL=api.url, **(env or {}))
+    return subprocess.run([pplx_executable(), *args], input=stdin, capture_output=True, env=full, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    return make_certificate(str(tmp_path_factory.mktemp("tls")))
+
+
+@pytest.fixture
+def tls_api(certificate):
+    with FakeAPI(tls=certificate) as server:
+        yield server
+
+
+# ---- keep-alive: a body read to its end gives its connection back ----
+
+
+def test_a_batch_opens_no_more_connections_than_jobs(api, home):
+    lines = "".join(f"question {i}\n" for i in range(9)).encode()
+    result = run_cli(api, "batch", "-j", "3", stdin=lines)
+    assert result.returncode == 0, result.stderr
+    assert len(api.requests) == 9
+    assert api.connections <= 3  # was 9: every body closed its socket after being read
+
+
+def test_embed_batches_share_one_connection(api, home):
+    lines = "".join(f"text {i}\n" for i in range(1300)).encode()
+    result = run_cli(api, "embed", "--dimensions", "128", "--no-meta", stdin=lines)
+    assert result.returncode == 0, result.stderr
+    assert [len(r["body"]["input"]) for r in api.requests] == [512, 512, 276]
+    assert api.connections == 1
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_a_retry_after_429_goes_on_the_same_connection(api, home, framing):
+    refusal = agent_error(429, "rate limited", "request_rate_limit_exceeded", headers={"Retry-After": "0"})
+    refusal.framing = framing
+    api.add(AGENT, refusal, AgentRun())
+    result = run_cli(api, "ask", "q", "--no-meta")
+    assert result.returncode == 0, result.stderr
+    assert len(api.requests) == 2 and api.connections == 1
+
+
+def test_polling_a_background_run_keeps_one_connection(api, home):
+    from tests.server import BackgroundRun
+
+    api.add(AGENT, BackgroundRun(polls_until_done=4, retry_after="0"))
+    result = run_cli(api, "ask", "q", "--background", "--no-meta")
+    assert result.returncode == 0, result.stderr
+    assert len(api.requests) == 5 and api.connections == 1  # the POST and four polls
+
+
+def test_a_body_abandoned_midway_is_closed_not_reused(api):
+    """Unread bytes left on a connection would be taken for the next answer: the client that
+    stops reading closes it, and the next request gets a connection of its own."""
+    from pplx_cli.client import Client, iter_body, read_body
+
+    api.add("/slow", Reply(parts=[b"a" * 10, b"b" * 10, b"c" * 10], headers={"Content-Type": "text/plain"}, delay=0.05))
+    api.add("/next", Reply(parts=[b"fine"], headers={"Content-Type": "text/plain"}, framing="length"))
+    client = Client(base_url=api.url, api_key=KEY)
+    body = iter_body(client.get("/slow", stream=True))
+    assert next(body) == b"a" * 10
+    body.close()  # abandoned after the first part
+    assert read_body(client.get("/next")) == b"fine"
+    assert read_body(client.get("/next")) == b"fine"
+    assert api.connections == 2  # the abandoned one, then one for both reads
+
+
+def test_a_connection_closed_framing_is_not_reused(api):
+    from pplx_cli.client import Client, read_body
+
+    api.add("/close", Reply(parts=[b"one"], headers={"Content-Type": "text/plain"}, framing="close"))
+    client = Client(base_url=api.url, api_key=KEY)
+    assert [read_body(client.get("/close")) for _ in range(3)] == [b"one"] * 3
+    assert api.connections == 3
+
+
+# ---- TLS ----
+
+
+def test_a_certificate_that_fails_verification_is_one_line_and_exit_5(tls_api, home):
+    result = run_cli(tls_api, "ask", "q")
+    assert result.returncode == 5
+    host = tls_api.url.removeprefix("https://")
+    assert result.stderr.decode() == (
+        f"pplx: error: TLS handshake with {host} failed: certificate verify failed: self-signed certificate "
+        "(nothing was sent); to trust your own certificate authority, give its PEM file with --cacert FILE, "
+        "REQUESTS_CA_BUNDLE, SSL_CERT_FILE or config ca_bundle\n")
+    assert result.stdout == b"" and tls_api.requests == [] and tls_api.handshakes == 0
+    assert tls_api.connections == 1  # not retried: it would fail alike
+
+
+@pytest.mark.parametrize("how", ["--cacert", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "config"])
+def test_the_certificate_authority_can_be_given_four_ways(tls_api, home, certificate, how):
+    cert, _ = certificate
+    args, env = [], {}
+    if how == "--cacert":
+        args = ["--cacert", cert]
+    elif how == "config":
+        (home / ".config" / "pplx").mkdir(parents=True)
+        (home / ".config" / "pplx" / "config.toml").write_text(f'ca_bundle = "{cert}"\n')
+    else:
+        env = {how: cert}
+    result = run_cli(tls_api, "ask", "q", "--no-meta", *args, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"Canberra is the capital of Australia [1].\n"
+
+
+def test_cacert_wins_over_the_environment_and_a_missing_file_is_a_usage_error(tls_api, home, certificate, tmp_path):
+    cert, _ = certificate
+    other = tmp_path / "other.pem"
+    other.write_text(open("/etc/ssl/certs/ca-certificates.crt").read() if os.path.exists("/etc/ssl/certs/ca-certificates.crt")
+                     else open(cert).read().replace("CERTIFICATE", "NOTHING"))
+    result = run_cli(tls_api, "ask", "q", "--no-meta", "--cacert", cert, env={"REQUESTS_CA_BUNDLE": str(other)})
+    assert result.returncode == 0, result.stderr
+    missing = run_cli(tls_api, "ask", "q", "--cacert", str(tmp_path / "nope.pem"))
+    assert missing.returncode == 2
+    assert missing.stderr.decode().splitlines()[0] == (
+        f"pplx: error: Invalid value for '--cacert': --cacert: cannot read the certificate file {tmp_path / 'nope.pem'}")
+    env_missing = run_cli(tls_api, "ask", "q", env={"SSL_CERT_FILE": str(tmp_path / "nope.pem")})
+    assert env_missing.returncode == 2
+    assert env_missing.stderr.decode() == f"pplx: error: SSL_CERT_FILE: cannot read the certificate file {tmp_path / 'nope.pem'}\n"
+    assert tls_api.requests[:1] and len(tls_api.requests) == 1  # only the first, good one was sent
+
+
+def test_https_to_a_plain_http_server_says_so(api, home):
+    result = run_cli(api, "ask", "q", "--base-url", api.url.replace("http://", "https://"))
+    assert result.returncode == 5
+    host = api.url.removeprefix("http://")
+    assert result.stderr.decode() == (f"pplx: error: TLS handshake with {host} failed: wrong version number "
+                                      "(is it an http:// server?) (nothing was sent)\n")
+
+
+def test_a_batch_over_https_makes_one_handshake_per_connection(tls_api, home, certificate):
+    lines = "".join(f"question {i}\n" for i in range(12)).encode()
+    result = run_cli(tls_api, "batch", "-j", "3", stdin=lines, env={"SSL_CERT_FILE": certificate[0]})
+    assert result.returncode == 0, result.stderr
+    assert len(tls_api.requests) == 12
+    assert tls_api.handshakes == tls_api.connections <= 3
