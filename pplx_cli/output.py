@@ -16,7 +16,7 @@ import time
 
 from pplx_cli import jsonsafe
 
-from pplx_cli.errors import StreamError, WriteError, outcome, redact
+from pplx_cli.errors import APIError, StreamError, WriteError, outcome, redact
 from pplx_cli.pieces import ANSWER, BAD, META, PROGRESS, REASONING, TEXT, WARNING
 
 #: Metadata keys in the order they are written; ones never seen are left out unless listed in ALWAYS.
@@ -211,7 +211,8 @@ class AnswerWriter:
             for piece in pieces:
                 self.write(piece)
         except BaseException as e:  # errors, Ctrl-C, SIGTERM: keep what arrived, say why in the metadata
-            self.close(error=outcome(e)[1])
+            # a run the service ended (failed, cancelled...) still lists the sources it found
+            self.close(error=outcome(e)[1], ended=isinstance(e, APIError))
             if self.out_error is not None and not isinstance(e, Exception):
                 raise
             raise self.out_error or e
@@ -227,8 +228,10 @@ class AnswerWriter:
         if self.skipped:
             raise StreamError(f"{self.skipped} malformed event{'s' if self.skipped != 1 else ''} skipped")
 
-    def close(self, error=None):
-        """Final newline, sources, metadata. Safe to call once."""
+    def close(self, error=None, ended=False):
+        """Final newline, sources, metadata. Safe to call once. With an ``error``, sources are
+        listed only when the service ``ended`` the run (failed, cancelled...): what it found
+        is still worth having; an interruption or a lost connection lists none."""
         self.stop_status()
         if self.stripper is not None:
             self._text_out(self.stripper.flush())
@@ -248,7 +251,7 @@ class AnswerWriter:
         if self.reasoning_open:
             self._err(b"\n")
             self.reasoning_open = False
-        if self.sources and error is None:
+        if self.sources and (error is None or ended):
             self._write_sources()
         if self.meta_enabled:
             self._write_meta(error)
@@ -274,8 +277,11 @@ class AnswerWriter:
 
         # a newline or an escape in a title or URL must not forge a line or drive a terminal
         lines = [neutralise_line(line) for line in source_lines(self.meta)]
-        if lines:
-            self._write(("\n" + "".join(line + "\n" for line in lines)).encode("utf-8", "replace"))
+        if not lines:
+            return
+        if not self.wrote_text:
+            self._err(b"pplx: note: there is no answer; the sources found are listed all the same\n")
+        self._write(("\n" if self.wrote_text else "").encode() + "".join(line + "\n" for line in lines).encode("utf-8", "replace"))
 
     def summary(self, error=None) -> str:
         """The metadata as one line for a person: model, sources, tokens, cost, time."""

@@ -211,8 +211,10 @@ def page_text(result: dict, formats: list) -> str:
 
 
 def decode_embedding(data, encoding: str) -> list:
-    """An embedding as numbers: ``base64_int8`` -> signed bytes, ``base64_binary`` -> bits
-    (most significant first); a list of numbers is taken as it is."""
+    """An embedding as numbers: ``base64_int8`` -> signed bytes, ``base64_binary`` -> bits,
+    least significant first within each byte (Perplexity's embeddings guide unpacks them with
+    ``np.unpackbits(..., bitorder="little")``: byte 0x01 is dimension 0 set); a list of
+    numbers is taken as it is."""
     if isinstance(data, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in data):
         return data
     if not isinstance(data, str):
@@ -222,7 +224,7 @@ def decode_embedding(data, encoding: str) -> list:
     except ValueError:
         raise StreamError("an embedding is not valid base64") from None
     if encoding == "base64_binary":
-        return [(byte >> (7 - i)) & 1 for byte in raw for i in range(8)]
+        return [(byte >> i) & 1 for byte in raw for i in range(8)]
     return [b - 256 if b > 127 else b for b in raw]
 
 

@@ -42,8 +42,9 @@ Shapes chosen where PERPLEXITY_API.md is silent (change them here when the servi
   ``max_tokens`` is 1..1,000,000, ``max_tokens_per_page`` ≥ 1, ``country`` two letters (either
   case), ``search_language_filter`` lower-case two-letter codes, dates ``M/D/YYYY`` (real dates).
   Recency with any of the four date filters is a 400 on ``search_recency_filter``.
-- Context: a result is ``{"url", "status", "title", <one key per format>, "metadata"}`` for ok and
-  not_modified, and only ``{"url", "status"}`` for a failure. ``formats`` must be a non-empty list;
+- Context: a result is ``{"url", "status", <one key per format>, "metadata"}`` for ok and
+  not_modified (the page's title is ``metadata.title``, as the Context API's docs place it among
+  the page metadata: there is no top-level title), and only ``{"url", "status"}`` for a failure. ``formats`` must be a non-empty list;
   the ``highlights`` format needs ``highlights.query`` (400, param ``highlights``).
   ``max_tokens_per_url`` cuts markdown and html after that many tokens (as counted below).
   ``metadata.origin`` is ``live`` when ``max_age_seconds`` is 0, else ``cached``; ``fetched_at``
@@ -56,7 +57,9 @@ Shapes chosen where PERPLEXITY_API.md is silent (change them here when the servi
   "embedding", "index": j, "embedding"}]}`` per document (the shape of Perplexity's API reference).
   Costs are ``tokens * price / 1e6`` rounded to 12 places (:func:`embedding_cost`).
 - Vectors (:func:`expected_embedding`): int8 values are the bytes of sha256(text + counter) blocks,
-  taken as signed; a binary bit is 1 where that int8 value is positive, packed MSB first. So a
+  taken as signed; a binary bit is 1 where that int8 value is positive, packed least significant
+  bit first, as Perplexity's embeddings guide unpacks them (``np.unpackbits(...,
+  bitorder="little")``). So a
   smaller ``dimensions`` is a prefix of a larger one (Matryoshka) and both models give the same
   vector. A contextualized chunk's vector is seeded by its whole document and its index.
 """
@@ -206,7 +209,7 @@ def _values(seed, dimensions, encoding):
 
 
 def expected_embedding(text, dimensions, encoding="base64_int8"):
-    """The decoded embedding the fake sends for a text: ints -128..127, or 0/1 bits (MSB first)."""
+    """The decoded embedding the fake sends for a text: ints -128..127, or 0/1 bits (dimension order)."""
     return _values(text.encode(), dimensions, encoding)
 
 
@@ -220,16 +223,17 @@ def encode_embedding(values, encoding="base64_int8"):
     if encoding == "base64_int8":
         raw = bytes(v & 0xFF for v in values)
     else:
-        raw = bytes(int("".join(map(str, values[k:k + 8])), 2) for k in range(0, len(values), 8))
+        # dimension 8k+j is bit j of byte k, least significant first (the guide's bitorder="little")
+        raw = bytes(sum(bit << j for j, bit in enumerate(values[k:k + 8])) for k in range(0, len(values), 8))
     return base64.b64encode(raw).decode()
 
 
 def decode_embedding(data, encoding="base64_int8"):
-    """A base64 embedding as numbers: signed ints for int8, bits MSB first for binary."""
+    """A base64 embedding as numbers: signed ints for int8, bits least significant first for binary."""
     raw = base64.b64decode(data, validate=True)
     if encoding == "base64_int8":
         return [b - 256 if b > 127 else b for b in raw]
-    return [(b >> (7 - k)) & 1 for b in raw for k in range(8)]
+    return [(b >> k) & 1 for b in raw for k in range(8)]
 
 
 def embedding_cost(model, tokens):
@@ -384,12 +388,12 @@ def _context_status(api, url):
 
 
 def _context_result(api, url, formats, query, limit, max_age, fetched_at):
-    """One URL's result: its status, and for ok/not_modified its title, content per format and metadata."""
+    """One URL's result: its status, and for ok/not_modified its content per format and metadata (the title in it)."""
     status = _context_status(api, url)
     if status["type"] not in ("ok", "not_modified"):
         return {"url": url, "status": status}
     page = {**context_page(url, query), **copy.deepcopy((getattr(api, "context_pages", None) or {}).get(url, {}))}
-    result = {"url": url, "status": status, "title": page["title"]}
+    result = {"url": url, "status": status}
     for name in formats:
         content = page[name]
         result[name] = truncate_tokens(content, limit) if limit and name in ("markdown", "html") else content

@@ -151,6 +151,7 @@ def test_fetch_json_highlights_and_options(api, home):
     [record] = [json.loads(line) for line in result.stdout.splitlines()]
     assert set(record) == {"url", "status", "title", "metadata", "markdown", "highlights"}
     assert record["status"] == {"type": "ok"} and record["metadata"]["origin"] == "live"
+    assert record["title"] == record["metadata"]["title"] == "Title for https://a.example/"  # where the Context API puts it
     assert posted(api, "/v1/context")[0] == {"urls": ["https://a.example/"], "formats": ["markdown", "highlights"],
                                              "highlights": {"query": "price"}, "max_tokens_per_url": 50,
                                              "max_age_seconds": 0}

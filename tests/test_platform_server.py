@@ -281,9 +281,9 @@ def test_context_answers_each_url_in_order_as_markdown_by_default(api):
     assert set(body) == {"id", "results"} and body["id"] == response.headers["x-request-id"]
     assert [r["url"] for r in body["results"]] == urls
     first = body["results"][0]
-    assert set(first) == {"url", "status", "title", "markdown", "metadata"}
+    assert set(first) == {"url", "status", "markdown", "metadata"}
     assert first["status"] == {"type": "ok"}
-    assert first["title"] == "Title for https://example.com/b"
+    assert first["metadata"]["title"] == "Title for https://example.com/b"
     assert first["markdown"] == "# Title for https://example.com/b\n\nBody of https://example.com/b.\n"
     page = context_page("https://example.com/b")
     metadata = first["metadata"]
@@ -298,7 +298,7 @@ def test_context_sends_every_format_asked_for(api):
     body = {"urls": [url], "formats": ["html", "links", "highlights", "markdown", "links"], "highlights": {"query": "tides"}}
     result = post(api, "/v1/context", body).json()["results"][0]
     page = context_page(url, "tides")
-    assert set(result) == {"url", "status", "title", "markdown", "html", "links", "highlights", "metadata"}
+    assert set(result) == {"url", "status", "markdown", "html", "links", "highlights", "metadata"}
     assert result["html"] == page["html"] and "x=1&amp;y=2" in result["html"]
     assert result["links"] == ["https://example.com/about", "https://example.com/contact", "https://example.org/"]
     assert result["highlights"] == [f"Body of {url}.", "Matched: tides"]
@@ -343,7 +343,7 @@ def test_each_url_has_its_own_status(api):
     ]
     for result in results:
         if result["status"]["type"] in ("ok", "not_modified"):
-            assert set(result) == {"url", "status", "title", "markdown", "metadata"}
+            assert set(result) == {"url", "status", "markdown", "metadata"}
         else:
             assert set(result) == {"url", "status"}  # no content and no metadata for a failure
 
@@ -351,7 +351,7 @@ def test_each_url_has_its_own_status(api):
 def test_tests_can_set_a_pages_content(api):
     api.context_pages = {"https://example.com/x": {"title": "Mine", "markdown": "# Mine\n", "author": None}}
     result = post(api, "/v1/context", {"urls": ["https://example.com/x"]}).json()["results"][0]
-    assert (result["title"], result["markdown"]) == ("Mine", "# Mine\n")
+    assert (result["metadata"]["title"], result["markdown"]) == ("Mine", "# Mine\n")
     assert (result["metadata"]["title"], result["metadata"]["author"]) == ("Mine", None)
 
 
@@ -433,7 +433,7 @@ def test_binary_embeddings_are_packed_bits_of_the_int8_signs(api):
         assert bits == [1 if v > 0 else 0 for v in expected_embedding(text, 136)]
         assert encode_embedding(bits, "base64_binary") == item["embedding"]
     first = base64.b64decode(body["data"][0]["embedding"])[0]
-    assert [(first >> (7 - k)) & 1 for k in range(8)] == decode_embedding(body["data"][0]["embedding"], "base64_binary")[:8]  # MSB first
+    assert [(first >> k) & 1 for k in range(8)] == decode_embedding(body["data"][0]["embedding"], "base64_binary")[:8]  # LSB first
 
 
 def test_full_size_binary_on_the_big_model(api):

@@ -90,8 +90,10 @@ def _output(urls, pages, shown, as_json, writer):
     first = True
     for url, page in zip(urls, pages):
         if as_json:
-            record = {"url": page.get("url") or url, "status": page.get("status"), "title": page.get("title"),
-                      "metadata": page.get("metadata")}
+            metadata = page.get("metadata")
+            title = metadata.get("title") if isinstance(metadata, dict) else None  # where the Context API puts it
+            record = {"url": page.get("url") or url, "status": page.get("status"),
+                      "title": title if isinstance(title, str) else page.get("title"), "metadata": metadata}
             record.update((name, page.get(name)) for name in shown)
             yield Piece(TEXT, jsonsafe.dumps(record, ensure_ascii=False) + "\n")
             continue

@@ -204,7 +204,7 @@ def _record(record, writer, status, error, duration, run_status):
 @connection_options
 @json_option
 def show(run_id, as_json, **p):
-    """Print a run's current state (status, elapsed time, searches so far) without waiting.
+    """Print a run's current state (status, time since this machine started it, searches so far) without waiting.
 
     \b
     Examples:
@@ -214,7 +214,7 @@ def show(run_id, as_json, **p):
     import time
 
     from pplx_cli import jsonsafe
-    from pplx_cli.runs import get_run, searches
+    from pplx_cli.runs import TERMINAL, get_run, searches
     from pplx_cli.terminal import neutralise_line
 
     record = _history_run(run_id)
@@ -224,10 +224,16 @@ def show(run_id, as_json, **p):
     if as_json:
         click.echo(jsonsafe.dumps(state, ensure_ascii=False))
         return
-    created = state.get("created_at")
-    elapsed = f"{time.time() - created:.0f}s" if isinstance(created, (int, float)) and not isinstance(created, bool) else "-"
-    lines = [f"id: {state.get('id') or run_id}", f"status: {state.get('status') or '-'}", f"elapsed: {elapsed}",
-             f"searches: {searches(state)}"]
+    lines = [f"id: {state.get('id') or run_id}", f"status: {state.get('status') or '-'}"]
+    # a poll's created_at is not when the run began (recorded polls of one run went back in
+    # time): the time is this machine's, from the history, or not said at all
+    started = _started(record)
+    if started is not None:
+        if state.get("status") in TERMINAL:
+            lines.append(f"started: {record['time'][:19].replace('T', ' ')} UTC")
+        else:
+            lines.append(f"elapsed: {max(time.time() - started, 0):.0f}s")
+    lines.append(f"searches: {searches(state)}")
     if record is not None:
         lines.append(f"prompt: {' '.join(record['prompt'].split())[:200]}")
     click.echo("\n".join(neutralise_line(line) for line in lines))
@@ -259,6 +265,16 @@ def cancel(run_id, **p):
         raise
     _note_status(run_id, answer.get("status") if isinstance(answer.get("status"), str) else "cancelling")
     click.echo(f"{run_id}: {answer.get('status') or 'cancelling'}")
+
+
+def _started(record):
+    """When this machine started a run (epoch seconds), from its history record; else None."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(record["time"].replace("Z", "+00:00")).timestamp()
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return None
 
 
 def _history_run(rid):
