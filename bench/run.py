@@ -492,7 +492,8 @@ def print_table(title, peers, results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per timing (median taken)")
-    parser.add_argument("--only", choices=("chat", "agent", "embed", "batch"), help="only one table: chat completions, Agent API, embed or batch")
+    parser.add_argument("--only", choices=("chat", "agent", "embed", "batch", "tls"),
+                        help="only one table: chat completions, Agent API, embed, batch, or connections over HTTPS")
     parser.add_argument("--pplx", metavar="SRC", type=Path, default=ROOT,
                         help="install pplx from this source tree instead of the working tree")
     args = parser.parse_args()
@@ -526,6 +527,11 @@ def main():
         if args.only in (None, "batch"):
             peers, rows = batch_figures(b, max(1, args.runs // 3))
             tables.append(("Batch (pplx batch -j 16 < 400 prompts)", peers, rows))
+    if args.only in (None, "tls"):
+        from bench.tls import tls_figures
+
+        peers, rows = tls_figures(ROOT / "bench", BIN, args.runs)
+        tables.append(("Connections over HTTPS (a local server with a self-signed certificate; medians)", peers, rows))
 
     for title, peers, results in tables:
         print_table(title, peers, results)
