@@ -90,8 +90,7 @@ class BackgroundRuns:
         self._run_started(rid, obj.get("status") if isinstance(obj.get("status"), str) else "queued")
         writer.meta_enabled = False
         writer.stop_status()
-        writer.out.write((rid + "\n").encode())
-        writer.out.flush()
+        writer.print(rid + "\n")
         writer.delivered = True
         return None
 

@@ -84,7 +84,7 @@ class Client:
     """One API endpoint and key; ``post`` returns a response whose body has not been read."""
 
     def __init__(self, *, base_url, api_key, timeout=300.0, retries=2, verbose=False, quiet=False, err=None, sleep=time.sleep,
-                 ca_bundle=None):
+                 ca_bundle=None, ca_source=None):
         self.base_url = base_url.rstrip("/")
         self.shown = shown_url(self.base_url)  # for messages: no user or password
         self.api_key = api_key
@@ -99,9 +99,10 @@ class Client:
         # the certificate authorities to trust: a file given (--cacert, REQUESTS_CA_BUNDLE,
         # SSL_CERT_FILE, config ca_bundle), else requests' own; never False: pplx always verifies
         self.verify = ca_bundle or True
+        self.ca_source = ca_source if ca_bundle else None  # for the TLS failure's line: which bundle was used
         self.requests_made = 0
         self.limiter = None  # pplx batch: a RateLimiter shared by every worker
-        self.dry_run = None  # --dry-run: a binary stream the request is printed on, instead of sending it
+        self.dry_run = None  # --dry-run: the stdio.Channel the request is printed on, instead of sending it
 
     def _say(self, line):
         if self.err is not None:
@@ -179,7 +180,8 @@ class Client:
                                                 timeout=(self.timeout, self.timeout), allow_redirects=False,
                                                 verify=self.verify)
             except requests.exceptions.SSLError as e:  # the handshake failed: nothing was sent, and a retry fails alike
-                raise NetworkError(tls_failure(self.base_url, e)) from None
+                trusted = f"{self.verify} from {self.ca_source}" if self.ca_source else None
+                raise TLSError(tls_failure(self.base_url, e, trusted)) from None
             except requests.exceptions.ConnectionError as e:  # ConnectTimeout included
                 if not _never_connected(e):
                     # the request reached the server, which closed without an answer: it may be
@@ -227,7 +229,6 @@ class Client:
         import json
 
         from pplx_cli.errors import DryRun
-        from pplx_cli.streams import write_error
 
         lines = [f"{method} {shown_url(url)}"]
         if self.api_key:
@@ -240,13 +241,7 @@ class Client:
             except ValueError:  # a multipart upload: its text as it would go
                 body = data.decode("utf-8", "replace").rstrip("\n")
             text += "\n" + body + "\n"
-        try:
-            self.dry_run.write(redact(text).encode("utf-8", "replace"))
-            self.dry_run.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as e:
-            raise write_error(e) from None
+        self.dry_run.write(text)  # redacted, and neutralised on a terminal
         raise DryRun()
 
     def _bearer(self, request):
@@ -277,9 +272,14 @@ def http_error(status: int, body: bytes, content_type: str = "") -> Exception:
     return APIError(message, status=status, error_type=error_type)
 
 
-def tls_failure(base_url: str, exc) -> str:
+class TLSError(NetworkError):
+    """The TLS handshake failed: nothing was sent, and trying again fails alike (exit 5)."""
+
+
+def tls_failure(base_url: str, exc, trusted: str = None) -> str:
     """One line for a TLS handshake that failed: the host, the reason as OpenSSL gives it,
-    and for a certificate that did not verify, how to trust one's own authority."""
+    and for a certificate that did not verify, the authorities trusted (``trusted``: a file
+    and where it was named) or how to trust one's own."""
     import ssl
     from urllib.parse import urlsplit
 
@@ -293,8 +293,11 @@ def tls_failure(base_url: str, exc) -> str:
         cause = inner if isinstance(inner, BaseException) and inner is not cause else None
     if isinstance(cause, ssl.SSLCertVerificationError):
         reason = f"certificate verify failed: {cause.verify_message or cause.reason or 'unknown reason'}"
+        if trusted:
+            return f"TLS handshake with {host} failed: {reason} (nothing was sent; the authorities trusted: {trusted})"
         return (f"TLS handshake with {host} failed: {reason} (nothing was sent); to trust your own certificate "
-                "authority, give its PEM file with --cacert FILE, REQUESTS_CA_BUNDLE, SSL_CERT_FILE or config ca_bundle")
+                "authority, give its PEM file with --cacert FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE "
+                "or config ca_bundle")
     text = str(cause) if cause is not None else str(exc)
     m = re.search(r"\] ([^(]+?)\s*(\(_ssl\.c:\d+\))?$", text)
     reason = m.group(1) if m else text[:200]
@@ -313,13 +316,26 @@ def _never_connected(exc) -> bool:
 
 
 def _reason(exc) -> str:
-    """The innermost useful reason of a requests/urllib3 exception, in a few words."""
+    """The innermost useful reason of a requests/urllib3 exception, in a few words (never a
+    Python tuple or class name: a server that hung up is "Remote end closed connection
+    without response", as http.client says it)."""
     text = str(exc)
     m = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
     if m:
         return m.group(1).strip()
     m = re.search(r"(Connection refused|Name or service not known|timed out|Temporary failure in name resolution)", text)
-    return m.group(1) if m else text[:200]
+    if m:
+        return m.group(1)
+    inner = exc
+    for _ in range(10):  # requests -> urllib3 -> the socket's or http.client's own exception
+        nxt = getattr(inner, "reason", None) if not isinstance(getattr(inner, "reason", None), str) else None
+        if nxt is None and inner.args and isinstance(inner.args[-1], BaseException):
+            nxt = inner.args[-1]
+        if nxt is None or nxt is inner:
+            break
+        inner = nxt
+    words = str(inner) if inner is not exc else ""
+    return (words or text)[:200]
 
 
 def read_limited(response, limit: int = 64 * 1024) -> bytes:

@@ -73,7 +73,13 @@ class Connection(NamedTuple):
 
 
 def resolve_connection(p: dict) -> Connection:
-    """The connection options among a command's keyword arguments."""
+    """The connection options among a command's keyword arguments (the deprecated
+    ``--insecure`` said once, unless ``-q``)."""
+    if p.get("insecure") and not p.get("quiet"):
+        from pplx_cli.messages import note_once
+
+        note_once("--insecure is deprecated: it is --allow-http (plain http:// to another machine); "
+                  "pplx never skips certificate verification")
     return Connection(base_url=p.get("base_url"), timeout=p.get("timeout"), retries=p.get("retries"),
                       verbose=bool(p.get("verbose")), quiet=bool(p.get("quiet")),
                       allow_http=bool(p.get("allow_http") or p.get("insecure")), dry_run=bool(p.get("dry_run")),
@@ -129,7 +135,7 @@ def read_config(path: Path, warn) -> dict:
             raise UsageError(f"config file {path}: timeout must be a number of seconds above 0 and below {MAX_TIMEOUT:g}")
         if key == "retries" and not 0 <= value <= MAX_RETRIES:
             raise UsageError(f"config file {path}: retries must be a whole number from 0 to {MAX_RETRIES}")
-        check_setting(key, value, f"config file {path}: {key}")
+        config[key] = check_setting(key, value, f"config file {path}: {key}")
     if "api_key" in config:
         try:
             mode = path.stat().st_mode
@@ -160,16 +166,23 @@ def check_setting(name: str, value, what: str):
     if name == "model" and not value.strip():
         raise UsageError(f"{what} is empty")
     if name == "ca_bundle":
-        check_ca_bundle(value, what)
+        return check_ca_bundle(value, what)
     return value
 
 
 def check_ca_bundle(path: str, what: str) -> str:
-    """A file of PEM certificate authorities to trust: it must exist and be readable (a
-    directory is what SSL_CERT_DIR is for)."""
+    """The path (``~`` expanded) of a readable file of PEM certificate authorities to trust;
+    UsageError naming ``what`` when it cannot be read or holds no certificate."""
+    import ssl
+
     path = os.path.expanduser(path)
+    prefix = f"{what}: " if what else ""
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
-        raise UsageError(f"{what}: cannot read the certificate file {path}")
+        raise UsageError(f"{prefix}cannot read the certificate file {path}")
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, ValueError, OSError):
+        raise UsageError(f"{prefix}{path} holds no PEM certificate") from None
     return path
 
 
@@ -250,6 +263,27 @@ class Settings:
         if name in self.config:
             return self.config[name]
         return DEFAULTS.get(name)
+
+    def source_of(self, name, flag: str = None) -> str:
+        """Where a setting's value comes from, for a message: the option ``flag``, an
+        environment variable, the config file, or None for the built-in default."""
+        if self.flags.get(name) is not None:
+            return flag or "the command line"
+        for var in ENV.get(name, ()):
+            if self.env.get(var):
+                return var
+        if name in self.config:
+            return f"{name} in {self.path}"
+        return None
+
+    def ca_bundle(self, url: str):
+        """``(file, where it comes from)`` of the certificate authorities to trust for ``url``,
+        or ``(None, None)``: requests' own bundle, or a plain http:// URL, which needs none (a
+        missing file named for https is never looked at then)."""
+        if not url.lower().startswith("https://"):
+            return None, None
+        path = self.get("ca_bundle")
+        return (path, self.source_of("ca_bundle", "--cacert")) if path else (None, None)
 
     def _from_env(self, name, var, value):
         return check_setting(name, value, var)

@@ -179,3 +179,41 @@ def _redact_starts(text: str, secret: str) -> str:
             end += 1
         out.append(text[at:found] + "[redacted]")
         at = end
+
+
+class StreamRedactor:
+    """:func:`redact` over text that arrives in pieces (an answer's deltas): the end of a
+    piece that could be the start of a secret is held back until the next piece shows
+    whether the secret follows, so a key split across deltas is still found whole."""
+
+    def __init__(self):
+        self.held = ""
+
+    def feed(self, text: str) -> str:
+        """What can be written now, redacted."""
+        if not _SECRETS:
+            return text  # no key in use: nothing to hold back (and nothing to pay per piece)
+        text = self.held + text
+        cut = _possible_start(text)
+        self.held = text[cut:]
+        return redact(text[:cut])
+
+    def flush(self) -> str:
+        """What is held back, at the end of the text."""
+        held, self.held = self.held, ""
+        return redact(held)
+
+
+def _possible_start(text: str) -> int:
+    """Where the longest end of ``text`` that is a proper start of a secret begins (len(text)
+    when none is)."""
+    cut = len(text)
+    for secret in _SECRETS:
+        first = secret[0]
+        at = text.find(first, max(0, len(text) - len(secret) + 1))
+        while at >= 0:
+            if secret.startswith(text[at:]):
+                cut = min(cut, at)
+                break
+            at = text.find(first, at + 1)
+    return cut

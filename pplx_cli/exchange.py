@@ -211,7 +211,8 @@ class Exchange(BackgroundRuns):
 
         client = Client(
             base_url=self.base_url, api_key=self.key, timeout=self.timeout, retries=int(self.settings.get("retries")),
-            verbose=self.conn.verbose, quiet=self.conn.quiet, err=self.err, ca_bundle=self.settings.get("ca_bundle"),
+            verbose=self.conn.verbose, quiet=self.conn.quiet, err=self.err,
+            **dict(zip(("ca_bundle", "ca_source"), self.settings.ca_bundle(self.base_url))),
         )
         client.dry_run = self.dry_run_out
         return client
@@ -377,8 +378,8 @@ class Exchange(BackgroundRuns):
         status, error = int(ExitCode.OK), None
         try:
             writer = run() or writer
-        except (DryRun, NotSent):
-            self.log_exchange = False  # nothing was sent: nothing to record
+        except (DryRun, NotSent, UsageError):
+            self.log_exchange = False  # nothing was sent (a usage error is found before sending): nothing to record
             raise
         except BaseException as e:  # errors, closed stdout, Ctrl-C, SIGTERM
             status, error = outcome(e)

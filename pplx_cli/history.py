@@ -238,9 +238,12 @@ class History:
         except sqlite3.Error as e:
             raise HistoryError(f"{_describe(e)} ({self.path})") from None
 
-    def latest_cid(self):
-        """The conversation of the most recent exchange, or None."""
-        rows = self._query("SELECT cid FROM exchanges WHERE kind = 'answer' AND batch IS NULL ORDER BY id DESC LIMIT 1")
+    def latest_cid(self, answered: bool = True):
+        """The latest conversation of the user's own ask or stream (never a batch line, a
+        search, fetch or embed); with ``answered`` (what ``-c`` continues) the latest that got
+        an answer, not one that failed before any text. None if there is none."""
+        rows = self._query("SELECT cid FROM exchanges WHERE kind = 'answer' AND batch IS NULL"
+                           + (" AND answer != ''" if answered else "") + " ORDER BY id DESC LIMIT 1")
         return rows[0]["cid"] if rows else None
 
     def conversation(self, cid: str) -> list:

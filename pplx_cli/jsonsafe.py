@@ -11,6 +11,7 @@ nested deeper than :data:`MAX_DEPTH` is cut to null. A number too large for a fl
 
 import json
 import math
+import re
 
 #: The deepest nesting ``dumps`` writes; deeper values become null. Real responses nest
 #: about a dozen levels; jq 1.6 refuses more than 256.
@@ -38,17 +39,32 @@ def loads(text):
         raise ValueError("JSON nested too deeply") from None
 
 
+#: What json.dumps leaves raw in a string with ensure_ascii=False, and a terminal may obey or
+#: show in another order: DEL, the C1 controls, line and paragraph separators, and bidi
+#: embeddings, overrides and isolates. dumps writes them as \uXXXX escapes (still the same JSON).
+_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
 def dumps(obj, **kw) -> str:
-    """``json.dumps(obj, **kw)`` that always gives valid JSON (see the module's docstring)."""
+    """``json.dumps(obj, **kw)`` that always gives valid JSON (see the module's docstring),
+    with no character a terminal would obey: C0 controls are escaped by JSON itself, and
+    DEL, C1, U+2028/2029 and bidi controls here, so JSON output is safe on a terminal and
+    byte for byte the same in a pipe."""
     try:
         text = json.dumps(obj, allow_nan=False, **kw)
     except (ValueError, TypeError, RecursionError):
-        pass
+        text = None
     else:
         # JSON cannot nest deeper than it has brackets: only a text with many needs a look
-        if text.count("[") + text.count("{") <= MAX_DEPTH:
-            return text
-    return json.dumps(_clean(obj, 1, set()), allow_nan=False, **kw)
+        if text.count("[") + text.count("{") > MAX_DEPTH:
+            text = None
+    if text is None:
+        text = json.dumps(_clean(obj, 1, set()), allow_nan=False, **kw)
+    return _UNSAFE.sub(_escape, text) if not kw.get("ensure_ascii", True) else text
 
 
 def _clean(value, depth, path):

@@ -26,3 +26,13 @@ def warn(message: str):
 def note(message: str):
     """One note line on stderr."""
     say(f"pplx: note: {message}")
+
+
+_SAID = set()
+
+
+def note_once(message: str):
+    """A note said at most once per process (a batch builds many exchanges from one option)."""
+    if message not in _SAID:
+        _SAID.add(message)
+        note(message)

@@ -103,15 +103,6 @@ def _check_meta_path(ctx, param, value):
     return value
 
 
-def _deprecated_insecure(ctx, param, value):
-    if value:
-        from pplx_cli.messages import note
-
-        note("--insecure is deprecated: it is --allow-http (plain http:// to another machine); "
-             "pplx never skips certificate verification")
-    return value
-
-
 def _check_cacert(ctx, param, value):
     if value is None:
         return None
@@ -119,7 +110,7 @@ def _check_cacert(ctx, param, value):
     from pplx_cli.errors import UsageError
 
     try:
-        return check_ca_bundle(value, "--cacert")
+        return check_ca_bundle(value, None)
     except UsageError as e:
         raise click.BadParameter(e.message) from None
 
@@ -230,10 +221,10 @@ connection_options = option_bundle(
     click.option("--timeout", type=FiniteFloat(min=0, min_open=True, max=86400, max_open=True), metavar="SECONDS", help="Give up when no bytes arrive for this long (connect, and between reads). [default: 300]"),
     click.option("--retries", type=click.IntRange(0, 100), metavar="N", help="Retries after a connection failure, 429 or 5xx before any output. [default: 2]"),
     click.option("--allow-http", is_flag=True, help="Allow a plain http:// base URL on another machine (the key is sent in clear text)."),
-    click.option("--insecure", is_flag=True, hidden=True, callback=_deprecated_insecure,
+    click.option("--insecure", is_flag=True, hidden=True,
                  help="Deprecated alias of --allow-http (pplx never skips certificate checks)."),
     click.option("--cacert", metavar="FILE", callback=_check_cacert,
-                 help="Trust the certificate authorities in FILE (PEM) for https. [env: REQUESTS_CA_BUNDLE, SSL_CERT_FILE; config: ca_bundle]"),
+                 help="Trust the certificate authorities in FILE (PEM) for https. [env: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE; config: ca_bundle]"),
     click.option("-v", "--verbose", is_flag=True, help="Show the request and response headers on stderr (the key redacted)."),
     click.option("-q", "--quiet", is_flag=True, help="No retry, fallback and deprecation notes on stderr."),
     click.option("--dry-run", is_flag=True, help="Print the request (the key redacted) on stdout instead of sending it; record nothing."),

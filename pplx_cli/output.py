@@ -74,6 +74,11 @@ class AnswerWriter:
         self.err_terminal = err_terminal
         self.out_terminal = out_terminal
         self.status = status  # a terminal.StatusLine on stderr, or None
+        from pplx_cli.errors import StreamRedactor
+
+        # the key never reaches stdout, even split across deltas by a server that echoes it
+        self.redactor = StreamRedactor()
+        self.reasoning_redactor = StreamRedactor()
         self.neutraliser = None  # plain text to a terminal: control characters shown, not obeyed
         self.renderer = None
         self.links = {}
@@ -142,8 +147,8 @@ class AnswerWriter:
             self._text_out(value)
         elif kind == META:
             self.meta.update(value)
-            if self.status is not None and value.get("search_results"):
-                count = len(value["search_results"]) if isinstance(value["search_results"], list) else 0
+            if self.status is not None and (value.get("search_results") or value.get("fetch_url_results")):
+                count = self._source_count()  # as the summary line counts them
                 self.status.show(f"{count} source{'s' if count != 1 else ''} found")
             if self.renderer is not None and ("search_results" in value or "citations" in value or "fetch_url_results" in value):
                 self._update_links()
@@ -152,11 +157,13 @@ class AnswerWriter:
             if self.status is not None:
                 self.status.show(_phase(value))
             if self.reasoning_mode == "show" and not self.wrote_text:
-                shown = value if self.renderer is None and self.neutraliser is None else _neutralise(value)
+                shown = self.reasoning_redactor.feed(value)
+                shown = shown if self.renderer is None and self.neutraliser is None else _neutralise(shown)
                 self._write(shown.encode("utf-8", "replace"))
                 self.reasoning_on_stdout = True
             elif self.reasoning_mode == "stderr" and value:
-                shown = _neutralise(value) if self.err_terminal else value
+                shown = self.reasoning_redactor.feed(value)
+                shown = _neutralise(shown) if self.err_terminal else shown
                 self._err(shown.encode("utf-8", "replace"))
                 self.reasoning_open = not value.endswith("\n")
         elif kind == BAD:
@@ -170,8 +177,9 @@ class AnswerWriter:
         elif kind == PROGRESS and self.status is not None:
             self.status.show(value)
 
-    def _text_out(self, value: str):
-        """Answer text to stdout: rendered, neutralised for a terminal, or as received."""
+    def _text_out(self, value: str, final: bool = False):
+        """Answer text to stdout, redacted: rendered, neutralised for a terminal, or as received."""
+        value = self.redactor.feed(value) + (self.redactor.flush() if final else "")
         if self.renderer is not None:
             if value:
                 self.renderer.feed(value)
@@ -197,6 +205,15 @@ class AnswerWriter:
         from pplx_cli.terminal import neutralise_line
 
         self._err(f"pplx: warning: {neutralise_line(redact(message))}\n".encode("utf-8", "backslashreplace"))
+
+    def print(self, text: str):
+        """A line pplx formatted from what the service said (a run's id): to stdout as every
+        text is, redacted, and neutralised on a terminal."""
+        from pplx_cli.errors import redact
+
+        text = redact(text)
+        self.wrote_text = True
+        self._write((_neutralise(text) if self.out_terminal else text).encode("utf-8", "replace"))
 
     def emit(self, data: bytes):
         """Output pplx formatted itself and does not keep (embeddings): written to stdout as is."""
@@ -233,8 +250,12 @@ class AnswerWriter:
         listed only when the service ``ended`` the run (failed, cancelled...): what it found
         is still worth having; an interruption or a lost connection lists none."""
         self.stop_status()
-        if self.stripper is not None:
-            self._text_out(self.stripper.flush())
+        self._text_out(self.stripper.flush() if self.stripper is not None else "", final=True)
+        rest = self.reasoning_redactor.flush()  # reasoning that ended on what could have been a key's start
+        if rest and self.reasoning_mode == "show" and self.reasoning_on_stdout and not self.wrote_text:
+            self._write((rest if self.renderer is None and self.neutraliser is None else _neutralise(rest)).encode("utf-8", "replace"))
+        elif rest and self.reasoning_mode == "stderr":
+            self._err((_neutralise(rest) if self.err_terminal else rest).encode("utf-8", "replace"))
         if self.neutraliser is not None:
             rest = self.neutraliser.flush()
             if rest:
@@ -283,11 +304,15 @@ class AnswerWriter:
             self._err(b"pplx: note: there is no answer; the sources found are listed all the same\n")
         self._write(("\n" if self.wrote_text else "").encode() + "".join(line + "\n" for line in lines).encode("utf-8", "replace"))
 
+    def _source_count(self) -> int:
+        """Search results and fetched pages seen so far."""
+        return sum(len(self.meta[key]) for key in ("search_results", "fetch_url_results") if isinstance(self.meta.get(key), list))
+
     def summary(self, error=None) -> str:
         """The metadata as one line for a person: model, sources, tokens, cost, time."""
         meta = self.metadata(error)
         parts = [str(meta["model"])] if meta.get("model") else []
-        sources = len(meta.get("search_results") or ()) + len(meta.get("fetch_url_results") or ())
+        sources = self._source_count()
         if sources:
             parts.append(f"{sources} source{'s' if sources != 1 else ''}")
         for key, noun in (("results", "result"), ("pages", "page"), ("embeddings", "embedding")):

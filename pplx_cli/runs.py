@@ -155,7 +155,9 @@ class ResumingEvents:
                     self.say(f"pplx: note: the run's stream cannot be resumed ({e.message}); polling it to its end")
                     return None
                 raise
-            except NetworkError:
+            except NetworkError as e:
+                if _hopeless(e):
+                    raise
                 continue
             self.resumes += 1
             return iter_sse(iter_body(response))
@@ -211,6 +213,8 @@ def poll(client, rid: str, *, sleep=time.sleep, on_state=None, clock=time.monoto
         except (NetworkError, RateLimitError, APIError) as e:
             if isinstance(e, APIError) and not isinstance(e, RateLimitError) and e.status is not None and e.status < 500:
                 raise
+            if _hopeless(e):
+                raise
             state, wait = None, None
             if not failing and say:  # once per spell of failures: polling goes on, and the user knows why it waits
                 say(f"pplx: note: cannot reach the run {rid} ({e.message}); still trying (Ctrl-C stops waiting, not the run)")
@@ -224,6 +228,14 @@ def poll(client, rid: str, *, sleep=time.sleep, on_state=None, clock=time.monoto
                 return state
         sleep(interval if wait is None else wait)
         interval = min(interval * POLL_GROWTH, LAST_POLL)
+
+
+def _hopeless(error) -> bool:
+    """A failure that trying again cannot mend: a TLS handshake that failed (a certificate
+    that does not verify fails alike every time)."""
+    from pplx_cli.client import TLSError
+
+    return isinstance(error, TLSError)
 
 
 def cancel(client, rid: str) -> dict:

@@ -417,12 +417,19 @@ def test_ask_shows_the_searches_as_reasoning_as_stream_does(api, home):
     assert asked.stdout.decode().endswith(streamed.stdout.decode().split("\n\n", 1)[1])
 
 
-def test_a_key_echoed_in_the_answer_is_not_kept_in_the_history(api, home):
-    api.add(AGENT, AgentRun(text=f"your key is {KEY} indeed"))
-    result = run_cli(api, "ask", "q", "--no-meta")
-    assert result.stdout == f"your key is {KEY} indeed\n".encode()  # stdout is the answer as received
-    out = run_cli(api, "log", "--json").stdout.decode()
-    assert KEY not in out and json.loads(out)["answer"] == "your key is [redacted] indeed"
+@pytest.mark.parametrize("command", ["ask", "stream"])
+def test_a_key_echoed_in_the_answer_reaches_neither_stdout_nor_the_history(api, home, command):
+    text = f"your key is {KEY} indeed, and its start {KEY[:6]} alone is text"
+    # one character a delta: the key arrives split across 26 deltas
+    api.add(AGENT, AgentRun(text=text, deltas=len(text)))
+    result = run_cli(api, command, "q", "--no-meta", "--reasoning", "show")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().endswith(f"your key is [redacted] indeed, and its start {KEY[:6]} alone is text\n")
+    assert KEY.encode() not in result.stdout
+    out = run_cli(api, "log", "--json", "-n", "1").stdout.decode()
+    assert KEY not in out and json.loads(out)["answer"].startswith("your key is [redacted] indeed")
+    raw = run_cli(api, "raw", "q")
+    assert KEY[:20].encode() in raw.stdout  # raw alone prints the bytes as received (for pplx parse)
 
 
 def test_parse_of_something_that_is_not_a_stream_says_so(api, home):

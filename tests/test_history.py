@@ -413,7 +413,7 @@ def test_log_rm_prune_and_export(db):
     exported = invoke("log", "export", "--cid", "c1")
     assert exported.exit_code == 0
     assert exported.stdout == ("# Conversation c1\n\n## 2026-01-01 10:00:00 UTC · openai/gpt-5.1\n\n**Q:** first\n\nOne [1].\n\n"
-                               "Sources:\n\n1. <https://a.org>\n\n## 2026-06-01 10:00:00 UTC · -\n\n**Q:** second\n\nTwo.\n")
+                               "Sources:\n\n- [1] https://a.org\n\n## 2026-06-01 10:00:00 UTC · -\n\n**Q:** second\n\nTwo.\n")
     as_json = json.loads(invoke("log", "export", "--format", "json").stdout)  # the latest conversation
     assert [r["prompt"] for r in as_json] == ["other zeppelin"]
     assert invoke("log", "rm", "9").exit_code == 1 and len(rows(db)) == 3

@@ -232,3 +232,17 @@ def test_pplx_embed_binary_end_to_end_in_dimension_order(api, home):
     bits = json.loads(line)["embedding"]
     assert bits == expected_embedding("hello", 128, "base64_binary")
     assert bits == [1 if v > 0 else 0 for v in expected_embedding("hello", 128)]  # bit k is dimension k's sign
+
+
+def test_ask_and_log_show_list_the_sources_of_a_cancelled_run(api, home):
+    body = recorded("agent_search_only.vercel.json")
+    cancelled = dict(body, status="cancelled", usage=None, error={"code": "cancelled", "message": "the run was cancelled"},
+                     output=[item for item in body["output"] if item["type"] != "message"])
+    api.add(AGENT, json_reply(cancelled))
+    asked = run_cli(api, "ask", "q", "--sources", "--no-meta")
+    shown = run_cli(api, "log", "show", "--sources", "--no-meta")
+    assert asked.returncode == shown.returncode == 1
+    assert asked.stdout == shown.stdout and len(shown.stdout.decode().splitlines()) == 10
+    assert shown.stderr.decode() == "pplx: note: there is no answer; the sources found are listed all the same\n"
+    exported = run_cli(api, "log", "export").stdout.decode()
+    assert "- [7] TypeScript: JavaScript With Syntax For Types. <https://www.typescriptlang.org/>\n" in exported

@@ -107,7 +107,7 @@ def test_a_certificate_that_fails_verification_is_one_line_and_exit_5(tls_api, h
     assert result.stderr.decode() == (
         f"pplx: error: TLS handshake with {host} failed: certificate verify failed: self-signed certificate "
         "(nothing was sent); to trust your own certificate authority, give its PEM file with --cacert FILE, "
-        "REQUESTS_CA_BUNDLE, SSL_CERT_FILE or config ca_bundle\n")
+        "REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE or config ca_bundle\n")
     assert result.stdout == b"" and tls_api.requests == [] and tls_api.handshakes == 0
     assert tls_api.connections == 1  # not retried: it would fail alike
 
@@ -138,11 +138,53 @@ def test_cacert_wins_over_the_environment_and_a_missing_file_is_a_usage_error(tl
     missing = run_cli(tls_api, "ask", "q", "--cacert", str(tmp_path / "nope.pem"))
     assert missing.returncode == 2
     assert missing.stderr.decode().splitlines()[0] == (
-        f"pplx: error: Invalid value for '--cacert': --cacert: cannot read the certificate file {tmp_path / 'nope.pem'}")
+        f"pplx: error: Invalid value for '--cacert': cannot read the certificate file {tmp_path / 'nope.pem'}")
+    (tmp_path / "empty.pem").write_text("no certificate here\n")
+    empty = run_cli(tls_api, "ask", "q", "--cacert", str(tmp_path / "empty.pem"))
+    assert empty.returncode == 2 and empty.stderr.decode().splitlines()[0] == (
+        f"pplx: error: Invalid value for '--cacert': {tmp_path / 'empty.pem'} holds no PEM certificate")
     env_missing = run_cli(tls_api, "ask", "q", env={"SSL_CERT_FILE": str(tmp_path / "nope.pem")})
     assert env_missing.returncode == 2
     assert env_missing.stderr.decode() == f"pplx: error: SSL_CERT_FILE: cannot read the certificate file {tmp_path / 'nope.pem'}\n"
     assert tls_api.requests[:1] and len(tls_api.requests) == 1  # only the first, good one was sent
+    history = run_cli(tls_api, "log", "--json").stdout.decode().splitlines()
+    assert len(history) == 1  # the refusals were not sent, so not recorded
+
+
+def test_a_bundle_for_https_is_not_looked_at_for_plain_http(api, home, tmp_path):
+    result = run_cli(api, "ask", "q", "--no-meta", env={"SSL_CERT_FILE": str(tmp_path / "nope.pem")})
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_config_bundle_may_start_with_a_tilde_and_a_failure_names_the_bundle_used(tls_api, home, certificate):
+    import shutil
+
+    shutil.copy(certificate[0], home / "mine.pem")
+    (home / ".config" / "pplx").mkdir(parents=True)
+    config = home / ".config" / "pplx" / "config.toml"
+    config.write_text('ca_bundle = "~/mine.pem"\n')
+    assert run_cli(tls_api, "ask", "q", "--no-meta").returncode == 0
+    system = "/etc/ssl/certs/ca-certificates.crt"
+    if os.path.exists(system):  # a bundle that does not hold the test's authority: the line says which was used
+        result = run_cli(tls_api, "ask", "q", env={"REQUESTS_CA_BUNDLE": system})
+        assert result.returncode == 5
+        assert result.stderr.decode().endswith(
+            f"certificate verify failed: self-signed certificate (nothing was sent; the authorities trusted: "
+            f"{system} from REQUESTS_CA_BUNDLE)\n")
+
+
+def test_jobs_wait_does_not_retry_a_certificate_that_fails(tls_api, home):
+    result = run_cli(tls_api, "jobs", "wait", "resp_x", "--no-meta", timeout=20)
+    assert result.returncode == 5
+    assert result.stderr.decode().count("\n") == 1 and "certificate verify failed" in result.stderr.decode()
+
+
+def test_insecure_is_said_once_and_never_with_q(api, home):
+    lines = "".join(f"q{i}\n" for i in range(4)).encode()
+    said = run_cli(api, "batch", "--insecure", stdin=lines).stderr.decode()
+    assert said.count("--insecure is deprecated") == 1
+    quiet = run_cli(api, "ask", "q", "--insecure", "-q", "--no-meta")
+    assert quiet.returncode == 0 and quiet.stderr == b""
 
 
 def test_https_to_a_plain_http_server_says_so(api, home):

@@ -92,10 +92,13 @@ def make_client(p: dict, *, base_url=None, key_required: bool = True):
     url = check_transport(settings.get("base_url"), conn.allow_http)
     key = settings.api_key(required=key_required)
     register_secret(key)
+    ca_bundle, ca_source = settings.ca_bundle(url)
     client = Client(base_url=url, api_key=key, timeout=float(settings.get("timeout")), retries=int(settings.get("retries")),
-                    verbose=conn.verbose, quiet=conn.quiet, err=sys.stderr, ca_bundle=settings.get("ca_bundle"))
+                    verbose=conn.verbose, quiet=conn.quiet, err=sys.stderr, ca_bundle=ca_bundle, ca_source=ca_source)
     if conn.dry_run:
-        client.dry_run = sys.stdout.buffer
+        from pplx_cli.stdio import stdout
+
+        client.dry_run = stdout()
     return client, settings
 
 
@@ -115,14 +118,9 @@ def platform_call(kind: str, p: dict, *, no_log=False):
     return Call(kind, client, log=not no_log and settings.get("log")), settings
 
 
-def write_stdout(data: bytes):
-    """Bytes to stdout, flushed; a failed write is the one cannot-write error (exit 74)."""
-    try:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as e:
-        from pplx_cli.streams import write_error
+def write_stdout(text: str):
+    """Text to stdout through the one output path (:mod:`pplx_cli.stdio`): redacted,
+    neutralised on a terminal, flushed; a failed write is the one cannot-write error (exit 74)."""
+    from pplx_cli.stdio import out
 
-        raise write_error(e) from None
+    out(text)

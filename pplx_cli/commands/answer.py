@@ -25,7 +25,9 @@ def _exchange(mode, words, p):
     prompt, p = _prompt_and_attachments(words, p)
     exchange = Exchange(mode, prompt, p, warn=warn, note=note, err=sys.stderr)
     if p.get("dry_run"):
-        exchange.dry_run_out = sys.stdout.buffer
+        from pplx_cli.stdio import stdout
+
+        exchange.dry_run_out = stdout()
     return exchange
 
 

@@ -301,7 +301,7 @@ def _dry_run(todo, client):
         if p is None:
             continue
         if not first:
-            _out(b"\n")  # a blank line between the requests
+            _out("\n")  # a blank line between the requests
         first = False
         exchange = Exchange("ask", line.prompt, dict(p, no_log=True), warn=lambda m: None, note=lambda m: None)
         exchange.shared_client = client
@@ -377,14 +377,14 @@ class _Sink:
     def write(self, record):
         from pplx_cli import jsonsafe
 
-        line = (jsonsafe.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        line = jsonsafe.dumps(record, ensure_ascii=False) + "\n"
         if self.status is not None and (self.answers_only or self.file is None):
             self.status.clear()
         if self.answers_only:
             answer = record["answer"].rstrip("\n")
             text = answer + "\0" if self.null else ("" if self.first else "\n") + answer + "\n"
             self.first = False
-            _out(text.encode("utf-8", "replace"))
+            _out(text)
         elif self.file is None:
             _out(line)
 

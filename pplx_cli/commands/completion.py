@@ -29,4 +29,6 @@ def completion(shell):
     name = "pplx-cli" if os.path.basename(sys.argv[0] or "") == "pplx-cli" else "pplx"
     var = f"_{name.replace('-', '_').upper()}_COMPLETE"
     script = get_completion_class(shell)(cli, {}, name, var).source()
-    click.echo(script)
+    from pplx_cli.stdio import out
+
+    out(script + "\n")

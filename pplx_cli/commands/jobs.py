@@ -9,6 +9,7 @@ from pplx_cli.commands import make_client, make_writer
 from pplx_cli.errors import PplxError
 from pplx_cli.messages import warn
 from pplx_cli.options import CONTEXT, connection_options, json_option, output_options
+from pplx_cli.stdio import out_lines
 
 
 def _history(create=False):
@@ -61,7 +62,6 @@ def jobs(ctx, limit, as_json):
     if ctx.invoked_subcommand is not None:
         return
     from pplx_cli import jsonsafe
-    from pplx_cli.terminal import neutralise_line
 
     history = _history()
     rows = []
@@ -76,11 +76,9 @@ def jobs(ctx, limit, as_json):
         else:
             prompt = " ".join(row["prompt"].split())
             prompt = prompt if len(prompt) <= 50 else prompt[:49] + "…"
-            lines.append(neutralise_line(f"{row['id']}  {row['time'][:19].replace('T', ' ')}  {row['status'] or '-':<12}  "
-                                         f"{row['model'] or '-':<16}  {prompt}"))
-    if lines:
-        sys.stdout.buffer.write(("\n".join(lines) + "\n").encode("utf-8", "replace"))
-        sys.stdout.buffer.flush()
+            lines.append(f"{row['id']}  {row['time'][:19].replace('T', ' ')}  {row['status'] or '-':<12}  "
+                         f"{row['model'] or '-':<16}  {prompt}")
+    out_lines(lines)
 
 
 @jobs.command(context_settings=CONTEXT)
@@ -215,14 +213,13 @@ def show(run_id, as_json, **p):
 
     from pplx_cli import jsonsafe
     from pplx_cli.runs import TERMINAL, get_run, searches
-    from pplx_cli.terminal import neutralise_line
 
     record = _history_run(run_id)
     client, _ = _client(p, record)
     state, _wait = get_run(client, run_id)
     _note_status(run_id, state.get("status"))
     if as_json:
-        click.echo(jsonsafe.dumps(state, ensure_ascii=False))
+        out_lines([jsonsafe.dumps(state, ensure_ascii=False)])
         return
     lines = [f"id: {state.get('id') or run_id}", f"status: {state.get('status') or '-'}"]
     # a poll's created_at is not when the run began (recorded polls of one run went back in
@@ -236,7 +233,7 @@ def show(run_id, as_json, **p):
     lines.append(f"searches: {searches(state)}")
     if record is not None:
         lines.append(f"prompt: {' '.join(record['prompt'].split())[:200]}")
-    click.echo("\n".join(neutralise_line(line) for line in lines))
+    out_lines(lines)
 
 
 @jobs.command(context_settings=CONTEXT)
@@ -264,7 +261,8 @@ def cancel(run_id, **p):
             raise PplxError(f"no run {run_id} on the service ({e.message})") from None
         raise
     _note_status(run_id, answer.get("status") if isinstance(answer.get("status"), str) else "cancelling")
-    click.echo(f"{run_id}: {answer.get('status') or 'cancelling'}")
+    status = answer.get("status")
+    out_lines([f"{run_id}: {status if isinstance(status, str) and status else 'cancelling'}"])
 
 
 def _started(record):

@@ -10,6 +10,7 @@ from pplx_cli.commands import make_writer
 from pplx_cli.errors import PplxError, Silent, UsageError
 from pplx_cli.messages import note
 from pplx_cli.options import CONTEXT, json_option, option_bundle, output_options
+from pplx_cli.stdio import out_lines
 
 
 def _check_since(ctx, param, value):
@@ -70,9 +71,7 @@ def _print_rows(rows, as_json):
                           dollars(row["cost"]) if row["cost"] is not None else "-",
                           " ".join(row["prompt"].split()) + status])
         lines = _table(table, ["ID", "TIME (UTC)", "CONVERSATION", "MODEL", "COST", "PROMPT"], right=(0, 4))
-    if lines:
-        sys.stdout.buffer.write(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
-        sys.stdout.buffer.flush()
+    out_lines(lines)
 
 
 def _table(rows, header, right=(), estimate=None) -> list:
@@ -154,7 +153,7 @@ def show(exchange_id, as_json, **p):
         raise PplxError(f"no exchange {exchange_id} in the history" if exchange_id is not None else "the history is empty")
     record = decode_record(row)
     if as_json:
-        click.echo(jsonsafe.dumps(record, ensure_ascii=False))
+        out_lines([jsonsafe.dumps(record, ensure_ascii=False)])
         return
     writer = make_writer(dict(p, status=False))
     if record["reasoning"]:
@@ -165,8 +164,9 @@ def show(exchange_id, as_json, **p):
     error = meta.pop("error", None)
     meta.pop("reasoning", None)
     writer.write(Piece(META, meta))
-    writer.close(error=error)
     status = record.get("exit_status")
+    # as the command printed it: a run the service ended (exit 1) still lists its sources
+    writer.close(error=error, ended=status == 1)
     if isinstance(status, int) and status != 0:  # a failed or interrupted exchange: its recorded status
         raise Silent(status)  # what it has was printed, the error in its metadata
 
@@ -225,8 +225,7 @@ def cost(since, model, as_json):
                   f"{row['completion_tokens']:,}", dollars(row["cost"]) if row["cost"] else "$0.0000",
                   "(estimate)" if row["estimated"] else ""] for row in rows + ([dict(total, day="total", model="")] if rows else [])]
         lines = _table(table, ["DAY", "MODEL", "EXCHANGES", "IN", "OUT", "COST", ""], right=(2, 3, 4, 5))
-    if lines:
-        click.echo("\n".join(lines))
+    out_lines(lines)
 
 
 @log.command(context_settings=CONTEXT)
@@ -244,7 +243,7 @@ def path(as_json):
     """
     import json
 
-    click.echo(json.dumps({"path": _path()}) if as_json else _path())
+    out_lines([json.dumps({"path": _path()}) if as_json else _path()])
 
 
 from pplx_cli.commands import log_tidy  # noqa: E402,F401  (rm, prune and export join the group)

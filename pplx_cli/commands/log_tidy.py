@@ -115,10 +115,11 @@ def export(cid, fmt):
       pplx log export --cid 3f2a9c0b1d4e --format json | jq '.[].answer'
     """
     from pplx_cli import jsonsafe
+    from pplx_cli.citations import source_lines
     from pplx_cli.history import decode_record
 
     with _reading() as history:
-        cid = cid or (history.latest_cid() if history else None)
+        cid = cid or (history.latest_cid(answered=False) if history else None)
         rows = history.conversation(cid) if history and cid else []
     if not rows:
         raise PplxError(f"no conversation {cid} in the history" if cid else "the history is empty")
@@ -131,8 +132,8 @@ def export(cid, fmt):
             meta = r["meta"] if isinstance(r["meta"], dict) else {}
             parts.append(f"## {r['time'][:19].replace('T', ' ')} UTC · {r['model'] or '-'}\n\n**Q:** {r['prompt'].strip()}\n\n"
                          f"{r['answer'].strip() or '*(no answer' + (': ' + r['error'] if r['error'] else '') + ')*'}\n")
-            urls = meta.get("citations") if isinstance(meta.get("citations"), list) else []
-            if urls:
-                parts.append("Sources:\n\n" + "".join(f"{i}. <{u}>\n" for i, u in enumerate(urls, 1) if isinstance(u, str)))
+            sources = source_lines(meta)  # under the labels the answer's markers use, as --sources lists them
+            if sources:
+                parts.append("Sources:\n\n" + "".join(f"- {line}\n" for line in sources))
         text = "\n".join(parts)
-    write_stdout(text.encode("utf-8", "replace"))
+    write_stdout(text)

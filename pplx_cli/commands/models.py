@@ -65,5 +65,6 @@ def models(as_json, **p):
         lines = [jsonsafe.dumps(m, ensure_ascii=False) for m in models]
     else:
         lines = model_rows(models)
-    sys.stdout.buffer.write("".join(line + "\n" for line in lines).encode("utf-8", "replace"))
-    sys.stdout.buffer.flush()
+    from pplx_cli.stdio import out_lines
+
+    out_lines(lines)

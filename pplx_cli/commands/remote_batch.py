@@ -10,6 +10,7 @@ import click
 from pplx_cli.errors import PplxError, StreamError, UsageError
 from pplx_cli.client import read_object
 from pplx_cli.messages import note, say
+from pplx_cli.stdio import out_lines
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 
@@ -27,17 +28,18 @@ def remote_batch(args, p, *, no_log):
         return _submit(client, rest[0], p)
     rid = rest[0]
     if action == "status":
-        click.echo(_describe(_get(client, rid)))
+        out_lines([_describe(_get(client, rid))])
     elif action == "wait":
         batch = _wait(client, rid, p)
-        click.echo(_describe(batch))
+        out_lines([_describe(batch)])
         if batch.get("status") != "completed":
             raise PplxError(f"the batch ended {batch.get('status')}")
     elif action == "results":
         _results(client, rid)
     else:
         answer = read_object(client.post(f"/v1/batches/{_quote(rid)}/cancel", {}, stream=False), "the cancel answer")
-        click.echo(f"{rid}: {answer.get('status') or 'cancelling'}")
+        status = answer.get("status")
+        out_lines([f"{rid}: {status if isinstance(status, str) and status else 'cancelling'}"])
 
 
 def _quote(rid):
@@ -89,7 +91,7 @@ def _submit(client, path, p):
                               headers={"Idempotency-Key": key}), "the batch")
     if not isinstance(batch.get("id"), str):
         raise StreamError("the service did not say which batch it created")
-    click.echo(batch["id"])
+    out_lines([batch["id"]])
 
 
 def _describe(batch) -> str:
@@ -179,8 +181,7 @@ def _results(client, rid):
         failed += status != 0
         record = {"id": int(cid) if cid.isdigit() else cid, "prompt": prompt, "answer": writer.answer(),
                   "meta": writer.metadata(error), "status": status, "error": error}
-        sys.stdout.buffer.write((jsonsafe.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace"))
-    sys.stdout.buffer.flush()
+        out_lines([jsonsafe.dumps(record, ensure_ascii=False)])
     say(f"pplx: batch {rid}: {len(inputs) - failed} done, {failed} failed")
     if failed:
         from pplx_cli.errors import Silent
