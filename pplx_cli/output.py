@@ -17,6 +17,7 @@ import time
 from pplx_cli import jsonsafe
 
 from pplx_cli.errors import APIError, StreamError, WriteError, outcome, redact
+from pplx_cli.numbers import dollars
 from pplx_cli.pieces import ANSWER, BAD, META, PROGRESS, REASONING, TEXT, WARNING
 
 #: Metadata keys in the order they are written; ones never seen are left out unless listed in ALWAYS.
@@ -310,20 +311,22 @@ class AnswerWriter:
 
     def summary(self, error=None) -> str:
         """The metadata as one line for a person: model, sources, tokens, cost, time."""
+        from pplx_cli.numbers import number, thousands, whole
+
         meta = self.metadata(error)
         parts = [str(meta["model"])] if meta.get("model") else []
         sources = self._source_count()
         if sources:
             parts.append(f"{sources} source{'s' if sources != 1 else ''}")
         for key, noun in (("results", "result"), ("pages", "page"), ("embeddings", "embedding")):
-            if is_number(meta.get(key)):
-                parts.append(f"{meta[key]:,} {noun}{'s' if meta[key] != 1 else ''}")
+            if whole(meta.get(key)) is not None:
+                parts.append(f"{thousands(meta[key])} {noun}{'s' if meta[key] != 1 else ''}")
         usage = meta.get("usage") if isinstance(meta.get("usage"), dict) else {}
-        tokens = usage.get("total_tokens")
-        if is_number(tokens):
-            parts.append(f"{int(tokens):,} tokens")
+        tokens = whole(usage.get("total_tokens"))
+        if tokens is not None:
+            parts.append(f"{thousands(tokens)} tokens")
         cost = usage.get("cost", {}).get("total_cost") if isinstance(usage.get("cost"), dict) else None
-        if is_number(cost):
+        if number(cost) is not None:
             parts.append(dollars(cost) + (" (estimate)" if usage["cost"].get("estimated") is True else ""))
         parts.append(f"{time.monotonic() - self.started:.1f}s")
         return "pplx: " + " · ".join(parts)
@@ -346,13 +349,11 @@ class AnswerWriter:
                 self.warn(f"cannot write the metadata to {self.meta_path}: {e.strerror}")
 
 
-def dollars(cost: float) -> str:
-    """A cost for a person: four decimals, and a cost too small for them said as such."""
-    return "<$0.0001" if 0 < cost < 0.00005 else f"${cost:.4f}"
-
-
 def is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
+    """A number from a response that can be shown and summed (see :mod:`pplx_cli.numbers`)."""
+    from pplx_cli.numbers import number
+
+    return number(value) is not None
 
 
 def _phase(reasoning: str) -> str:

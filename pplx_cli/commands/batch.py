@@ -396,7 +396,7 @@ class _Sink:
 def _summary(batch_id, records, total, skipped, interrupted=False):
     from pplx_cli.batch import _cost
     from pplx_cli.messages import say
-    from pplx_cli.output import dollars
+    from pplx_cli.numbers import dollars
 
     failed = sum(1 for r in records if r["status"] != 0)
     cost = sum(_cost(r) for r in records)

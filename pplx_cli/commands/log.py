@@ -59,7 +59,7 @@ def _reading():
 def _print_rows(rows, as_json):
     from pplx_cli import jsonsafe
     from pplx_cli.history import decode_record
-    from pplx_cli.output import dollars
+    from pplx_cli.numbers import dollars
 
     if as_json:
         lines = [jsonsafe.dumps(decode_record(row), ensure_ascii=False) for row in rows]
@@ -218,7 +218,7 @@ def cost(since, model, as_json):
     if as_json:
         lines = [jsonsafe.dumps(row, ensure_ascii=False) for row in rows]
     else:
-        from pplx_cli.output import dollars
+        from pplx_cli.numbers import dollars
 
         total = {k: sum(r[k] for r in rows) for k in ("exchanges", "prompt_tokens", "completion_tokens", "cost", "estimated")}
         table = [[row["day"], row["model"] if row["model"] is not None else "-", f"{row['exchanges']:,}", f"{row['prompt_tokens']:,}",
