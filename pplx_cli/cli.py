@@ -34,15 +34,48 @@ def _quiet_stdout():
 
 
 def _report(e: PplxError) -> int:
-    """Say an error in one line (if stderr still works) and give its exit status."""
-    from pplx_cli.errors import WriteError
+    """Say an error in one line (if stderr still works) and give its exit status; a usage
+    error found by pplx's own checks ends with the same hint line as click's."""
+    from pplx_cli.errors import UsageError, WriteError
     from pplx_cli.messages import say
 
     if isinstance(e, WriteError):
         _quiet_stdout()  # what is still buffered for stdout must not fail again at exit
     if e.message:  # an empty message: the output has said it (pplx batch's failed records)
         say(f"pplx: error: {e.message}")
+        if isinstance(e, UsageError) and e.hint and getattr(e, "command_path", None):
+            say(f"Try '{e.command_path} --help' for help.")
     return int(e.exit_code)
+
+
+def _tag_usage_errors(command):
+    """Let a usage error raised while ``command`` (or one of its subcommands) runs know the
+    command's path, for its hint line (``Try 'pplx log show --help'``)."""
+    from pplx_cli.errors import UsageError
+
+    if getattr(command, "_pplx_tagged", False):
+        return command
+    invoke = command.invoke
+
+    def tagged(ctx):
+        try:
+            return invoke(ctx)
+        except UsageError as e:
+            if getattr(e, "command_path", None) is None:
+                e.command_path = ctx.command_path
+            raise
+
+    command.invoke = tagged
+    command._pplx_tagged = True
+    for sub in getattr(command, "commands", {}).values():
+        _tag_usage_errors(sub)
+    return command
+
+
+def _one_line(message: str) -> str:
+    """A message of click's own (not from the network) on one line: its line breaks and tabs
+    become spaces ('Choose from: bash, zsh, fish')."""
+    return " ".join(message.split())
 
 
 def _as_error(e: OSError) -> PplxError:
@@ -85,7 +118,23 @@ class PplxGroup(click.Group):
             return None
         import importlib
 
-        return getattr(importlib.import_module(COMMANDS[name][0]), name)
+        return _tag_usage_errors(getattr(importlib.import_module(COMMANDS[name][0]), name))
+
+    def resolve_command(self, ctx, args):
+        """An unknown command is one usage line that suggests what was meant: a close command
+        name, or 'pplx ask' for a question typed as the command (llm's habit)."""
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-"):
+            import difflib
+
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.75)
+            if close:
+                ctx.fail(f"no such command {name!r}; did you mean 'pplx {close[0]}'?")
+            if " " in name.strip() or len(args) > 1 or name.endswith("?"):
+                words = " ".join(args)
+                ctx.fail(f"no such command {name!r}; to ask a question: pplx ask \"{words}\"")
+            ctx.fail(f"no such command {name!r}")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx, formatter):
         with formatter.section("Commands"):
@@ -125,6 +174,10 @@ def cli():
     """
 
 
+#: Raised by click 8.2 and later for 'pplx' alone (earlier ones print the help themselves).
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", None) or type("_NeverRaised", (Exception,), {})
+
+
 def main(argv=None):
     """The console script: run the CLI and exit with its status."""
     from pplx_cli.streams import guard_standard_streams
@@ -138,10 +191,16 @@ def main(argv=None):
         code = cli.main(args=argv, prog_name=name, standalone_mode=False)
     except click.exceptions.Exit as e:
         code = e.exit_code
+    except _NO_ARGS_IS_HELP as e:  # 'pplx' alone: the help, as --help prints it
+        try:
+            click.echo(e.ctx.get_help())
+            code = ExitCode.OK
+        except OSError as err:
+            code = _report(_as_error(err))
     except click.UsageError as e:  # one line like every other error, and where to look
         from pplx_cli.messages import say
 
-        say(f"pplx: error: {e.format_message()}")
+        say(f"pplx: error: {_one_line(e.format_message())}")
         if e.ctx is not None:
             say(f"Try '{e.ctx.command_path} --help' for help.")
         code = ExitCode.USAGE

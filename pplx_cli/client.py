@@ -102,6 +102,7 @@ class Client:
         self.ca_source = ca_source if ca_bundle else None  # for the TLS failure's line: which bundle was used
         self.requests_made = 0
         self.limiter = None  # pplx batch: a RateLimiter shared by every worker
+        self.key_hint = None  # said after a 401: where the key came from (Settings.key_hint)
         self.dry_run = None  # --dry-run: the stdio.Channel the request is printed on, instead of sending it
 
     def _say(self, line):
@@ -222,7 +223,10 @@ class Client:
                 wait = retry_wait(response.headers, status)
                 self._retry(backoff(attempt - 1) if wait is None else wait, f"HTTP {status}", attempt)
                 continue
-            raise http_error(status, body_bytes, response.headers.get("Content-Type", ""))
+            error = http_error(status, body_bytes, response.headers.get("Content-Type", ""))
+            if status == 401 and self.key_hint:
+                error = AuthError(f"{error.message}; {self.key_hint}")
+            raise error
 
     def _print_request(self, method, url, headers, data):
         """--dry-run: the request (the key redacted, the body as pretty JSON) on stdout, and stop."""

@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 from typing import NamedTuple
 
-from pplx_cli.errors import AuthError, UsageError
+from pplx_cli.errors import AuthError, ConfigError, UsageError
 
 DEFAULT_BASE_URL = "https://api.perplexity.ai"
 #: The longest idle timeout (a day): the socket layer refuses larger ones, and nan/inf are no timeout.
@@ -117,25 +117,27 @@ def read_config(path: Path, warn) -> dict:
     except FileNotFoundError:
         return {}
     except OSError as e:
-        raise UsageError(f"cannot read config file {path}: {e.strerror}") from None
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
     import tomllib
 
     try:
         config = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise UsageError(f"config file {path} is not valid TOML: {e}") from None
+        raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
     for key, value in config.items():
         if key not in TYPES:
-            warn(f"config file {path}: unknown key {key!r} ignored")
+            warn(f"config file {path}: unknown key {key!r} ignored{did_you_mean(key, TYPES)}")
             continue
         expected = TYPES[key]
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise UsageError(f"config file {path}: {key} must be a {_type_name(expected)}")
+            raise ConfigError(f"config file {path}: {key} must be a {_type_name(expected)}")
         if key == "timeout" and not (0 < value < MAX_TIMEOUT):
-            raise UsageError(f"config file {path}: timeout must be a number of seconds above 0 and below {MAX_TIMEOUT:g}")
+            raise ConfigError(f"config file {path}: timeout must be a number of seconds above 0 and below {MAX_TIMEOUT:g}")
         if key == "retries" and not 0 <= value <= MAX_RETRIES:
-            raise UsageError(f"config file {path}: retries must be a whole number from 0 to {MAX_RETRIES}")
+            raise ConfigError(f"config file {path}: retries must be a whole number from 0 to {MAX_RETRIES}")
         config[key] = check_setting(key, value, f"config file {path}: {key}")
+    if "api_key_cmd" in config:
+        _check_owner(path)
     if "api_key" in config:
         try:
             mode = path.stat().st_mode
@@ -146,6 +148,27 @@ def read_config(path: Path, warn) -> dict:
     return {k: v for k, v in config.items() if k in TYPES}
 
 
+def _check_owner(path: Path):
+    """A config file that names a command to run (``api_key_cmd``) must be the user's own and
+    writable by no one else, as ssh requires of its config: anyone who could write it could
+    make pplx run any command. UsageError (exit 2) otherwise."""
+    try:
+        info = path.stat()
+    except OSError:
+        return
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or info.st_uid not in (os.getuid(), 0):
+        raise ConfigError(f"config file {path} sets api_key_cmd but others can write it (or it is not yours): "
+                         f"refusing to run the command; run: chmod go-w {path}")
+
+
+def did_you_mean(word: str, known) -> str:
+    """``"; did you mean 'X'?"`` for the known name closest to a mistyped one, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _type_name(expected):
     return {str: "string", int: "whole number", bool: "boolean"}.get(expected, "number")
 
@@ -153,7 +176,7 @@ def _type_name(expected):
 def check_setting(name: str, value, what: str):
     """``value`` if it is allowed for setting ``name``; UsageError naming ``what`` otherwise."""
     if name in CHOICES and value not in CHOICES[name]:
-        raise UsageError(f"{what} must be one of {', '.join(CHOICES[name])}, not {value!r}")
+        raise ConfigError(f"{what} must be one of {', '.join(CHOICES[name])}, not {value!r}")
     if name == "base_url":
         check_base_url(value, what)
     if name == "effort":
@@ -162,9 +185,9 @@ def check_setting(name: str, value, what: str):
         try:
             check_effort(value, what)
         except ValueError as e:
-            raise UsageError(str(e)) from None
+            raise ConfigError(str(e)) from None
     if name == "model" and not value.strip():
-        raise UsageError(f"{what} is empty")
+        raise ConfigError(f"{what} is empty")
     if name == "ca_bundle":
         return check_ca_bundle(value, what)
     return value
@@ -178,11 +201,11 @@ def check_ca_bundle(path: str, what: str) -> str:
     path = os.path.expanduser(path)
     prefix = f"{what}: " if what else ""
     if not os.path.isfile(path) or not os.access(path, os.R_OK):
-        raise UsageError(f"{prefix}cannot read the certificate file {path}")
+        raise ConfigError(f"{prefix}cannot read the certificate file {path}")
     try:
         ssl.create_default_context(cafile=path)
     except (ssl.SSLError, ValueError, OSError):
-        raise UsageError(f"{prefix}{path} holds no PEM certificate") from None
+        raise ConfigError(f"{prefix}{path} holds no PEM certificate") from None
     return path
 
 
@@ -200,9 +223,9 @@ def check_base_url(url: str, what: str = "base URL") -> str:
         parts.port  # noqa: B018  (raises ValueError for a port out of range or not a number)
         host = parts.hostname
     except ValueError as e:
-        raise UsageError(f"{what} is not a valid URL ({e})") from None
+        raise ConfigError(f"{what} is not a valid URL ({e})") from None
     if parts.scheme not in ("http", "https") or not host:
-        raise UsageError(f"{what} must be an http:// or https:// URL with a host, not {shown_url(url)!r}")
+        raise ConfigError(f"{what} must be an http:// or https:// URL with a host, not {shown_url(url)!r}")
     if parts.password:
         register_secret(parts.password)
     if parts.username:
@@ -297,6 +320,8 @@ class Settings:
         key = None
         for source, value, command in self._key_sources():
             key = run_key_command(value, source) if command else value
+            if command and not key.strip():  # a command that prints nothing is a mistake, never a fall-through
+                raise AuthError(f"the key command ({source}) printed nothing on its standard output")
             if key and key.strip():
                 self.source = source
                 break
@@ -328,14 +353,34 @@ class Settings:
         if "api_key_cmd" in self.config:
             yield f"api_key_cmd in {self.path}", self.config["api_key_cmd"], True
 
+    def key_hint(self, key: str) -> str:
+        """For a refused key: where it came from, the key shown redacted, and where keys come from."""
+        from pplx_cli.client import redacted
+
+        return (f"the key ({redacted(key)}) came from {self.key_source()}; pplx reads the key from PPLX_API_KEY, "
+                f"PERPLEXITY_API_KEY, PPLX_API_KEY_CMD, api_key or api_key_cmd in {self.path}, then "
+                f"{perplexity_credentials_path(self.env)}, the first set")
+
     def key_source(self) -> str:
         """Where the key came from, named for a message (never the key itself)."""
         return getattr(self, "source", None) or str(perplexity_credentials_path(self.env))
 
 
+#: Key commands already run in this process, and what they printed: a batch asks for the
+#: key once per line, and the command (a password manager's prompt, say) runs once.
+_KEY_COMMANDS = {}
+
+
 def run_key_command(command: str, source: str) -> str:
     """The first line of a key command's stdout (``pass show`` prints the secret first); its
-    failure is an AuthError with the first line of its stderr (exit 3)."""
+    failure is an AuthError with the first line of its stderr (exit 3), in which whatever it
+    printed on stdout is redacted. Run once per process."""
+    if command not in _KEY_COMMANDS:
+        _KEY_COMMANDS[command] = _run_key_command(command, source)
+    return _KEY_COMMANDS[command]
+
+
+def _run_key_command(command: str, source: str) -> str:
     import subprocess
 
     try:
@@ -345,9 +390,13 @@ def run_key_command(command: str, source: str) -> str:
     except OSError as e:
         raise AuthError(f"the key command ({source}) could not run: {e.strerror}") from None
     if done.returncode != 0:
+        from pplx_cli.errors import redact, register_secret
+
+        for line in done.stdout.decode("utf-8", "replace").splitlines():  # a key it printed before failing
+            register_secret(line.strip())
         first = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise AuthError(f"the key command ({source}) failed with status {done.returncode}"
-                        + (f": {first[0][:200]}" if first else ""))
+                        + (f": {redact(first[0])[:200]}" if first else ""))
     lines = done.stdout.decode("utf-8", "replace").splitlines()
     return lines[0] if lines else ""
 

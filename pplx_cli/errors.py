@@ -50,9 +50,18 @@ class PplxError(Exception):
 
 
 class UsageError(PplxError):
-    """Bad input found before anything was sent."""
+    """Bad input found before anything was sent; said with the command's hint line
+    (``Try 'pplx ask --help' for help.``), as click's own usage errors are."""
 
     exit_code = ExitCode.USAGE
+    hint = True
+
+
+class ConfigError(UsageError):
+    """A broken setting: the config file, or an environment variable (the message names
+    which); exit 2 like a usage error, without the command's hint, which would not help."""
+
+    hint = False
 
 
 class AuthError(PplxError):

@@ -215,6 +215,7 @@ class Exchange(BackgroundRuns):
             **dict(zip(("ca_bundle", "ca_source"), self.settings.ca_bundle(self.base_url))),
         )
         client.dry_run = self.dry_run_out
+        client.key_hint = self.settings.key_hint(self.key)
         return client
 
     def send(self):

@@ -175,6 +175,10 @@ def check_urls(urls: list) -> list:
     for url in urls:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+            guess = f"https://{url}"
+            if "://" not in url and not url.startswith("-") and urlsplit(guess).hostname and "." in urlsplit(guess).hostname \
+                    and not any(c.isspace() for c in url):
+                raise UsageError(f"not an http(s) URL: {url!r}; did you mean {guess}?")
             raise UsageError(f"not an http(s) URL: {url!r}")
     return urls
 

@@ -221,6 +221,14 @@ def agent_model(name: str):
     if name in SONAR_MODELS:
         return SONAR_MODELS[name]
     if "/" not in name.strip("/"):
+        level = name.strip().split("@", 1)[0]
+        if level in EFFORTS:
+            raise UsageError(f"{name!r} is an effort, not a model: did you mean --effort {name.strip()}?")
+        import difflib
+
+        close = difflib.get_close_matches(name, list(SONAR_MODELS), n=1, cutoff=0.8)
+        if close:
+            raise UsageError(f"model {name!r} is not a model id: did you mean {close[0]}?")
         raise UsageError(f"model {name!r} is not an Agent API model id: ids are provider/name, "
                          "e.g. perplexity/sonar or openai/gpt-5.1 (see pplx models)")
     return "model", name

@@ -54,8 +54,9 @@ def test_invalid_lines_stop_everything_before_sending_unless_skipped(api, home):
     refused = run_cli(api, "batch", stdin=data)
     assert refused.returncode == 2 and api.requests == []
     said = refused.stderr.decode().splitlines()
-    assert [line.split(": ")[2] for line in said[:-1]] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
-    assert said[-1] == "pplx: error: 5 invalid lines: nothing was sent (--skip-invalid runs the rest)"
+    assert [line.split(": ")[2] for line in said[:-2]] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
+    assert said[-2:] == ["pplx: error: 5 invalid lines: nothing was sent (--skip-invalid runs the rest)",
+                         "Try 'pplx batch --help' for help."]
     skipped = run_cli(api, "batch", "--skip-invalid", stdin=data)
     assert skipped.returncode == 1
     got = records(skipped.stdout)

@@ -22,7 +22,7 @@ def mocked(home):
 
 
 def invoke(*args, input=None, env=None):
-    return CliRunner().invoke(cli, list(args), input=input, env=env)
+    return CliRunner().invoke(cli, list(args), input=input, env=env, prog_name="pplx")
 
 
 def invoke_chat(*args, **kw):
@@ -346,7 +346,14 @@ def test_http_errors(mocked, status, body, code, message):
     result = invoke("ask", "q", "--retries", "0")
     assert result.exit_code == code
     assert result.stdout == ""
-    assert result.stderr == f"pplx: error: {message}\n"
+    if status == 401:  # a refused key: where it came from, shown redacted, and where keys come from
+        assert result.stderr.startswith(f"pplx: error: {message}" + KEY_HINT) and result.stderr.count("\n") == 1
+    else:
+        assert result.stderr == f"pplx: error: {message}\n"
+
+
+KEY_HINT = ("; the key (pplx-…[redacted]) came from PPLX_API_KEY; pplx reads the key from PPLX_API_KEY, PERPLEXITY_API_KEY, "
+            "PPLX_API_KEY_CMD, api_key or api_key_cmd in ")
 
 
 def test_html_error_page_is_summarised(mocked):
@@ -354,7 +361,7 @@ def test_html_error_page_is_summarised(mocked):
                 status=401, content_type="text/html")
     result = invoke("ask", "q")
     assert result.exit_code == 3
-    assert result.stderr == "pplx: error: HTTP 401: HTML page '401 Authorization Required'\n"
+    assert result.stderr.startswith("pplx: error: HTTP 401: HTML page '401 Authorization Required'" + KEY_HINT)
 
 
 def test_5xx_is_retried_then_succeeds(mocked):
@@ -629,7 +636,7 @@ def test_request_that_cannot_be_sent_is_a_usage_error(mocked, args, message):
     result = invoke("ask", "hi", *args)
     assert result.exit_code == 2
     assert result.stderr.startswith(f"pplx: error: {message}")
-    assert result.stderr.count("\n") == 1
+    assert result.stderr.splitlines()[1:] == ["Try 'pplx ask --help' for help."]
     assert len(mocked.calls) == 0
 
 
@@ -685,7 +692,8 @@ def test_parse_stdin_and_dash(home):
 def test_parse_missing_file_is_exit_2(home):
     result = invoke("parse", "/nonexistent/x.sse")
     assert result.exit_code == 2
-    assert result.stderr == "pplx: error: cannot read /nonexistent/x.sse: No such file or directory\n"
+    assert result.stderr == ("pplx: error: cannot read /nonexistent/x.sse: No such file or directory\n"
+                             "Try 'pplx parse --help' for help.\n")
 
 
 def test_parse_truncated_capture_is_exit_1(home, tmp_path):
@@ -734,7 +742,7 @@ def test_contradicting_or_ignored_output_options_are_usage_errors(mocked, args, 
     for command in ("ask", "stream"):
         result = invoke(command, "q", *args)
         assert result.exit_code == 2
-        assert result.stderr == f"pplx: error: {message}\n"
+        assert result.stderr == f"pplx: error: {message}\nTry 'pplx {command} --help' for help.\n"
     assert len(mocked.calls) == 0
 
 
@@ -789,6 +797,7 @@ def test_the_lazy_command_list_matches_the_commands_themselves():
 
 
 def test_usage_errors_are_one_error_line_and_a_hint():
+    import os
     import subprocess
 
     from tests.conftest import pplx_executable
@@ -797,9 +806,21 @@ def test_usage_errors_are_one_error_line_and_a_hint():
         (["search", "--max-results", "99", "q"], "pplx: error: Invalid value for '--max-results': 99 is not in the range 1<=x<=20.",
          "Try 'pplx search --help' for help."),
         (["ask", "--bogus"], "pplx: error: No such option '--bogus'. Did you mean '--verbose'?", "Try 'pplx ask --help' for help."),
-        (["nope"], "pplx: error: No such command 'nope'.", "Try 'pplx --help' for help."),
+        (["nope"], "pplx: error: no such command 'nope'", "Try 'pplx --help' for help."),
+        (["serch", "q"], "pplx: error: no such command 'serch'; did you mean 'pplx search'?", "Try 'pplx --help' for help."),
+        (["what", "is", "a", "qubit?"], "pplx: error: no such command 'what'; to ask a question: pplx ask \"what is a qubit?\"",
+         "Try 'pplx --help' for help."),
+        (["ask", "-m", "gpt-5", "q"], "pplx: error: model 'gpt-5' is not an Agent API model id: ids are provider/name, "
+         "e.g. perplexity/sonar or openai/gpt-5.1 (see pplx models)", "Try 'pplx ask --help' for help."),
+        (["ask", "--models", "fast", "q"], "pplx: error: 'fast' is an effort, not a model: did you mean --effort fast?",
+         "Try 'pplx ask --help' for help."),
+        (["ask", "-m", "sonar-por", "q"], "pplx: error: model 'sonar-por' is not a model id: did you mean sonar-pro?",
+         "Try 'pplx ask --help' for help."),
+        (["completion", "csh"], "pplx: error: Invalid value for '{bash|zsh|fish}': 'csh' is not one of 'bash', 'zsh', 'fish'.",
+         "Try 'pplx completion --help' for help."),
     ):
-        result = subprocess.run([pplx_executable(), *args], capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+        result = subprocess.run([pplx_executable(), *args], capture_output=True, stdin=subprocess.DEVNULL, timeout=30,
+                                env=dict(os.environ, PPLX_API_KEY="pplx-test-0123456789abcdef", PPLX_BASE_URL="http://127.0.0.1:9"))
         assert result.returncode == 2 and result.stdout == b""
         assert result.stderr.decode().splitlines() == [first, hint]
 
@@ -883,7 +904,7 @@ def test_parse_renders_a_response_body_as_ask_would(home, tmp_path):
 def test_a_prompt_eaten_by_options_says_which_were_taken(mocked):
     result = invoke("ask", "-c", "-v")
     assert result.exit_code == 2 and result.stderr.endswith(
-        "these words were read as options: -v, -c (quote the prompt, or put -- before it)\n")
+        "these words were read as options: -v, -c (quote the prompt, or put -- before it)\nTry 'pplx ask --help' for help.\n")
     mocked.post(AGENT, json=agent_body())
     assert invoke("ask", "--", "what", "does", "grep", "-c", "do").exit_code == 0
     assert sent(mocked, 0)["input"] == "what does grep -c do"

@@ -82,7 +82,10 @@ CASES = {
         ["ask", "q", "--retries", "0"], 1, b"", ["pplx: error: HTTP 502: HTML page '502 Bad Gateway'"], 1, 4.0),
     "401 is not retried": Case(
         [json_reply({"error": {"message": "Invalid API key", "type": "invalid_api_key"}}, 401)],
-        ["ask", "q"], 3, b"", ["pplx: error: HTTP 401: Invalid API key (invalid_api_key)"], 1, 4.0),
+        ["ask", "q"], 3, b"", ["pplx: error: HTTP 401: Invalid API key (invalid_api_key); the key (pplx-…[redacted]) came "
+                               "from PPLX_API_KEY; pplx reads the key from PPLX_API_KEY, PERPLEXITY_API_KEY, PPLX_API_KEY_CMD, "
+                               "api_key or api_key_cmd in {home}/.config/pplx/config.toml, then "
+                               "{home}/.config/perplexity/credentials.json, the first set"], 1, 4.0),
     "400 is not retried": Case(
         [json_reply({"error": {"message": "Invalid model 'nope'", "type": "invalid_model"}}, 400)],
         ["ask", "q", "-m", "openai/nope"], 1, b"", ["pplx: error: HTTP 400: Invalid model 'nope' (invalid_model)"], 1, 4.0),
@@ -138,7 +141,7 @@ def test_failure(api, home, tmp_path, name):
         lines = [line for line in lines if line.startswith("pplx: error:")]
         assert lines == ["pplx: error: HTTP 400: bad request; headers were Authorization: Bearer [redacted] (invalid_request)"]
     else:
-        assert lines == [line.replace("{url}", api.url) for line in case.stderr]
+        assert lines == [line.replace("{url}", api.url).replace("{home}", str(home)) for line in case.stderr]
     assert len(api.requests) == case.requests
     assert case.at_least <= elapsed < case.seconds, elapsed
     assert "Traceback" not in err and KEY not in err
@@ -189,6 +192,6 @@ def test_arguments_that_are_not_utf8_are_a_usage_error(api, home):
         result = subprocess.run([pplx_executable().encode(), b"ask", *args], capture_output=True, stdin=subprocess.DEVNULL,
                                 env=dict(os.environ, PPLX_BASE_URL=api.url), timeout=30)
         assert result.returncode == 2
-        assert result.stderr.decode() == f"pplx: error: {message}\n"
+        assert result.stderr.decode() == f"pplx: error: {message}\nTry 'pplx ask --help' for help.\n"
         assert result.stdout == b""
     assert api.requests == []

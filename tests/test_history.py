@@ -37,7 +37,7 @@ def mocked(db, monkeypatch):
 
 
 def invoke(*args, input=None):
-    return CliRunner().invoke(cli, list(args), input=input)
+    return CliRunner().invoke(cli, list(args), input=input, prog_name="pplx")
 
 
 def rows(path):
@@ -251,7 +251,7 @@ def test_nothing_to_continue_is_a_usage_error(mocked, db):
     invoke("ask", "q")
     result = invoke("ask", "--cid", "nosuchcid", "q")
     assert result.exit_code == 2
-    assert result.stderr == "pplx: error: no conversation 'nosuchcid' in the history\n"
+    assert result.stderr == "pplx: error: no conversation 'nosuchcid' in the history\nTry 'pplx ask --help' for help.\n"
     assert len(mocked.calls) == 1
 
 

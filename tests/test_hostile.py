@@ -274,10 +274,10 @@ def test_plain_http_to_another_machine_is_refused_before_any_lookup(home, monkey
         raise AssertionError("a name was looked up")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
-    result = CliRunner().invoke(cli, ["ask", "q", "--base-url", "http://api.example"])
+    result = CliRunner().invoke(cli, ["ask", "q", "--base-url", "http://api.example"], prog_name="pplx")
     assert result.exit_code == 2
     assert result.stderr == ("pplx: error: refusing to send the key in clear text to api.example (the base URL is http://); "
-                             "use https://, or --allow-http if you mean it\n")
+                             "use https://, or --allow-http if you mean it\nTry 'pplx ask --help' for help.\n")
 
 
 def test_allow_http_allows_plain_http_and_loopback_needs_nothing(api, home, monkeypatch):

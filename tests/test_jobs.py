@@ -101,7 +101,8 @@ def test_background_needs_store_and_detach_needs_background(api, home):
     detach = run_cli(api, "ask", "q", "--detach")
     assert detach.returncode == 2 and b"--detach needs --background" in detach.stderr
     chat = run_cli(api, "ask", "q", "--api", "chat", "--background")
-    assert chat.returncode == 2 and chat.stderr == b"pplx: error: --background needs the Agent API (--api agent): chat completions keep no runs\n"
+    assert chat.returncode == 2 and chat.stderr == (b"pplx: error: --background needs the Agent API (--api agent): chat "
+                                                    b"completions keep no runs\nTry 'pplx ask --help' for help.\n")
     nothing = run_cli(api, "jobs", "wait")
     assert nothing.returncode == 1 and nothing.stderr == b"pplx: error: no unfinished background run to wait for (see pplx jobs)\n"
     assert api.requests == []

@@ -100,7 +100,8 @@ def test_search_errors_are_one_line_with_the_right_status(api, home):
     assert bad.returncode == 1 and bad.stderr.decode().startswith("pplx: error: HTTP 400: validation failed: bad")
     api.add("/search", agent_error(401, "Invalid API key", "invalid_api_key"))
     denied = run_cli(api, "search", "q", env={"PPLX_API_KEY": "pplx-wrong-key-000000"})
-    assert denied.returncode == 3 and denied.stderr == b"pplx: error: HTTP 401: Invalid API key (invalid_api_key)\n"
+    assert denied.returncode == 3 and denied.stderr.decode().startswith(
+        "pplx: error: HTTP 401: Invalid API key (invalid_api_key); the key (pplx-…[redacted]) came from PPLX_API_KEY; ")
     assert run_cli(api, "search", "q", env={"PPLX_API_KEY": ""}).returncode == 3
 
 

@@ -142,7 +142,8 @@ def test_agent_no_search():
 
 
 @pytest.mark.parametrize("opts, message", [
-    (RequestOptions(model="sonarx"), "model 'sonarx' is not an Agent API model id"),
+    (RequestOptions(model="sonarx"), "model 'sonarx' is not a model id: did you mean sonar\\?"),
+    (RequestOptions(model="gpt-5"), "model 'gpt-5' is not an Agent API model id"),
     (RequestOptions(models=["a/b", "sonar-deep-research"]), "--models takes model ids"),
     (RequestOptions(no_search=True, fetch=True), "--no-search with an effort"),
 ])

@@ -95,6 +95,8 @@ def make_client(p: dict, *, base_url=None, key_required: bool = True):
     ca_bundle, ca_source = settings.ca_bundle(url)
     client = Client(base_url=url, api_key=key, timeout=float(settings.get("timeout")), retries=int(settings.get("retries")),
                     verbose=conn.verbose, quiet=conn.quiet, err=sys.stderr, ca_bundle=ca_bundle, ca_source=ca_source)
+    if key:
+        client.key_hint = settings.key_hint(key)
     if conn.dry_run:
         from pplx_cli.stdio import stdout
 

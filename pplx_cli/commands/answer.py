@@ -22,6 +22,7 @@ def _exchange(mode, words, p):
     from pplx_cli.exchange import Exchange
 
     _check_output_options(mode, p)
+    _note_misread_continuation(words, p)
     prompt, p = _prompt_and_attachments(words, p)
     exchange = Exchange(mode, prompt, p, warn=warn, note=note, err=sys.stderr)
     if p.get("dry_run"):
@@ -52,6 +53,35 @@ def _prompt_and_attachments(words, p):
                              "(quote the prompt, or put -- before it)") from None
         raise
     return prompt, dict(p, attachments=read_attachments(specs))
+
+
+#: Options that make a follow-up: typed among the prompt's words, they are easy to miss.
+CONTINUATION = ("-c", "--continue", "--cid")
+
+
+def _note_misread_continuation(words, p):
+    """'pplx ask what does grep -c do' continues the last conversation with "what does grep
+    do": when a continuation option comes after prompt words, say how it was read."""
+    if not words or not (p.get("continue_") or p.get("cid")) or p.get("quiet"):
+        return
+    argv = sys.argv[1:]
+    stop = argv.index("--") if "--" in argv else len(argv)
+    first = next((i for i, arg in enumerate(argv[:stop]) if arg == words[0]), None)
+    late = [arg for arg in argv[first + 1:stop] if arg.split("=", 1)[0] in CONTINUATION] if first is not None else []
+    if late:
+        meant, pending = [], list(words)
+        for arg in argv[first:stop]:  # the words as typed, the option where it stood
+            if pending and arg == pending[0]:
+                meant.append(pending.pop(0))
+            elif arg.split("=", 1)[0] in CONTINUATION:
+                meant.append(arg)
+        note(f"{late[0]} after the prompt's words was read as an option (continue a conversation); "
+             f"if it is part of the question, put -- before the prompt: pplx {_command()} -- {' '.join(meant)}")
+
+
+def _command() -> str:
+    ctx = click.get_current_context(silent=True)
+    return ctx.info_name if ctx is not None else "ask"
 
 
 def _options_given() -> list:

@@ -8,7 +8,7 @@ import click
 from pplx_cli.options import CONTEXT
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(context_settings=CONTEXT, no_args_is_help=True)
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion(shell):
     """Print the completion script for SHELL (bash, zsh or fish).
