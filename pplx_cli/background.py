@@ -32,7 +32,7 @@ class BackgroundRuns:
 
     def _detached(self, writer=None):
         """Ctrl-C or SIGTERM while a background run goes on: say how to pick it up or stop it."""
-        if self.run_id and self.run_status not in runs.TERMINAL:
+        if self.run_id and not runs.ended(self.run_status):
             self.note(f"the run {self.run_id} continues on Perplexity's side: 'pplx jobs wait {self.run_id}' picks it up, "
                       f"'pplx jobs cancel {self.run_id}' stops it")
 
@@ -72,7 +72,7 @@ class BackgroundRuns:
         """Note how a background run ended (for pplx jobs)."""
         if self.run_id:
             finish = writer.meta.get("finish_reason")
-            self.run_status = "completed" if finish == "stop" else (finish if finish in runs.TERMINAL else "incomplete")
+            self.run_status = "completed" if finish == "stop" else (finish if runs.ended(finish) else "incomplete")
 
     def _submit(self, response, writer):
         """--detach: the run's id on stdout, for id=$(pplx ...); it goes on on the service."""
@@ -104,7 +104,7 @@ class BackgroundRuns:
         except ValueError:
             return body
         rid = obj.get("id") if isinstance(obj, dict) else None
-        if not isinstance(rid, str) or obj.get("status") in runs.TERMINAL:
+        if not isinstance(rid, str) or runs.ended(obj.get("status")):
             return body
         self._run_started(rid, obj.get("status") or "queued")
         try:
@@ -113,5 +113,5 @@ class BackgroundRuns:
         except (KeyboardInterrupt, Terminated):
             self._detached()
             raise
-        self.run_status = final.get("status")
+        self.run_status = final.get("status") if isinstance(final.get("status"), str) else None
         return jsonsafe.dumps(final).encode()

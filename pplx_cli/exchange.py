@@ -196,7 +196,7 @@ class Exchange(BackgroundRuns):
                     meta=writer.metadata(error), duration=duration, exit_status=exit_status, error=error,
                     batch=self.batch_id,
                 )
-                if self.run_id and self.run_status in runs.TERMINAL:
+                if self.run_id and runs.ended(self.run_status):
                     history.set_run(self.run_id, self.run_status, exchange_id)
         except HistoryError as e:
             self.warn(f"history not recorded: {e}")

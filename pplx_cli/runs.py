@@ -15,13 +15,23 @@ from pplx_cli.sse import Event
 
 #: Statuses of a run that will not change any more.
 TERMINAL = {"completed", "failed", "incomplete", "cancelled", "requires_action"}
-#: Polling starts at FIRST_POLL seconds and grows by POLL_GROWTH to at most LAST_POLL.
-FIRST_POLL, POLL_GROWTH, LAST_POLL = 1.0, 1.5, 15.0
+#: Polling starts at FIRST_POLL seconds and grows by POLL_GROWTH to at most LAST_POLL; a
+#: Retry-After wins, but never below POLL_FLOOR (a server that says 0 is not polled flat out).
+FIRST_POLL, POLL_GROWTH, LAST_POLL, POLL_FLOOR = 1.0, 1.5, 15.0, 0.5
+#: The statuses of a run that is still going, besides the terminal ones.
+GOING = {"queued", "in_progress"}
+#: Polls in a row whose answer names no status before polling gives up on the run.
+MAX_NAMELESS = 5
 #: Efforts whose runs take long enough to be worth running in the background when streamed.
 LONG_EFFORTS = {"medium", "high", "xhigh"}
 
 _SEQUENCE = re.compile(r'"sequence_number"\s*:\s*(-?\d+)')
 _TYPE = re.compile(r'"type"\s*:\s*"([^"]+)"')
+
+
+def ended(status) -> bool:
+    """Whether a run's status (any value from the network) says it has ended."""
+    return isinstance(status, str) and status in TERMINAL
 
 
 def is_long_effort(effort) -> bool:
@@ -139,6 +149,12 @@ class ResumingEvents:
         from pplx_cli.sse import iter_sse
 
         why = "stalled" if getattr(lost, "timed_out", False) else "lost"
+        if self.last is None and self.handed:
+            # events without sequence numbers: no cursor to resume after, and a replay from the
+            # start would repeat what was handed on (forever, if the stream keeps breaking)
+            self.say(f"pplx: note: connection {why} after {self.handed} events that carry no sequence numbers; "
+                     f"polling the run {self.id} to its end instead of resuming")
+            return None
         after = -1 if self.last is None else self.last
         while self.spent < self.retries:
             self.spent += 1
@@ -207,6 +223,7 @@ def poll(client, rid: str, *, sleep=time.sleep, on_state=None, clock=time.monoto
     """
     interval = FIRST_POLL
     failing = False
+    nameless, told = 0, set()
     while True:
         try:
             state, wait = get_run(client, rid)
@@ -224,9 +241,20 @@ def poll(client, rid: str, *, sleep=time.sleep, on_state=None, clock=time.monoto
         if state is not None:
             if on_state:
                 on_state(state)
-            if state.get("status") in TERMINAL:
+            status = state.get("status")
+            if ended(status):
                 return state
-        sleep(interval if wait is None else wait)
+            if not isinstance(status, str) or not status:  # a state that says nothing is not polled forever
+                nameless += 1
+                if nameless >= MAX_NAMELESS:
+                    raise PplxError(f"the service's answers about the run {rid} name no status "
+                                    f"({MAX_NAMELESS} polls in a row); stopped waiting")
+            else:
+                nameless = 0
+                if status not in GOING and status not in told and say:  # a status the API added: said, and polled on
+                    told.add(status)
+                    say(f"pplx: note: the run {rid} is {status!r}, a status pplx does not know; still waiting for it to end")
+        sleep(max(interval if wait is None else wait, POLL_FLOOR))
         interval = min(interval * POLL_GROWTH, LAST_POLL)
 
 

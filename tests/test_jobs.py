@@ -9,14 +9,15 @@ import signal
 import subprocess
 
 from tests.conftest import pplx_executable
-from tests.server import AgentRun, BackgroundRun
+from tests.server import AgentRun, BackgroundRun, FakeAPI
 
 AGENT = "/v1/responses"
 LONG = " ".join(f"w{i}" for i in range(500))  # 500 deltas, one per word
 
 
 def run_cli(api, *args, timeout=60, env=None):
-    full = dict(os.environ, PPLX_BASE_URL=api.url, **(env or {}))
+    full = dict(os.environ, PPLX_BASE_URL=api.url)
+    full.update(env or {})
     return subprocess.run([pplx_executable(), *args], capture_output=True, stdin=subprocess.DEVNULL, env=full, timeout=timeout)
 
 
@@ -246,3 +247,20 @@ def test_a_retry_line_erases_the_progress_line_first(api, home):
     assert code == 0 and out == b"Canberra is the capital of Australia [1].\n"
     before, retry = shown.split("pplx: retrying", 1)
     assert "s · waiting for the answer" in before and before.endswith(ERASE)
+
+
+def test_jobs_use_todays_connection_and_refuse_a_run_started_elsewhere(api, home):
+    """Today's key goes where today's settings say: a run started on another base URL is
+    refused (naming both) unless --base-url names it."""
+    rid = run_cli(api, "ask", "--background", "--detach", "q").stdout.decode().strip()
+    with FakeAPI() as other:
+        moved = run_cli(api, "jobs", "show", rid, env={"PPLX_BASE_URL": other.url})
+        assert moved.returncode == 2 and other.requests == []
+        assert moved.stderr.decode().splitlines() == [
+            f"pplx: error: the run {rid} was started on {api.url}, and pplx now talks to {other.url}; to send the key "
+            f"there, give --base-url {api.url}", "Try 'pplx jobs show --help' for help."]
+        for command in (["wait", rid, "--no-meta"], ["cancel", rid]):
+            assert run_cli(api, "jobs", *command, env={"PPLX_BASE_URL": other.url}).returncode == 2
+        assert other.requests == []
+    explicit = run_cli(api, "jobs", "show", rid, "--base-url", api.url, env={"PPLX_BASE_URL": "http://127.0.0.1:9"})
+    assert explicit.returncode == 0 and explicit.stdout.decode().startswith(f"id: {rid}\n")

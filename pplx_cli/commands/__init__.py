@@ -75,10 +75,9 @@ def status_line(p: dict):
     return StatusLine(sys.stderr.buffer, width=width(sys.stderr, os.environ))
 
 
-def make_client(p: dict, *, base_url=None, key_required: bool = True):
-    """``(client, settings)`` for a command's connection options: --base-url, else
-    ``base_url`` (where a run was started), else the settings'; the key registered as a
-    secret so no line pplx writes shows it."""
+def make_client(p: dict, *, key_required: bool = True):
+    """``(client, settings)`` for a command's connection options (--base-url, else the
+    settings'); the key registered as a secret so no line pplx writes shows it."""
     import os
 
     from pplx_cli.client import Client
@@ -87,7 +86,7 @@ def make_client(p: dict, *, base_url=None, key_required: bool = True):
     from pplx_cli.messages import warn
 
     conn = resolve_connection(p)
-    settings = Settings({"base_url": conn.base_url or base_url, "timeout": conn.timeout, "retries": conn.retries,
+    settings = Settings({"base_url": conn.base_url, "timeout": conn.timeout, "retries": conn.retries,
                          "ca_bundle": conn.cacert}, env=os.environ, warn=warn)
     url = check_transport(settings.get("base_url"), conn.allow_http)
     key = settings.api_key(required=key_required)

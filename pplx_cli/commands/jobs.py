@@ -38,8 +38,19 @@ def _find(rid):
 
 
 def _client(p, record):
-    """A client for the run's service: --base-url, else the one the run was started on, else the settings'."""
-    return make_client(p, base_url=(record or {}).get("base_url"))
+    """A client for the current connection settings (--base-url, PPLX_BASE_URL, config, the
+    default): today's key goes only where today's settings say. A run this machine started on
+    another base URL is refused with one line naming both, unless --base-url names it."""
+    from pplx_cli.config import shown_url
+
+    client, settings = make_client(p)
+    started_on = (record or {}).get("base_url")
+    if started_on and p.get("base_url") is None and started_on.rstrip("/") != client.base_url.rstrip("/"):
+        from pplx_cli.errors import UsageError
+
+        raise UsageError(f"the run {record['id']} was started on {shown_url(started_on)}, and pplx now talks to "
+                         f"{client.shown}; to send the key there, give --base-url {shown_url(started_on)}")
+    return client, settings
 
 
 @click.group(invoke_without_command=True, context_settings=CONTEXT)
@@ -162,14 +173,14 @@ def _stream_events(client, rid, say):
 def _final_status(final, writer):
     """The run's status once it is known to have ended: from its final state, else from the
     stream's end; None while it may still be going."""
-    from pplx_cli.runs import TERMINAL
+    from pplx_cli.runs import ended
 
-    if isinstance(final, dict) and final.get("status") in TERMINAL:
+    if isinstance(final, dict) and ended(final.get("status")):
         return final["status"]
     finish = writer.meta.get("finish_reason")
     if finish == "stop":
         return "completed"
-    return finish if finish in TERMINAL else None
+    return finish if ended(finish) else None
 
 
 def _record(record, writer, status, error, duration, run_status):
@@ -212,7 +223,7 @@ def show(run_id, as_json, **p):
     import time
 
     from pplx_cli import jsonsafe
-    from pplx_cli.runs import TERMINAL, get_run, searches
+    from pplx_cli.runs import ended, get_run, searches
 
     record = _history_run(run_id)
     client, _ = _client(p, record)
@@ -221,12 +232,13 @@ def show(run_id, as_json, **p):
     if as_json:
         out_lines([jsonsafe.dumps(state, ensure_ascii=False)])
         return
-    lines = [f"id: {state.get('id') or run_id}", f"status: {state.get('status') or '-'}"]
+    rid, status = state.get("id"), state.get("status")
+    lines = [f"id: {rid if isinstance(rid, str) and rid else run_id}", f"status: {status if isinstance(status, str) and status else '-'}"]
     # a poll's created_at is not when the run began (recorded polls of one run went back in
     # time): the time is this machine's, from the history, or not said at all
     started = _started(record)
     if started is not None:
-        if state.get("status") in TERMINAL:
+        if ended(state.get("status")):
             lines.append(f"started: {record['time'][:19].replace('T', ' ')} UTC")
         else:
             lines.append(f"elapsed: {max(time.time() - started, 0):.0f}s")
