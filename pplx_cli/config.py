@@ -5,6 +5,7 @@ The config file is TOML at ``$XDG_CONFIG_HOME/pplx/config.toml`` (default
 """
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import NamedTuple
@@ -427,20 +428,43 @@ def _model_cache_path(env) -> Path:
     return xdg_dir("CACHE", env) / "pplx" / "models.json"
 
 
+#: A model id completion may offer: a shell inserts it unquoted, so only these characters.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9._/:@-]{1,200}")
+#: The most ids the completion cache keeps, and the largest file it reads.
+MAX_CACHED_MODELS, MAX_MODEL_CACHE_BYTES = 2000, 256 * 1024
+
+
+def plain_ids(ids) -> list:
+    """The ids that are plain (``[A-Za-z0-9._/:@-]``, never a space, quote, ``$`` or ``;``),
+    deduplicated, at most MAX_CACHED_MODELS: what may reach a shell's command line."""
+    out = []
+    for value in ids:
+        if isinstance(value, str) and _PLAIN_ID.fullmatch(value) and not value.startswith("-") and value not in out:
+            out.append(value)
+            if len(out) >= MAX_CACHED_MODELS:
+                break
+    return out
+
+
 def read_model_cache(env) -> list:
-    """The model ids the last ``pplx models`` listed ([] if none): for shell completion."""
+    """The model ids the last ``pplx models`` listed ([] if none): for shell completion. A
+    cache too large, or ids that are not plain, are never offered."""
     import json
 
+    path = _model_cache_path(env)
     try:
-        data = json.loads(_model_cache_path(env).read_text("utf-8"))
+        if path.stat().st_size > MAX_MODEL_CACHE_BYTES:
+            return []
+        data = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError, RecursionError):
         return []
-    return [m for m in data if isinstance(m, str)] if isinstance(data, list) else []
+    return plain_ids(data) if isinstance(data, list) else []
 
 
 def write_model_cache(env, ids) -> bool:
-    """Keep the listed model ids for completion; False if the cache is not writable."""
-    return _write_atomic(_model_cache_path(env), list(ids))
+    """Keep the listed model ids for completion (the plain ones, bounded); False if the cache
+    is not writable."""
+    return _write_atomic(_model_cache_path(env), plain_ids(ids))
 
 
 def _write_atomic(path: Path, data) -> bool:

@@ -27,6 +27,11 @@ MAX_DOCUMENTS = 512
 MAX_CHUNKS = 16_000
 EMBEDDING_MODELS = ("pplx-embed-v1-0.6b", "pplx-embed-v1-4b")
 CONTEXTUAL_MODELS = ("pplx-embed-context-v1-0.6b", "pplx-embed-context-v1-4b")
+#: Each model's full number of dimensions (its embeddings without --dimensions), from the
+#: API reference; for a model pplx does not know, MAX_DIMENSIONS bounds what it accepts.
+FULL_DIMENSIONS = {"pplx-embed-v1-0.6b": 1024, "pplx-embed-v1-4b": 2560,
+                   "pplx-embed-context-v1-0.6b": 1024, "pplx-embed-context-v1-4b": 2560}
+MAX_DIMENSIONS = 8192
 MAX_URLS = 50
 MAX_QUERIES = 5
 
@@ -164,6 +169,19 @@ def build_context_body(urls: list, formats: list, o: dict) -> dict:
     return body
 
 
+def is_http_url(url) -> bool:
+    """An absolute http(s) URL with a host and no white space (never an option's spelling)."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str) or any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
 def check_urls(urls: list) -> list:
     """1 to 50 http(s) URLs, else a usage error before anything is sent."""
     from urllib.parse import urlsplit
@@ -173,14 +191,36 @@ def check_urls(urls: list) -> list:
     if len(urls) > MAX_URLS:
         raise UsageError(f"{len(urls)} URLs: the Context API takes at most {MAX_URLS} in one request")
     for url in urls:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        if not is_http_url(url):
             guess = f"https://{url}"
-            if "://" not in url and not url.startswith("-") and urlsplit(guess).hostname and "." in urlsplit(guess).hostname \
-                    and not any(c.isspace() for c in url):
+            if "://" not in url and not url.startswith("-") and is_http_url(guess) and "." in (urlsplit(guess).hostname or ""):
                 raise UsageError(f"not an http(s) URL: {url!r}; did you mean {guess}?")
             raise UsageError(f"not an http(s) URL: {url!r}")
     return urls
+
+
+def pair_results(urls: list, results: list) -> list:
+    """For each URL asked for, its result (a dict) or None: paired by the result's ``url``
+    (scheme and host in any case, an empty path as ``/``), so a short or reordered answer
+    never puts a page's content under another URL; only an answer whose results name no URL
+    at all is paired by position."""
+    from urllib.parse import urlsplit
+
+    def key(url):
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError:
+            return url
+        return (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query)
+
+    pages = [r for r in results if isinstance(r, dict)]
+    named = {}
+    for page in pages:
+        if isinstance(page.get("url"), str):
+            named.setdefault(key(page["url"]), page)
+    if not named:
+        return [pages[i] if i < len(pages) else None for i in range(len(urls))]
+    return [named.get(key(url)) for url in urls]
 
 
 def page_ok(result: dict) -> bool:
@@ -214,22 +254,48 @@ def page_text(result: dict, formats: list) -> str:
 # ---- embeddings ----
 
 
-def decode_embedding(data, encoding: str) -> list:
+def decode_embedding(data, encoding: str, dimensions: int = None) -> list:
     """An embedding as numbers: ``base64_int8`` -> signed bytes, ``base64_binary`` -> bits,
     least significant first within each byte (Perplexity's embeddings guide unpacks them with
     ``np.unpackbits(..., bitorder="little")``: byte 0x01 is dimension 0 set); a list of
-    numbers is taken as it is."""
-    if isinstance(data, list) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in data):
+    finite numbers is taken as it is.
+
+    ``dimensions`` is how many numbers were asked for: a vector of any other length is a
+    StreamError, found from the base64 text's length before a byte is decoded, so an answer
+    that inflates to gigabytes of numbers is refused at its size, not after it. Without it,
+    MAX_DIMENSIONS bounds the length. A value that is not a finite number is an error, not null."""
+    expected = dimensions
+    limit = dimensions or MAX_DIMENSIONS
+    if isinstance(data, list):
+        if len(data) > limit or (expected and len(data) != expected):
+            raise StreamError(_wrong_length(len(data), expected, limit))
+        from pplx_cli.numbers import number
+
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and number(x) is not None for x in data):
+            raise StreamError("an embedding holds a value that is not a finite number")
         return data
     if not isinstance(data, str):
         raise StreamError("an embedding is neither base64 nor a list of numbers")
+    per_byte = 8 if encoding == "base64_binary" else 1
+    # 4 base64 characters carry 3 bytes: the length says the vector's size before decoding it
+    if len(data) > 4 * (-(-limit // per_byte) // 3 + 1):
+        size = len(data) * 3 // 4 - (len(data) - len(data.rstrip("=")))  # the bytes it would decode to
+        raise StreamError(_wrong_length(size * per_byte, expected, limit))
     try:
         raw = base64.b64decode(data, validate=True)
     except ValueError:
         raise StreamError("an embedding is not valid base64") from None
+    if (expected and len(raw) * per_byte != expected) or len(raw) * per_byte > limit:
+        raise StreamError(_wrong_length(len(raw) * per_byte, expected, limit))
     if encoding == "base64_binary":
         return [(byte >> i) & 1 for byte in raw for i in range(8)]
     return [b - 256 if b > 127 else b for b in raw]
+
+
+def _wrong_length(got, expected, limit) -> str:
+    if expected:
+        return f"an embedding has {got:,} values, not the {expected:,} asked for"
+    return f"an embedding has {got:,} values, more than the {limit:,} any model gives"
 
 
 def iter_batches(items: list, size_of, *, max_items: int, max_size: int):
@@ -249,8 +315,9 @@ def iter_batches(items: list, size_of, *, max_items: int, max_size: int):
 
 def split_inputs(data: bytes, *, null: bool, contextual: bool):
     """Texts from stdin: one per line (or NUL-separated), or for --contextual documents
-    separated by blank lines with one chunk a line. An empty input is a usage error naming
-    its line (or its number, NUL-separated)."""
+    separated by blank lines with one chunk a line. Blank lines at the end are ignored (the
+    rule of every command that reads lines); a blank line between texts is a usage error
+    naming it (each line is one text, and its index in the output is its line's)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -263,10 +330,9 @@ def split_inputs(data: bytes, *, null: bool, contextual: bool):
             if not item:
                 raise UsageError(f"input {n} is empty (the API refuses empty texts)")
         return [[i] for i in items] if contextual else items
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    while lines and not lines[-1].strip():  # blank lines at the end: ignored, as every command that reads lines does
         lines.pop()
-    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     if not contextual:
         for n, line in enumerate(lines, 1):
             if not line.strip():

@@ -90,3 +90,110 @@ def test_a_stream_without_sequence_numbers_is_polled_not_replayed(api, home):
     assert [r["path"] for r in api.requests[1:]] == [f"{AGENT}/{rid}"]  # one poll, no stream replay
     assert result.stderr.decode() == (f"pplx: note: connection lost after 3 events that carry no sequence numbers; "
                                       f"polling the run {rid} to its end instead of resuming\n")
+
+
+# ---- fetch: results paired by their URL ----
+
+
+def test_a_short_reordered_context_answer_pairs_pages_by_url(api, home):
+    urls = ["https://a.example/1", "https://b.example/2", "https://c.example/3"]
+    answer = {"id": "ctx", "results": [
+        {"url": "https://c.example/3", "status": {"type": "ok"}, "markdown": "page C\n", "metadata": {"title": "C"}},
+        {"url": "https://a.example/1", "status": {"type": "ok"}, "markdown": "page A\n", "metadata": {"title": "A"}}]}
+    api.add("/v1/context", json_reply(answer))
+    result = run_cli(api, "fetch", *urls, "--no-meta")
+    assert result.returncode == 1
+    assert result.stdout.decode() == "==> https://a.example/1 <==\npage A\n\n==> https://c.example/3 <==\npage C\n"
+    assert result.stderr.decode().splitlines() == ["pplx: warning: https://b.example/2: no result for it in the answer",
+                                                   "pplx: error: 1 of 3 pages could not be fetched"]
+
+
+# ---- search --urls: nothing but URLs reaches the next command ----
+
+
+def test_search_urls_prints_only_http_urls(api, home, tmp_path):
+    api.search_results = [{"title": "ok", "url": "https://good.example/a"},
+                          {"title": "option", "url": "--base-url=https://evil.example"},
+                          {"title": "file", "url": f"--meta={tmp_path}/owned"},
+                          {"title": "js", "url": "javascript:alert(1)"},
+                          {"title": "ok2", "url": "http://also.example/b"}]
+    result = run_cli(api, "search", "q", "--urls", "--no-meta")
+    assert result.returncode == 0
+    assert result.stdout == b"https://good.example/a\nhttp://also.example/b\n"
+    assert result.stderr.decode().splitlines() == [
+        "pplx: warning: left out a result whose URL is not an http(s) URL: '--base-url=https://evil.example'",
+        f"pplx: warning: left out a result whose URL is not an http(s) URL: '--meta={tmp_path}/owned'",
+        "pplx: warning: left out a result whose URL is not an http(s) URL: 'javascript:alert(1)'"]
+    piped = subprocess.run(f"{pplx_executable()} search q --urls --no-meta 2>/dev/null | xargs -n 50 {pplx_executable()} fetch -- "
+                           "--no-meta", shell=True, capture_output=True, env=dict(os.environ, PPLX_BASE_URL=api.url), timeout=60)
+    assert not (tmp_path / "owned").exists()
+    assert [r["body"]["urls"] for r in api.requests if r["path"] == "/v1/context"] in ([], [["https://good.example/a",
+                                                                                             "http://also.example/b"]])
+
+
+# ---- completion: only plain ids, a bounded cache ----
+
+
+def test_model_ids_that_a_shell_would_run_never_reach_the_completion_cache(api, home):
+    api.models = [{"id": "openai/gpt-5.1", "object": "model", "owned_by": "openai"},
+                  {"id": "x; touch /tmp/pwned", "object": "model"}, {"id": "$(reboot)", "object": "model"},
+                  {"id": "a b", "object": "model"}, {"id": "--help", "object": "model"}, {"id": "q'uote", "object": "model"}]
+    assert run_cli(api, "models").returncode == 0
+    cache = json.loads((home / ".cache" / "pplx" / "models.json").read_text())
+    assert cache == ["openai/gpt-5.1"]
+    api.models = [{"id": f"p/m{i}", "object": "model"} for i in range(5000)]
+    assert run_cli(api, "models", "--json").returncode == 0
+    assert len(json.loads((home / ".cache" / "pplx" / "models.json").read_text())) == 2000
+
+
+def test_a_huge_model_list_is_one_line(api, home):
+    api.add("/v1/models", Reply(parts=[b'{"object":"list","data":[' + b'{"id":"p/m"},' * 500_000 + b'{"id":"p/last"}]}'],
+                                headers={"Content-Type": "application/json"}, framing="length"))
+    result = run_cli(api, "models")
+    assert result.returncode == 1 and result.stdout == b""
+    assert result.stderr == b"pplx: error: the response body is larger than 4 MiB; stopped reading\n"
+
+
+# ---- embeddings: checked before decoding, bounded ----
+
+
+def test_an_embedding_of_the_wrong_length_is_refused_before_it_is_decoded(api, home):
+    import base64
+    import gzip
+
+    huge = base64.b64encode(bytes(40_000_000)).decode()  # 40 million dimensions, for 128 asked
+    body = json.dumps({"object": "list", "model": "pplx-embed-v1-0.6b",
+                       "data": [{"object": "embedding", "index": 0, "embedding": huge}]}).encode()
+    packed = gzip.compress(body, 9)
+    assert len(packed) < 200_000  # what crosses the network is small
+    api.add("/v1/embeddings", Reply(parts=[packed], headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+                                    framing="length"))
+    # measured from a small wrapper process: a child forked from this (large) test process
+    # would count the pages it shared with it before exec
+    wrapper = ("import os, subprocess, sys\n"
+               "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=open(os.environ['ERR_FILE'], 'wb'))\n"
+               "_, status, usage = os.wait4(p.pid, 0)\n"
+               "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)")
+    err_file = home / "err.txt"
+    out = subprocess.run([__import__("sys").executable, "-c", wrapper, pplx_executable(), "embed", "--dimensions", "128", "one",
+                          "--no-meta"], capture_output=True, env=dict(os.environ, PPLX_BASE_URL=api.url, ERR_FILE=str(err_file)),
+                         timeout=60).stdout.split()
+    code, peak_kib = int(out[0]), int(out[1])
+    assert code == 1
+    assert err_file.read_text() == "pplx: error: an embedding has 40,000,000 values, not the 128 asked for\n"
+    assert peak_kib < 400 * 1024  # the 53 MB body read once, never decoded into 40 million numbers
+
+
+def test_non_finite_values_in_a_vector_are_an_error_not_null(api, home):
+    api.add("/v1/embeddings", Reply(parts=[b'{"data":[{"index":0,"embedding":[1,NaN' + b",2" * 126 + b']}],"model":"m"}'],
+                                    headers={"Content-Type": "application/json"}, framing="length"))
+    result = run_cli(api, "embed", "--dimensions", "128", "one", "--no-meta")
+    assert result.returncode == 1 and result.stdout == b""
+    assert result.stderr == b"pplx: error: an embedding holds a value that is not a finite number\n"
+
+
+def test_embed_ignores_blank_lines_at_the_end_and_refuses_them_between(api, home):
+    ok = run_cli(api, "embed", "--dimensions", "128", "--no-meta", stdin=b"one\ntwo\n\n \n")
+    assert ok.returncode == 0 and len(ok.stdout.splitlines()) == 2
+    bad = run_cli(api, "embed", "--dimensions", "128", "--no-meta", stdin=b"one\n\ntwo\n")
+    assert bad.returncode == 2 and bad.stderr.decode().splitlines()[0] == "pplx: error: line 2 is empty (the API refuses empty texts)"

@@ -101,9 +101,11 @@ def _pieces(call, writer, answers, options, contextual):
     from pplx_cli import jsonsafe
     from pplx_cli.errors import StreamError
     from pplx_cli.pieces import META, Piece
-    from pplx_cli.platform import decode_embedding
+    from pplx_cli.platform import FULL_DIMENSIONS, decode_embedding
 
     encoding = options["encoding_format"]
+    # how many numbers each vector must have: what was asked for, else the model's full size
+    dimensions = options.get("dimensions") or FULL_DIMENSIONS.get(options["model"])
     usage, written, model = {}, 0, options["model"]
     index = 0
     for start, batch, obj in answers:
@@ -113,17 +115,18 @@ def _pieces(call, writer, answers, options, contextual):
             raise StreamError(f"the Embeddings API answered {len(data) if isinstance(data, list) else 'no'} embeddings "
                               f"for {len(batch)} inputs")
         lines = []
-        for d, entry in enumerate(sorted(data, key=lambda e: e.get("index", 0) if isinstance(e, dict) else 0)):
+        for d, entry in enumerate(_in_order(data)):
             if contextual:
                 chunks = entry.get("data") if isinstance(entry, dict) else None
-                if not isinstance(chunks, list):
-                    raise StreamError("a contextualized embedding has no chunk list")
-                for c, chunk in enumerate(chunks):
-                    vector = decode_embedding(chunk.get("embedding") if isinstance(chunk, dict) else None, encoding)
+                if not isinstance(chunks, list) or len(chunks) != len(batch[d]):
+                    raise StreamError(f"a contextualized embedding has {len(chunks) if isinstance(chunks, list) else 'no'} "
+                                      f"chunks for the {len(batch[d])} of its document")
+                for c, chunk in enumerate(_in_order(chunks)):
+                    vector = decode_embedding(chunk.get("embedding") if isinstance(chunk, dict) else None, encoding, dimensions)
                     lines.append(jsonsafe.dumps({"index": index, "document": start + d, "chunk": c, "embedding": vector}))
                     index += 1
             else:
-                vector = decode_embedding(entry.get("embedding") if isinstance(entry, dict) else None, encoding)
+                vector = decode_embedding(entry.get("embedding") if isinstance(entry, dict) else None, encoding, dimensions)
                 lines.append(jsonsafe.dumps({"index": start + d, "embedding": vector}))
         writer.emit(("\n".join(lines) + "\n").encode())
         written += len(lines)
@@ -132,20 +135,31 @@ def _pieces(call, writer, answers, options, contextual):
                        "usage": usage, **call.headers_meta})
 
 
+def _in_order(entries: list) -> list:
+    """Entries by their ``index`` when each has a distinct whole one below their count (as
+    the API sends them, in any order); else as they came."""
+    from pplx_cli.numbers import whole
+
+    indexes = [whole(e.get("index")) if isinstance(e, dict) else None for e in entries]
+    if sorted(i for i in indexes if i is not None) == list(range(len(entries))):
+        return [entries[indexes.index(i)] for i in range(len(entries))]
+    return list(entries)
+
+
 def _add_usage(total: dict, usage):
     """Sum the requests' usage: tokens and cost."""
-    from pplx_cli.output import is_number as _number
+    from pplx_cli.numbers import number, whole
 
     if not isinstance(usage, dict):
         return
     for key in ("prompt_tokens", "total_tokens"):
-        if _number(usage.get(key)):
+        if whole(usage.get(key)) is not None:
             total[key] = total.get(key, 0) + usage[key]
     cost = usage.get("cost")
     if isinstance(cost, dict):
         mine = total.setdefault("cost", {})
         for key, value in cost.items():
-            if _number(value):
-                mine[key] = round(mine.get(key, 0) + value, 10)
+            if number(value) is not None:
+                mine[key] = round(mine.get(key, 0) + number(value), 10)
             elif isinstance(value, str):
                 mine[key] = value

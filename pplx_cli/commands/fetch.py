@@ -27,7 +27,7 @@ FORMATS = ("markdown", "html", "links", "highlights")
 def fetch(urls, formats, as_json, no_log, **p):
     """Fetch pages' content (the Context API), as Markdown by default.
 
-    1 to 50 URLs, as arguments or one per line on stdin ('-' or none; more: xargs -n 50). One URL: its content. Several:
+    1 to 50 URLs, as arguments or one per line on stdin ('-' or none; more: xargs -n 50 pplx fetch --). One URL: its content. Several:
     each preceded by a '==> URL <==' line, as head(1) does. A page that cannot be fetched
     is one warning naming it and why; the others are still printed, and the exit status
     is 1 if any failed.
@@ -39,7 +39,7 @@ def fetch(urls, formats, as_json, no_log, **p):
       pplx fetch --highlights "pricing" https://example.com/a https://example.com/b
       pplx fetch --json --max-age 0 https://example.com | jq -r .metadata.title
     """
-    from pplx_cli.platform import CONTEXT_PATH, build_context_body, check_urls, context_formats, recorded
+    from pplx_cli.platform import CONTEXT_PATH, build_context_body, check_urls, context_formats, pair_results, recorded
 
     urls = check_urls(list(urls) if urls and list(urls) != ["-"] else _stdin_urls())
     if p.get("meta_path") and p.get("no_meta"):
@@ -55,12 +55,12 @@ def fetch(urls, formats, as_json, no_log, **p):
         results = obj.get("results")
         if not isinstance(results, list):
             raise StreamError("the Context API's answer has no results list")
-        pages = [r if isinstance(r, dict) else {} for r in results]
-        failed = [(url, page) for url, page in zip(urls, pages) if not _ok(page)]
-        yield Piece(META, {"kind": "fetch", "id": obj.get("id"), "pages": len(pages) - len(failed),
-                           "failed": len(failed), **call.headers_meta})
+        pages = pair_results(urls, results)  # by each result's url: never content under the wrong URL
+        failed = [(url, page) for url, page in zip(urls, pages) if page is None or not _ok(page)]
+        yield Piece(META, {"kind": "fetch", "id": obj.get("id") if isinstance(obj.get("id"), str) else None,
+                           "pages": len(pages) - len(failed), "failed": len(failed), **call.headers_meta})
         for url, page in failed:
-            writer.warn(f"{url}: {_failure(page)}")
+            writer.warn(f"{url}: {_failure(page) if page is not None else 'no result for it in the answer'}")
         yield from _output(urls, pages, shown, as_json, writer)
         if failed:
             raise StreamError(f"{len(failed)} of {len(urls)} page{'s' if len(urls) != 1 else ''} could not be fetched")
@@ -89,6 +89,8 @@ def _output(urls, pages, shown, as_json, writer):
     several = len(urls) > 1
     first = True
     for url, page in zip(urls, pages):
+        if page is None:  # no result for this URL: said in a warning, counted as failed
+            continue
         if as_json:
             metadata = page.get("metadata")
             title = metadata.get("title") if isinstance(metadata, dict) else None  # where the Context API puts it

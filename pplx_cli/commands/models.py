@@ -12,14 +12,21 @@ from pplx_cli.options import CONTEXT, connection_options, json_option
 HEADER = ("MODEL", "OWNER", "INPUT/1M", "OUTPUT/1M", "CACHE_READ/1M")
 
 
+#: The largest model list read: a real one is about 10 KB (52 models); a list of millions
+#: would take gigabytes once parsed.
+MAX_LIST_BYTES = 4 * 1024 * 1024
+
+
 def _price(pricing, name) -> str:
-    value = pricing.get(name) if isinstance(pricing, dict) else None
-    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "-"
+    from pplx_cli.numbers import plain
+
+    return plain(pricing.get(name) if isinstance(pricing, dict) else None)
 
 
 def model_rows(models) -> list:
     """The table's lines: a header, then one line per model (id, owner, USD per 1M tokens)."""
-    rows = [HEADER] + [(str(m.get("id")), str(m.get("owned_by") or "-"), _price(m.get("pricing"), "input"),
+    rows = [HEADER] + [(str(m.get("id")), m["owned_by"] if isinstance(m.get("owned_by"), str) and m["owned_by"] else "-",
+                        _price(m.get("pricing"), "input"),
                         _price(m.get("pricing"), "output"), _price(m.get("pricing"), "cache_read")) for m in models]
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
     return ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
@@ -47,7 +54,7 @@ def models(as_json, **p):
 
     client, settings = make_client(p, key_required=False)
     try:
-        body = read_body(client.get("/v1/models"))
+        body = read_body(client.get("/v1/models"), limit=MAX_LIST_BYTES)
     except AuthError:
         if client.api_key is None:
             settings.api_key()  # raises the usual "no API key" error

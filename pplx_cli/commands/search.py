@@ -39,7 +39,7 @@ def _check_queries(ctx, param, value):
 @click.option("--mode", type=click.Choice(["web", "academic", "sec"]), help="Which index: the web, academic papers, SEC filings.")
 @click.option("--max-tokens", type=click.IntRange(min=1), metavar="N", help="Most tokens of page content in all. [default: 10000]")
 @click.option("--max-tokens-per-page", type=click.IntRange(min=1), metavar="N", help="Most tokens of content per page. [default: 4096]")
-@click.option("--urls", "urls_only", is_flag=True, help="Print only the URLs, one a line (for xargs).")
+@click.option("--urls", "urls_only", is_flag=True, help="Print only the URLs, one a line (only valid http(s) URLs; for pplx fetch).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one result per line, with query and rank.")
 @meta_options
 @click.option("--no-log", is_flag=True, help="Do not record this search in the history.")
@@ -55,7 +55,7 @@ def search(words, queries, urls_only, as_json, no_log, **p):
     \b
     Examples:
       pplx search "rust async runtime comparison"
-      pplx search --urls --max-results 5 "sqlite wal mode" | xargs -n 50 pplx fetch
+      pplx search --urls --max-results 5 "sqlite wal mode" | pplx fetch
       pplx search -Q "fusion startups" -Q "fusion funding 2026" --json | jq -r .title
       pplx search --recency week --domain arxiv.org "mixture of experts"
     """
@@ -126,7 +126,13 @@ def _format(results, several, urls_only, as_json, writer) -> str:
         return "".join(jsonsafe.dumps({**result, "query": query, "rank": rank}, ensure_ascii=False) + "\n"
                        for query, rank, result in results)
     if urls_only:
-        return "".join(one_line(result.get("url")) + "\n" for _, _, result in results if one_line(result.get("url")))
+        from pplx_cli.platform import is_http_url
+
+        urls = [one_line(result.get("url")) for _, _, result in results if one_line(result.get("url"))]
+        for url in urls:  # a "URL" such as --base-url=... must never reach a command line as an option
+            if not is_http_url(url):
+                writer.warn(f"left out a result whose URL is not an http(s) URL: {url[:100]!r}")
+        return "".join(url + "\n" for url in urls if is_http_url(url))
     width = _width(writer)
     blocks, last_query = [], object()
     for query, rank, result in results:
