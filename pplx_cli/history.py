@@ -84,6 +84,49 @@ MIGRATIONS = [
     ALTER TABLE exchanges ADD COLUMN batch TEXT;
     CREATE INDEX exchanges_batch ON exchanges (batch, id);
     """,
+    # 6: ids never handed out twice. Without AUTOINCREMENT SQLite gives the next row the
+    # highest id + 1, so removing the newest exchanges gave their ids to the next ones; a
+    # table cannot gain AUTOINCREMENT in place, so it is rebuilt, every id kept (the full-text
+    # index's rowids stay right; its triggers, dropped with the old table, are put back by
+    # _migrate). The highest id the old database shows was handed out starts the sequence:
+    # its newest row, or a background run's answer that was removed since.
+    """
+    CREATE TABLE exchanges_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time TEXT NOT NULL,
+        cid TEXT NOT NULL,
+        api TEXT,
+        model TEXT,
+        system TEXT,
+        prompt TEXT NOT NULL,
+        options TEXT,
+        answer TEXT NOT NULL DEFAULT '',
+        reasoning TEXT,
+        meta TEXT,
+        duration REAL,
+        exit_status INTEGER,
+        error TEXT,
+        cost REAL,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        kind TEXT NOT NULL DEFAULT 'answer',
+        cost_estimated INTEGER NOT NULL DEFAULT 0,
+        batch TEXT
+    );
+    INSERT INTO exchanges_new (id, time, cid, api, model, system, prompt, options, answer, reasoning, meta, duration,
+                               exit_status, error, cost, prompt_tokens, completion_tokens, kind, cost_estimated, batch)
+        SELECT id, time, cid, api, model, system, prompt, options, answer, reasoning, meta, duration,
+               exit_status, error, cost, prompt_tokens, completion_tokens, kind, cost_estimated, batch FROM exchanges;
+    DROP TABLE exchanges;
+    ALTER TABLE exchanges_new RENAME TO exchanges;
+    CREATE INDEX exchanges_cid ON exchanges (cid, id);
+    CREATE INDEX exchanges_time ON exchanges (time);
+    CREATE INDEX exchanges_batch ON exchanges (batch, id);
+    DELETE FROM sqlite_sequence WHERE name = 'exchanges';
+    INSERT INTO sqlite_sequence (name, seq) VALUES ('exchanges', MAX(
+        COALESCE((SELECT MAX(id) FROM exchanges), 0),
+        COALESCE((SELECT MAX(exchange_id) FROM runs WHERE typeof(exchange_id) = 'integer'), 0)));
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -159,6 +202,9 @@ class History:
                 for step in range(version, SCHEMA_VERSION):
                     for statement in _statements(MIGRATIONS[step]):
                         self.db.execute(statement)
+                if self._has_fts():  # a rebuilt table lost the index's triggers: back in the same transaction
+                    for statement in _statements(FTS):
+                        self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 self.db.execute("COMMIT")
             except BaseException:
@@ -168,13 +214,16 @@ class History:
             raise HistoryError(f"the history was written by a newer pplx (schema {version})")
         self.fts = self._ensure_fts()
 
+    def _has_fts(self) -> bool:
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'exchanges_fts'").fetchone() is not None
+
     def _ensure_fts(self) -> bool:
-        if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'exchanges_fts'").fetchone():
+        if self._has_fts():
             return True
         try:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'exchanges_fts'").fetchone():
+                if not self._has_fts():
                     for statement in _statements(FTS):
                         self.db.execute(statement)
                     self.db.execute("INSERT INTO exchanges_fts (exchanges_fts) VALUES ('rebuild')")

@@ -185,6 +185,82 @@ def test_migration_from_schema_1(db):
                                          "estimated": 0, "prompt_tokens": 5, "completion_tokens": 6}
 
 
+def old_database(path, version):
+    """A history as pplx left it at schema ``version``, with its full-text index."""
+    from pplx_cli.history import FTS
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    for step in MIGRATIONS[:version]:
+        conn.executescript(step)
+    conn.executescript(FTS)
+    conn.execute(f"PRAGMA user_version = {version}")
+    return conn
+
+
+def test_ids_are_never_handed_out_twice(mocked, db):
+    for text in ("One.", "Two.", "Three.", "Four."):
+        mocked.post(CHAT, json=answer(text))
+    for prompt in ("first", "second", "third"):
+        assert invoke("ask", prompt).exit_code == 0
+    assert invoke("log", "rm", "3").exit_code == 0
+    assert invoke("ask", "fourth").exit_code == 0
+    assert [line.split()[0] for line in invoke("log").stdout.splitlines()] == ["4", "2", "1"]
+    gone = invoke("log", "show", "3")
+    assert gone.exit_code == 1 and gone.stderr == "pplx: error: no exchange 3 in the history\n"
+    assert invoke("log", "rm", "--cid", rows(db)[-1]["cid"]).exit_code == 0  # the newest conversation, whole
+    with History(str(db)) as history:
+        assert history.record(cid="c", prompt="fifth", answer="Five.", meta={}, exit_status=0) == 5
+
+
+def test_migration_to_ids_never_reused_keeps_rows_ids_and_search(db):
+    conn = old_database(db, 5)
+    for id_, prompt in ((1, "about zeppelins"), (2, "about canberra"), (5, "about qubits"), (7, "the newest")):
+        conn.execute("INSERT INTO exchanges (id, time, cid, prompt, answer, cost, batch) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (id_, f"2026-10-0{id_}T10:00:00.000000Z", f"c{id_}", prompt, f"answer {id_}", 0.5, "b1" if id_ == 2 else None))
+    conn.execute("DELETE FROM exchanges WHERE id = 7")  # removed by an older pplx: 7 was handed out
+    conn.execute("INSERT INTO runs (id, time, prompt, exchange_id) VALUES ('resp_1', '2026-10-08', 'q', 9)")
+    conn.commit()
+    conn.close()
+    with History(str(db)) as history:
+        assert history.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        kept = history.db.execute("SELECT id, prompt, answer, cid, cost, batch, kind FROM exchanges ORDER BY id").fetchall()
+        assert [tuple(r) for r in kept] == [(1, "about zeppelins", "answer 1", "c1", 0.5, None, "answer"),
+                                            (2, "about canberra", "answer 2", "c2", 0.5, "b1", "answer"),
+                                            (5, "about qubits", "answer 5", "c5", 0.5, None, "answer")]
+        # the highest id the old database shows was handed out (a background run's answer, 9)
+        assert history.record(cid="c", prompt="new zeppelins", answer="x", meta={}, exit_status=0) == 10
+    assert [json.loads(x)["id"] for x in invoke("log", "search", "zeppelins", "--json").stdout.splitlines()] == [10, 1]
+    assert [json.loads(x)["id"] for x in invoke("log", "search", "qubits", "--json").stdout.splitlines()] == [5]
+    assert invoke("log", "rm", "10").exit_code == 0
+    assert invoke("log", "search", "new").exit_code == 1  # the index follows deletes after the migration
+    with History(str(db)) as history:
+        assert history.record(cid="c", prompt="after", answer="x", meta={}, exit_status=0) == 11
+    with sqlite3.connect(db) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'exchanges'")}
+    assert {"exchanges_cid", "exchanges_time", "exchanges_batch"} <= indexes
+
+
+def test_migration_is_done_once_by_parallel_processes(db):
+    conn = old_database(db, 5)
+    conn.executemany("INSERT INTO exchanges (time, cid, prompt) VALUES ('2026-10-01T10:00:00Z', 'c', ?)",
+                     [(f"prompt {n}",) for n in range(200)])
+    conn.commit()
+    conn.close()
+    code = ("import sys; from pplx_cli.history import History\n"
+            "with History(sys.argv[1]) as h: print(h.record(cid='p', prompt='parallel', answer='x', meta={}, exit_status=0))")
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(6)]
+    results = [(p.wait(60), p.stdout.read(), p.stderr.read()) for p in procs]
+    assert [(code, err) for code, _, err in results] == [(0, b"")] * 6
+    assert sorted(int(out) for _, out, _ in results) == list(range(201, 207))
+    assert len(rows(db)) == 206
+    assert [json.loads(x)["id"] for x in invoke("log", "search", "parallel", "--json", "-n", "10").stdout.splitlines()] == \
+        list(range(206, 200, -1))
+
+
 # ---- conversations ----
 
 
