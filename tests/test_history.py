@@ -503,6 +503,26 @@ def test_log_rm_prune_and_export(db):
     assert invoke("log", "rm").exit_code == 2
 
 
+def test_log_shows_a_conversation_only_for_conversations(db):
+    with History(str(db)) as history:
+        history.record(cid="conv1", prompt="a question", answer="x", meta={}, exit_status=0, model="sonar",
+                       time="2026-11-02T10:00:00.000000Z")
+        history.record(cid="line1", prompt="a batch line", answer="x", meta={}, exit_status=0, model="sonar", batch="b1",
+                       time="2026-11-02T10:01:00.000000Z")
+        for n, kind in enumerate(("search", "fetch", "embed"), 2):
+            history.record(cid=f"{kind}1", prompt=f"a {kind}", answer="x", meta={}, exit_status=0, model=kind, kind=kind,
+                           time=f"2026-11-02T10:0{n}:00.000000Z")
+    listed = invoke("log")
+    assert listed.exit_code == 0
+    assert listed.stdout == ("5  2026-11-02 10:04  -      embed   -  a embed\n"
+                             "4  2026-11-02 10:03  -      fetch   -  a fetch\n"
+                             "3  2026-11-02 10:02  -      search  -  a search\n"
+                             "2  2026-11-02 10:01  -      sonar   -  a batch line\n"
+                             "1  2026-11-02 10:00  conv1  sonar   -  a question\n")
+    assert [json.loads(x)["cid"] for x in invoke("log", "--json").stdout.splitlines()] == ["embed1", "fetch1", "search1", "line1", "conv1"]
+    assert [x.split()[3] for x in invoke("log", "search", "a").stdout.splitlines()] == ["-", "-", "-", "-", "conv1"]
+
+
 def test_log_fits_an_80_column_terminal_with_a_header_and_is_whole_when_piped(db):
     import pty
 

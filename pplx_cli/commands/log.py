@@ -67,7 +67,9 @@ def _print_rows(rows, as_json):
         table = []
         for row in rows:
             status = "" if row["exit_status"] == 0 else f"  [exit {row['exit_status']}]"
-            table.append([str(row["id"]), row["time"][:16].replace("T", " "), row["cid"], row["model"] or "-",
+            # a batch line, a search, a fetch or embeddings has a cid, but no conversation to continue
+            conversation = row["cid"] if row["kind"] == "answer" and row["batch"] is None else "-"
+            table.append([str(row["id"]), row["time"][:16].replace("T", " "), conversation, row["model"] or "-",
                           dollars(row["cost"]) if row["cost"] is not None else "-",
                           " ".join(row["prompt"].split()) + status])
         lines = _table(table, ["ID", "TIME (UTC)", "CONVERSATION", "MODEL", "COST", "PROMPT"], right=(0, 4))
@@ -107,8 +109,9 @@ def _table(rows, header, right=(), estimate=None) -> list:
 def log(ctx, limit, since, model, cid, batch, as_json):
     """List recent exchanges from the history, newest first.
 
-    Each line: id, time (UTC), conversation id, model, cost, the start of the prompt, and
-    the exit status when it was not 0. Every ask and stream exchange is recorded in a
+    Each line: id, time (UTC), conversation id ('-' for a batch line, a search, a fetch or
+    embeddings: none is a conversation), model, cost, the start of the prompt, and the exit
+    status when it was not 0. Every ask and stream exchange is recorded in a
     SQLite database (see 'pplx log path'); --no-log or 'log = false' in the config file
     turn that off.
 
