@@ -553,3 +553,57 @@ def test_log_fits_an_80_column_terminal_with_a_header_and_is_whole_when_piped(db
     assert costs[-1].startswith("total") and costs[-1].endswith("$0.0050  (estimate)")
     piped = invoke("log").stdout.splitlines()
     assert len(piped) == 2 and piped[1].endswith(long_prompt)  # no header, nothing cut
+
+
+def on_pty(*args, columns=80):
+    """pplx with stdout and stderr on a pseudo-terminal ``columns`` wide (its size, not
+    $COLUMNS): (exit status, the lines it showed)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    from tests.conftest import read_all
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    proc = subprocess.Popen([pplx_executable(), *args], stdout=slave, stderr=slave, stdin=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    shown = read_all(master).decode().replace("\r\n", "\n")
+    return proc.wait(30), shown.splitlines()
+
+
+def cells(line: str) -> int:
+    """The columns a line takes on a terminal: East Asian wide and fullwidth two, combining none."""
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+def test_log_counts_wide_characters_as_two_columns(db):
+    cjk = "量子コンピュータはどのように誤り訂正を行い、なぜそれが難しいのですか。詳しく説明してください。"
+    emoji = "e\u0301clairs, 🚀 rockets and 🌏 planets " * 3  # é as e and a combining accent: one column
+    with History(str(db)) as history:
+        history.record(cid="c1", prompt=cjk, answer="x", meta={"usage": {"cost": {"total_cost": 0.5}}}, exit_status=0,
+                       model="通义千问", time="2026-11-02T10:00:00.000000Z")
+        history.record(cid="c2", prompt=emoji, answer="x", meta={}, exit_status=0, model="sonar", time="2026-11-02T10:01:00.000000Z")
+        history.record(cid="c3", prompt="short 日本", answer="x", meta={}, exit_status=0, model="sonar", time="2026-11-02T10:02:00.000000Z")
+    code, listed = on_pty("log")
+    assert code == 0
+    assert max(cells(line) for line in listed) <= 80
+    # the prompt gets 80 - 55 columns: 24 and the ellipsis
+    assert listed == [
+        "ID  TIME (UTC)        CONVERSATION  MODEL        COST  PROMPT",
+        " 3  2026-11-02 10:02  c3            sonar           -  short 日本",
+        " 2  2026-11-02 10:01  c2            sonar           -  e\u0301clairs, 🚀 rockets and …",
+        " 1  2026-11-02 10:00  c1            通义千问  $0.5000  量子コンピュータはどのよ…",
+    ]
+    code, costs = on_pty("log", "cost")
+    assert code == 0 and max(cells(line) for line in costs) <= 80
+    assert costs == [
+        "DAY         MODEL     EXCHANGES  IN  OUT     COST",
+        "2026-11-02  sonar             2   0    0  $0.0000",
+        "2026-11-02  通义千问          1   0    0  $0.5000",
+        "total                         3   0    0  $0.5000",
+    ]

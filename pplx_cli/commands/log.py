@@ -79,9 +79,10 @@ def _print_rows(rows, as_json):
 def _table(rows, header, right=(), estimate=None) -> list:
     """Aligned columns, the last one free. On a terminal: a header row, and the last column
     cut to the terminal's width (never the others); piped: every line whole, no header.
-    What came from the network is shown, never obeyed: one line a row."""
+    Widths are terminal columns: a CJK character or an emoji takes two, a combining mark
+    none. What came from the network is shown, never obeyed: one line a row."""
     from pplx_cli.commands import _isatty
-    from pplx_cli.terminal import neutralise_line, width
+    from pplx_cli.terminal import cells, fit, neutralise_line, width
 
     if not rows:
         return []
@@ -89,15 +90,16 @@ def _table(rows, header, right=(), estimate=None) -> list:
     rows = [[neutralise_line(cell) for cell in row] for row in rows]
     if terminal:
         rows = [header] + rows
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    room = width(sys.stdout, os.environ) - sum(widths) - 2 * len(widths) if terminal else None
+    widths = [max(cells(row[i]) for row in rows) for i in range(len(header) - 1)]
+    room = max(width(sys.stdout, os.environ) - sum(widths) - 2 * len(widths), 10) if terminal else None
     out = []
     for row in rows:
-        cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
-        last = row[-1]
-        if room is not None and len(last) > max(room, 10):
-            last = last[: max(room, 10) - 1] + "…"
-        out.append(("  ".join(cells + [last])).rstrip())
+        padded = []
+        for i, (cell, w) in enumerate(zip(row, widths)):
+            fill = " " * (w - cells(cell))
+            padded.append(fill + cell if i in right else cell + fill)
+        last = fit(row[-1], room) if room is not None else row[-1]
+        out.append(("  ".join(padded + [last])).rstrip())
     return out
 
 
