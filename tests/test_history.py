@@ -523,6 +523,34 @@ def test_log_shows_a_conversation_only_for_conversations(db):
     assert [x.split()[3] for x in invoke("log", "search", "a").stdout.splitlines()] == ["-", "-", "-", "-", "conv1"]
 
 
+HUGE = "99999999999999999999999"  # past 64 bits: no SQLite integer holds it
+
+
+def test_ids_and_counts_beyond_64_bits_are_no_traceback(db):
+    def pplx(*args):
+        result = subprocess.run([pplx_executable(), *args], capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+        return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+    with History(str(db)) as history:
+        history.record(cid="c1", prompt="kept", answer="x", meta={}, exit_status=0)
+    # an id names an exchange or none: one past 64 bits names none (exit 1), as 0 does
+    for args in (["log", "show", HUGE], ["log", "show", HUGE, "--json"], ["log", "rm", HUGE], ["log", "rm", "1", HUGE],
+                 ["log", "rm", "--dry-run", HUGE]):
+        assert pplx(*args) == (1, "", f"pplx: error: no exchange {HUGE} in the history\n"), args
+    assert len(rows(db)) == 1  # nothing removed when one id is unknown
+    # an id is never negative, and a count is at most 2**63 - 1: usage errors (exit 2), as -n 0 is
+    for args, option, value, bounds in ((["log", "show", "--", f"-{HUGE}"], "'[ID]'", f"-{HUGE}", "x>=0"),
+                                        (["log", "show", "--", "-1"], "'[ID]'", "-1", "x>=0"),
+                                        (["log", "rm", "--", f"-{HUGE}"], "'[ID]...'", f"-{HUGE}", "x>=0"),
+                                        (["log", "-n", HUGE], "'-n'", HUGE, "1<=x<=9223372036854775807"),
+                                        (["log", "search", "kept", "-n", HUGE], "'-n'", HUGE, "1<=x<=9223372036854775807")):
+        command = " ".join(a for a in args if a in ("log", "show", "rm", "search"))
+        assert pplx(*args) == (2, "", f"pplx: error: Invalid value for {option}: {value} is not in the range {bounds}.\n"
+                                      f"Try 'pplx {command} --help' for help.\n"), args
+    assert [x.split()[0] for x in invoke("log", "-n", str(2**63 - 1)).stdout.splitlines()] == ["1"]
+    assert invoke("log", "search", "kept", "-n", str(2**63 - 1)).exit_code == 0
+
+
 def test_log_fits_an_80_column_terminal_with_a_header_and_is_whole_when_piped(db):
     import pty
 

@@ -25,12 +25,22 @@ def _check_since(ctx, param, value):
     return when.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+#: A count (-n) SQLite can take; past it is a usage error, not an OverflowError.
+COUNT = click.IntRange(min=1, max=2**63 - 1)
+#: An exchange id: never negative; one past 64 bits is valid and names no exchange (exit 1).
+EXCHANGE_ID = click.IntRange(min=0)
+
 filter_options = option_bundle(
-    click.option("-n", "limit", type=click.IntRange(min=1), default=20, show_default=True, metavar="N", help="At most N exchanges."),
+    click.option("-n", "limit", type=COUNT, default=20, show_default=True, metavar="N", help="At most N exchanges."),
     click.option("--since", callback=_check_since, metavar="DATE", help="Only exchanges at or after DATE (UTC; YYYY-MM-DD or YYYY-MM-DDTHH:MM)."),
     click.option("--model", metavar="MODEL", help="Only exchanges answered by MODEL."),
     click.option("--cid", metavar="ID", help="Only the conversation ID."),
 )
+
+
+def in_sqlite(exchange_id: int) -> bool:
+    """Whether SQLite can hold ``exchange_id`` (64 bits); one it cannot is in no history."""
+    return exchange_id < 2**63
 
 
 def _path():
@@ -133,7 +143,7 @@ def log(ctx, limit, since, model, cid, batch, as_json):
 
 
 @log.command(context_settings=CONTEXT)
-@click.argument("exchange_id", metavar="[ID]", type=int, required=False)
+@click.argument("exchange_id", metavar="[ID]", type=EXCHANGE_ID, required=False)
 @output_options
 @json_option
 def show(exchange_id, as_json, **p):
@@ -152,7 +162,7 @@ def show(exchange_id, as_json, **p):
 
     with _reading() as history:
         # an id SQLite cannot hold (past 64 bits) names no exchange
-        row = history.get(exchange_id) if history and (exchange_id is None or exchange_id < 2**63) else None
+        row = history.get(exchange_id) if history and (exchange_id is None or in_sqlite(exchange_id)) else None
     if not row:
         # 0 is an id like any other (none has it), not "the latest"
         raise PplxError(f"no exchange {exchange_id} in the history" if exchange_id is not None else "the history is empty")
