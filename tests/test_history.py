@@ -551,6 +551,31 @@ def test_ids_and_counts_beyond_64_bits_are_no_traceback(db):
     assert invoke("log", "search", "kept", "-n", str(2**63 - 1)).exit_code == 0
 
 
+@pytest.mark.parametrize("args", [["log", "show", "1", "--no-meta"], ["log", "show", "2", "--no-meta"], ["log", "show", "--json"],
+                                  ["log"], ["log", "search", "canberra"], ["log", "cost"], ["log", "export", "--cid", "c1"],
+                                  ["log", "rm", "1", "--dry-run"]], ids=" ".join)
+def test_log_to_a_full_disk_is_exit_74_and_one_line(db, args):
+    with History(str(db)) as history:
+        history.record(cid="c1", prompt="capital?", answer="Canberra.", meta={"usage": {"cost": {"total_cost": 0.5}}}, exit_status=0)
+        history.record(cid="c2", prompt="dropped", answer="Half an ans", meta={"error": "connection lost after 3 events"},
+                       exit_status=5, error="connection lost after 3 events")  # its own status (5) yields to the write error
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([pplx_executable(), *args], stdout=full, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=30)
+    assert (result.returncode, result.stderr) == (74, b"pplx: error: cannot write to stdout: No space left on device\n")
+
+
+def test_log_show_to_a_full_disk_still_gives_the_metadata(db):
+    with History(str(db)) as history:
+        history.record(cid="c1", prompt="capital?", answer="Canberra.", meta={"usage": {"cost": {"total_cost": 0.5}}}, exit_status=0)
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([pplx_executable(), "log", "show", "--meta-style", "json"], stdout=full, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, timeout=30)
+    assert result.returncode == 74
+    meta, error = result.stderr.decode().splitlines()
+    assert json.loads(meta)["usage"]["cost"]["total_cost"] == 0.5
+    assert error == "pplx: error: cannot write to stdout: No space left on device"
+
+
 def test_log_fits_an_80_column_terminal_with_a_header_and_is_whole_when_piped(db):
     import pty
 

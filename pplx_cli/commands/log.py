@@ -182,6 +182,8 @@ def show(exchange_id, as_json, **p):
     status = record.get("exit_status")
     # as the command printed it: a run the service ended (exit 1) still lists its sources
     writer.close(error=error, ended=status == 1)
+    if writer.out_error is not None:  # a full disk, EIO: 'cannot write to stdout', exit 74, as ask says it
+        raise writer.out_error
     if isinstance(status, int) and status != 0:  # a failed or interrupted exchange: its recorded status
         raise Silent(status)  # what it has was printed, the error in its metadata
 
