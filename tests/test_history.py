@@ -576,6 +576,39 @@ def test_log_show_to_a_full_disk_still_gives_the_metadata(db):
     assert error == "pplx: error: cannot write to stdout: No space left on device"
 
 
+def test_numbers_from_the_network_are_kept_only_when_they_are_quantities(mocked, db):
+    mocked.post(CHAT, json=answer("x", cost=10**400, prompt_tokens=-5, completion_tokens=3.0))
+    mocked.post(CHAT, json=answer("y", cost="0.5", prompt_tokens=True, completion_tokens=2**64))
+    assert invoke("ask", "q1").exit_code == 0 and invoke("ask", "q2").exit_code == 0
+    assert [(r["cost"], r["prompt_tokens"], r["completion_tokens"]) for r in rows(db)] == [(None, None, 3), (None, None, None)]
+
+
+def test_log_and_log_cost_show_huge_and_odd_numbers_as_numbers_or_dash(db):
+    with History(str(db)) as history:
+        for tokens_out in (10**30, 5):  # 10**30 is past 64 bits: not kept
+            history.record(cid="c", prompt="huge", answer="x", model="big", time="2026-01-01T10:00:00.000000Z", exit_status=0,
+                           meta={"usage": {"cost": {"total_cost": 1e308}, "prompt_tokens": 2**63 - 1, "completion_tokens": tokens_out}})
+        history.record(cid="c", prompt="odd", answer="x", model="odd", time="2026-01-02T10:00:00.000000Z", exit_status=0, meta={})
+        history.record(cid="c", prompt="fine", answer="x", model="sonar", time="2026-01-03T10:00:00.000000Z", exit_status=0,
+                       meta={"usage": {"cost": {"total_cost": 0.5}, "prompt_tokens": 10, "completion_tokens": 20}})
+        # what an older pplx, or a hand, may have left in the columns
+        history.db.execute("UPDATE exchanges SET cost = 'lots', prompt_tokens = -5, completion_tokens = X'00' WHERE prompt = 'odd'")
+    costs = invoke("log", "cost")
+    assert costs.exit_code == 0
+    # a day's sum past a float ($2e308) or past 64 bits (two counts of 2**63 - 1) is no number: '-'
+    assert costs.stdout == ("2026-01-01  big    2   -   5        -\n"
+                            "2026-01-02  odd    1   -   0  $0.0000\n"
+                            "2026-01-03  sonar  1  10  20  $0.5000\n"
+                            "total              4   -  25        -\n")
+    by_day = [json.loads(x) for x in invoke("log", "cost", "--json").stdout.splitlines()]
+    assert [(r["cost"], r["prompt_tokens"], r["completion_tokens"]) for r in by_day] == [(None, None, 5), (0.0, -5, 0), (0.5, 10, 20)]
+    listed = invoke("log")
+    assert listed.exit_code == 0
+    lines = listed.stdout.splitlines()
+    assert lines[0].endswith(" $0.5000  fine") and lines[1].endswith(" -  odd")
+    assert [json.loads(x)["cost"] for x in invoke("log", "--json").stdout.splitlines()] == [0.5, "lots", 1e308, 1e308]
+
+
 def test_log_fits_an_80_column_terminal_with_a_header_and_is_whole_when_piped(db):
     import pty
 

@@ -80,7 +80,7 @@ def _print_rows(rows, as_json):
             # a batch line, a search, a fetch or embeddings has a cid, but no conversation to continue
             conversation = row["cid"] if row["kind"] == "answer" and row["batch"] is None else "-"
             table.append([str(row["id"]), row["time"][:16].replace("T", " "), conversation, row["model"] or "-",
-                          dollars(row["cost"]) if row["cost"] is not None else "-",
+                          dollars(row["cost"]),
                           " ".join(row["prompt"].split()) + status])
         lines = _table(table, ["ID", "TIME (UTC)", "CONVERSATION", "MODEL", "COST", "PROMPT"], right=(0, 4))
     out_lines(lines)
@@ -235,12 +235,16 @@ def cost(since, model, as_json):
     if as_json:
         lines = [jsonsafe.dumps(row, ensure_ascii=False) for row in rows]
     else:
-        from pplx_cli.numbers import dollars
+        from pplx_cli.numbers import dollars, thousands
 
-        total = {k: sum(r[k] for r in rows) for k in ("exchanges", "prompt_tokens", "completion_tokens", "cost", "estimated")}
-        table = [[row["day"], row["model"] if row["model"] is not None else "-", f"{row['exchanges']:,}", f"{row['prompt_tokens']:,}",
-                  f"{row['completion_tokens']:,}", dollars(row["cost"]) if row["cost"] else "$0.0000",
-                  "(estimate)" if row["estimated"] else ""] for row in rows + ([dict(total, day="total", model="")] if rows else [])]
+        def total(key):  # a day's sum that is no number (past 64 bits) leaves the total none too
+            values = [r[key] for r in rows]
+            return None if None in values else sum(values)
+
+        totals = {k: total(k) for k in ("exchanges", "prompt_tokens", "completion_tokens", "cost", "estimated")}
+        table = [[row["day"], row["model"] if row["model"] is not None else "-", thousands(row["exchanges"]),
+                  thousands(row["prompt_tokens"]), thousands(row["completion_tokens"]), dollars(row["cost"]),
+                  "(estimate)" if row["estimated"] else ""] for row in rows + ([dict(totals, day="total", model="")] if rows else [])]
         lines = _table(table, ["DAY", "MODEL", "EXCHANGES", "IN", "OUT", "COST", ""], right=(2, 3, 4, 5))
     out_lines(lines)
 
