@@ -10,7 +10,6 @@ Nothing here may break the main job: callers catch :class:`HistoryError` (raised
 database or file problem) and warn.
 """
 
-import math
 import os
 import sqlite3
 from datetime import datetime, timezone
@@ -18,6 +17,7 @@ from datetime import datetime, timezone
 from pplx_cli import jsonsafe
 from pplx_cli.config import history_path, new_cid  # noqa: F401  (part of this module's interface)
 from pplx_cli.errors import redact
+from pplx_cli.numbers import number, whole
 
 #: How long a writer waits for another process's transaction, in milliseconds.
 BUSY_TIMEOUT_MS = 30_000
@@ -83,6 +83,49 @@ MIGRATIONS = [
     """
     ALTER TABLE exchanges ADD COLUMN batch TEXT;
     CREATE INDEX exchanges_batch ON exchanges (batch, id);
+    """,
+    # 6: ids never handed out twice. Without AUTOINCREMENT SQLite gives the next row the
+    # highest id + 1, so removing the newest exchanges gave their ids to the next ones; a
+    # table cannot gain AUTOINCREMENT in place, so it is rebuilt, every id kept (the full-text
+    # index's rowids stay right; its triggers, dropped with the old table, are put back by
+    # _migrate). The highest id the old database shows was handed out starts the sequence:
+    # its newest row, or a background run's answer that was removed since.
+    """
+    CREATE TABLE exchanges_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time TEXT NOT NULL,
+        cid TEXT NOT NULL,
+        api TEXT,
+        model TEXT,
+        system TEXT,
+        prompt TEXT NOT NULL,
+        options TEXT,
+        answer TEXT NOT NULL DEFAULT '',
+        reasoning TEXT,
+        meta TEXT,
+        duration REAL,
+        exit_status INTEGER,
+        error TEXT,
+        cost REAL,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        kind TEXT NOT NULL DEFAULT 'answer',
+        cost_estimated INTEGER NOT NULL DEFAULT 0,
+        batch TEXT
+    );
+    INSERT INTO exchanges_new (id, time, cid, api, model, system, prompt, options, answer, reasoning, meta, duration,
+                               exit_status, error, cost, prompt_tokens, completion_tokens, kind, cost_estimated, batch)
+        SELECT id, time, cid, api, model, system, prompt, options, answer, reasoning, meta, duration,
+               exit_status, error, cost, prompt_tokens, completion_tokens, kind, cost_estimated, batch FROM exchanges;
+    DROP TABLE exchanges;
+    ALTER TABLE exchanges_new RENAME TO exchanges;
+    CREATE INDEX exchanges_cid ON exchanges (cid, id);
+    CREATE INDEX exchanges_time ON exchanges (time);
+    CREATE INDEX exchanges_batch ON exchanges (batch, id);
+    DELETE FROM sqlite_sequence WHERE name = 'exchanges';
+    INSERT INTO sqlite_sequence (name, seq) VALUES ('exchanges', MAX(
+        COALESCE((SELECT MAX(id) FROM exchanges), 0),
+        COALESCE((SELECT MAX(exchange_id) FROM runs WHERE typeof(exchange_id) = 'integer'), 0)));
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -159,6 +202,9 @@ class History:
                 for step in range(version, SCHEMA_VERSION):
                     for statement in _statements(MIGRATIONS[step]):
                         self.db.execute(statement)
+                if self._has_fts():  # a rebuilt table lost the index's triggers: back in the same transaction
+                    for statement in _statements(FTS):
+                        self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 self.db.execute("COMMIT")
             except BaseException:
@@ -168,13 +214,16 @@ class History:
             raise HistoryError(f"the history was written by a newer pplx (schema {version})")
         self.fts = self._ensure_fts()
 
+    def _has_fts(self) -> bool:
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'exchanges_fts'").fetchone() is not None
+
     def _ensure_fts(self) -> bool:
-        if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'exchanges_fts'").fetchone():
+        if self._has_fts():
             return True
         try:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'exchanges_fts'").fetchone():
+                if not self._has_fts():
                     for statement in _statements(FTS):
                         self.db.execute(statement)
                     self.db.execute("INSERT INTO exchanges_fts (exchanges_fts) VALUES ('rebuild')")
@@ -192,8 +241,9 @@ class History:
 
     def record(self, **fields) -> int:
         """Insert one exchange; return its id. The metadata may hold anything a response
-        sent: its JSON is always valid, and its numbers are kept in their columns only when
-        SQLite can hold them."""
+        sent: its JSON is always valid, and its cost and token counts are kept in their
+        columns only when they are quantities (see pplx_cli.numbers: a finite cost, a whole
+        count from 0 that SQLite can hold), else NULL."""
         meta = fields.get("meta") if isinstance(fields.get("meta"), dict) else {}
         usage = meta.get("usage") if isinstance(meta.get("usage"), dict) else {}
         cost = usage.get("cost") if isinstance(usage.get("cost"), dict) else {}
@@ -210,12 +260,12 @@ class History:
             "answer": redact(fields.get("answer") or ""),
             "reasoning": redact(fields["reasoning"]) if fields.get("reasoning") else None,
             "meta": redact(jsonsafe.dumps(meta, ensure_ascii=False)),
-            "duration": _number(fields.get("duration")),
+            "duration": number(fields.get("duration")),
             "exit_status": fields.get("exit_status"),
             "error": redact(str(fields["error"])) if fields.get("error") else None,
-            "cost": _number(cost.get("total_cost")),
-            "prompt_tokens": _number(usage.get("prompt_tokens")),
-            "completion_tokens": _number(usage.get("completion_tokens")),
+            "cost": number(cost.get("total_cost")),
+            "prompt_tokens": whole(usage.get("prompt_tokens")),
+            "completion_tokens": whole(usage.get("completion_tokens")),
             "kind": fields.get("kind") or "answer",
             "cost_estimated": 1 if cost.get("estimated") is True else 0,
             "batch": fields.get("batch"),
@@ -350,12 +400,17 @@ class History:
     def cost(self, since=None, model=None) -> list:
         """Cost and tokens summed by day (UTC) and model."""
         where, params = _filters(since, model, None)
-        # TOTAL, not SUM: SUM fails the whole query on integer overflow (a response can claim
-        # any token count); the cast back to INTEGER saturates instead
+        # TOTAL, not SUM: SUM fails the whole query on integer overflow (counts may come from
+        # an older pplx, or a hand, unchecked); a sum past 64 bits is no count: NULL, not the
+        # 2**63 - 1 that casting it back to INTEGER would saturate at
+        def tokens(column):
+            return (f"CASE WHEN TOTAL({column}) BETWEEN -9223372036854775808.0 AND 9223372036854774784.0 "
+                    f"THEN CAST(TOTAL({column}) AS INTEGER) END AS {column}")
+
         return self._query(
             "SELECT substr(time, 1, 10) AS day, model, COUNT(*) AS exchanges, "
-            "COALESCE(SUM(cost), 0) AS cost, SUM(cost_estimated) AS estimated, CAST(TOTAL(prompt_tokens) AS INTEGER) AS prompt_tokens, "
-            f"CAST(TOTAL(completion_tokens) AS INTEGER) AS completion_tokens FROM exchanges{where} "
+            f"COALESCE(SUM(cost), 0) AS cost, SUM(cost_estimated) AS estimated, {tokens('prompt_tokens')}, "
+            f"{tokens('completion_tokens')} FROM exchanges{where} "
             "GROUP BY day, model ORDER BY day, model",
             params,
         )
@@ -397,19 +452,6 @@ def _filters(since, model, cid, table="", batch=None):
         params.append(cid)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
-
-#: The integers a SQLite INTEGER holds (64 bits); past them a Python int cannot be bound.
-INT64 = range(-(2**63), 2**63)
-
-
-def _number(value):
-    """``value`` when it is a number SQLite can store and JSON can write back, else None (a
-    bool, NaN, infinity, a string, an integer past 64 bits)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value in INT64 else None
-    return value if isinstance(value, float) and math.isfinite(value) else None
 
 
 def history_messages(exchanges) -> list:

@@ -109,6 +109,39 @@ def width(stream, env=None, fallback: int = 80) -> int:
     return columns if columns > 0 else fallback
 
 
+def cells(text: str) -> int:
+    """The columns ``text`` takes on a terminal: an East Asian wide or fullwidth character
+    (CJK, most emoji) two, a combining mark or a zero-width format character none, any other
+    one. Controls are not counted right: neutralise them first."""
+    if text.isascii():
+        return len(text)
+    return sum(_cell(char) for char in text)
+
+
+def _cell(char: str) -> int:
+    import unicodedata
+
+    if unicodedata.east_asian_width(char) in ("W", "F"):
+        return 2
+    category = unicodedata.category(char)
+    if category in ("Mn", "Me") or (category == "Cf" and char != "\xad"):  # a soft hyphen may be shown
+        return 0
+    return 1
+
+
+def fit(text: str, columns: int) -> str:
+    """``text`` in at most ``columns`` terminal columns (see ``cells``): whole when it fits,
+    else cut and ended with ``…``; a wide character is never cut in half."""
+    if cells(text) <= columns:
+        return text
+    room, used = columns - 1, 0
+    for i, char in enumerate(text):
+        used += _cell(char)
+        if used > room:
+            return text[:i] + "…"
+    return text
+
+
 def _safe_url(url: str) -> str:
     # OSC 8 wants a URI of printable ASCII: anything else (controls, ESC, BEL, C1, spaces,
     # non-ASCII) is percent-encoded as UTF-8, so nothing in it can end the sequence early

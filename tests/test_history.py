@@ -185,6 +185,82 @@ def test_migration_from_schema_1(db):
                                          "estimated": 0, "prompt_tokens": 5, "completion_tokens": 6}
 
 
+def old_database(path, version):
+    """A history as pplx left it at schema ``version``, with its full-text index."""
+    from pplx_cli.history import FTS
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    for step in MIGRATIONS[:version]:
+        conn.executescript(step)
+    conn.executescript(FTS)
+    conn.execute(f"PRAGMA user_version = {version}")
+    return conn
+
+
+def test_ids_are_never_handed_out_twice(mocked, db):
+    for text in ("One.", "Two.", "Three.", "Four."):
+        mocked.post(CHAT, json=answer(text))
+    for prompt in ("first", "second", "third"):
+        assert invoke("ask", prompt).exit_code == 0
+    assert invoke("log", "rm", "3").exit_code == 0
+    assert invoke("ask", "fourth").exit_code == 0
+    assert [line.split()[0] for line in invoke("log").stdout.splitlines()] == ["4", "2", "1"]
+    gone = invoke("log", "show", "3")
+    assert gone.exit_code == 1 and gone.stderr == "pplx: error: no exchange 3 in the history\n"
+    assert invoke("log", "rm", "--cid", rows(db)[-1]["cid"]).exit_code == 0  # the newest conversation, whole
+    with History(str(db)) as history:
+        assert history.record(cid="c", prompt="fifth", answer="Five.", meta={}, exit_status=0) == 5
+
+
+def test_migration_to_ids_never_reused_keeps_rows_ids_and_search(db):
+    conn = old_database(db, 5)
+    for id_, prompt in ((1, "about zeppelins"), (2, "about canberra"), (5, "about qubits"), (7, "the newest")):
+        conn.execute("INSERT INTO exchanges (id, time, cid, prompt, answer, cost, batch) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (id_, f"2026-10-0{id_}T10:00:00.000000Z", f"c{id_}", prompt, f"answer {id_}", 0.5, "b1" if id_ == 2 else None))
+    conn.execute("DELETE FROM exchanges WHERE id = 7")  # removed by an older pplx: 7 was handed out
+    conn.execute("INSERT INTO runs (id, time, prompt, exchange_id) VALUES ('resp_1', '2026-10-08', 'q', 9)")
+    conn.commit()
+    conn.close()
+    with History(str(db)) as history:
+        assert history.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        kept = history.db.execute("SELECT id, prompt, answer, cid, cost, batch, kind FROM exchanges ORDER BY id").fetchall()
+        assert [tuple(r) for r in kept] == [(1, "about zeppelins", "answer 1", "c1", 0.5, None, "answer"),
+                                            (2, "about canberra", "answer 2", "c2", 0.5, "b1", "answer"),
+                                            (5, "about qubits", "answer 5", "c5", 0.5, None, "answer")]
+        # the highest id the old database shows was handed out (a background run's answer, 9)
+        assert history.record(cid="c", prompt="new zeppelins", answer="x", meta={}, exit_status=0) == 10
+    assert [json.loads(x)["id"] for x in invoke("log", "search", "zeppelins", "--json").stdout.splitlines()] == [10, 1]
+    assert [json.loads(x)["id"] for x in invoke("log", "search", "qubits", "--json").stdout.splitlines()] == [5]
+    assert invoke("log", "rm", "10").exit_code == 0
+    assert invoke("log", "search", "new").exit_code == 1  # the index follows deletes after the migration
+    with History(str(db)) as history:
+        assert history.record(cid="c", prompt="after", answer="x", meta={}, exit_status=0) == 11
+    with sqlite3.connect(db) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'exchanges'")}
+    assert {"exchanges_cid", "exchanges_time", "exchanges_batch"} <= indexes
+
+
+def test_migration_is_done_once_by_parallel_processes(db):
+    conn = old_database(db, 5)
+    conn.executemany("INSERT INTO exchanges (time, cid, prompt) VALUES ('2026-10-01T10:00:00Z', 'c', ?)",
+                     [(f"prompt {n}",) for n in range(200)])
+    conn.commit()
+    conn.close()
+    code = ("import sys; from pplx_cli.history import History\n"
+            "with History(sys.argv[1]) as h: print(h.record(cid='p', prompt='parallel', answer='x', meta={}, exit_status=0))")
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(6)]
+    results = [(p.wait(60), p.stdout.read(), p.stderr.read()) for p in procs]
+    assert [(code, err) for code, _, err in results] == [(0, b"")] * 6
+    assert sorted(int(out) for _, out, _ in results) == list(range(201, 207))
+    assert len(rows(db)) == 206
+    assert [json.loads(x)["id"] for x in invoke("log", "search", "parallel", "--json", "-n", "10").stdout.splitlines()] == \
+        list(range(206, 200, -1))
+
+
 # ---- conversations ----
 
 
@@ -427,6 +503,112 @@ def test_log_rm_prune_and_export(db):
     assert invoke("log", "rm").exit_code == 2
 
 
+def test_log_shows_a_conversation_only_for_conversations(db):
+    with History(str(db)) as history:
+        history.record(cid="conv1", prompt="a question", answer="x", meta={}, exit_status=0, model="sonar",
+                       time="2026-11-02T10:00:00.000000Z")
+        history.record(cid="line1", prompt="a batch line", answer="x", meta={}, exit_status=0, model="sonar", batch="b1",
+                       time="2026-11-02T10:01:00.000000Z")
+        for n, kind in enumerate(("search", "fetch", "embed"), 2):
+            history.record(cid=f"{kind}1", prompt=f"a {kind}", answer="x", meta={}, exit_status=0, model=kind, kind=kind,
+                           time=f"2026-11-02T10:0{n}:00.000000Z")
+    listed = invoke("log")
+    assert listed.exit_code == 0
+    assert listed.stdout == ("5  2026-11-02 10:04  -      embed   -  a embed\n"
+                             "4  2026-11-02 10:03  -      fetch   -  a fetch\n"
+                             "3  2026-11-02 10:02  -      search  -  a search\n"
+                             "2  2026-11-02 10:01  -      sonar   -  a batch line\n"
+                             "1  2026-11-02 10:00  conv1  sonar   -  a question\n")
+    assert [json.loads(x)["cid"] for x in invoke("log", "--json").stdout.splitlines()] == ["embed1", "fetch1", "search1", "line1", "conv1"]
+    assert [x.split()[3] for x in invoke("log", "search", "a").stdout.splitlines()] == ["-", "-", "-", "-", "conv1"]
+
+
+HUGE = "99999999999999999999999"  # past 64 bits: no SQLite integer holds it
+
+
+def test_ids_and_counts_beyond_64_bits_are_no_traceback(db):
+    def pplx(*args):
+        result = subprocess.run([pplx_executable(), *args], capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+        return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+    with History(str(db)) as history:
+        history.record(cid="c1", prompt="kept", answer="x", meta={}, exit_status=0)
+    # an id names an exchange or none: one past 64 bits names none (exit 1), as 0 does
+    for args in (["log", "show", HUGE], ["log", "show", HUGE, "--json"], ["log", "rm", HUGE], ["log", "rm", "1", HUGE],
+                 ["log", "rm", "--dry-run", HUGE]):
+        assert pplx(*args) == (1, "", f"pplx: error: no exchange {HUGE} in the history\n"), args
+    assert len(rows(db)) == 1  # nothing removed when one id is unknown
+    # an id is never negative, and a count is at most 2**63 - 1: usage errors (exit 2), as -n 0 is
+    for args, option, value, bounds in ((["log", "show", "--", f"-{HUGE}"], "'[ID]'", f"-{HUGE}", "x>=0"),
+                                        (["log", "show", "--", "-1"], "'[ID]'", "-1", "x>=0"),
+                                        (["log", "rm", "--", f"-{HUGE}"], "'[ID]...'", f"-{HUGE}", "x>=0"),
+                                        (["log", "-n", HUGE], "'-n'", HUGE, "1<=x<=9223372036854775807"),
+                                        (["log", "search", "kept", "-n", HUGE], "'-n'", HUGE, "1<=x<=9223372036854775807")):
+        command = " ".join(a for a in args if a in ("log", "show", "rm", "search"))
+        assert pplx(*args) == (2, "", f"pplx: error: Invalid value for {option}: {value} is not in the range {bounds}.\n"
+                                      f"Try 'pplx {command} --help' for help.\n"), args
+    assert [x.split()[0] for x in invoke("log", "-n", str(2**63 - 1)).stdout.splitlines()] == ["1"]
+    assert invoke("log", "search", "kept", "-n", str(2**63 - 1)).exit_code == 0
+
+
+@pytest.mark.parametrize("args", [["log", "show", "1", "--no-meta"], ["log", "show", "2", "--no-meta"], ["log", "show", "--json"],
+                                  ["log"], ["log", "search", "canberra"], ["log", "cost"], ["log", "export", "--cid", "c1"],
+                                  ["log", "rm", "1", "--dry-run"]], ids=" ".join)
+def test_log_to_a_full_disk_is_exit_74_and_one_line(db, args):
+    with History(str(db)) as history:
+        history.record(cid="c1", prompt="capital?", answer="Canberra.", meta={"usage": {"cost": {"total_cost": 0.5}}}, exit_status=0)
+        history.record(cid="c2", prompt="dropped", answer="Half an ans", meta={"error": "connection lost after 3 events"},
+                       exit_status=5, error="connection lost after 3 events")  # its own status (5) yields to the write error
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([pplx_executable(), *args], stdout=full, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=30)
+    assert (result.returncode, result.stderr) == (74, b"pplx: error: cannot write to stdout: No space left on device\n")
+
+
+def test_log_show_to_a_full_disk_still_gives_the_metadata(db):
+    with History(str(db)) as history:
+        history.record(cid="c1", prompt="capital?", answer="Canberra.", meta={"usage": {"cost": {"total_cost": 0.5}}}, exit_status=0)
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([pplx_executable(), "log", "show", "--meta-style", "json"], stdout=full, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, timeout=30)
+    assert result.returncode == 74
+    meta, error = result.stderr.decode().splitlines()
+    assert json.loads(meta)["usage"]["cost"]["total_cost"] == 0.5
+    assert error == "pplx: error: cannot write to stdout: No space left on device"
+
+
+def test_numbers_from_the_network_are_kept_only_when_they_are_quantities(mocked, db):
+    mocked.post(CHAT, json=answer("x", cost=10**400, prompt_tokens=-5, completion_tokens=3.0))
+    mocked.post(CHAT, json=answer("y", cost="0.5", prompt_tokens=True, completion_tokens=2**64))
+    assert invoke("ask", "q1").exit_code == 0 and invoke("ask", "q2").exit_code == 0
+    assert [(r["cost"], r["prompt_tokens"], r["completion_tokens"]) for r in rows(db)] == [(None, None, 3), (None, None, None)]
+
+
+def test_log_and_log_cost_show_huge_and_odd_numbers_as_numbers_or_dash(db):
+    with History(str(db)) as history:
+        for tokens_out in (10**30, 5):  # 10**30 is past 64 bits: not kept
+            history.record(cid="c", prompt="huge", answer="x", model="big", time="2026-01-01T10:00:00.000000Z", exit_status=0,
+                           meta={"usage": {"cost": {"total_cost": 1e308}, "prompt_tokens": 2**63 - 1, "completion_tokens": tokens_out}})
+        history.record(cid="c", prompt="odd", answer="x", model="odd", time="2026-01-02T10:00:00.000000Z", exit_status=0, meta={})
+        history.record(cid="c", prompt="fine", answer="x", model="sonar", time="2026-01-03T10:00:00.000000Z", exit_status=0,
+                       meta={"usage": {"cost": {"total_cost": 0.5}, "prompt_tokens": 10, "completion_tokens": 20}})
+        # what an older pplx, or a hand, may have left in the columns
+        history.db.execute("UPDATE exchanges SET cost = 'lots', prompt_tokens = -5, completion_tokens = X'00' WHERE prompt = 'odd'")
+    costs = invoke("log", "cost")
+    assert costs.exit_code == 0
+    # a day's sum past a float ($2e308) or past 64 bits (two counts of 2**63 - 1) is no number: '-'
+    assert costs.stdout == ("2026-01-01  big    2   -   5        -\n"
+                            "2026-01-02  odd    1   -   0  $0.0000\n"
+                            "2026-01-03  sonar  1  10  20  $0.5000\n"
+                            "total              4   -  25        -\n")
+    by_day = [json.loads(x) for x in invoke("log", "cost", "--json").stdout.splitlines()]
+    assert [(r["cost"], r["prompt_tokens"], r["completion_tokens"]) for r in by_day] == [(None, None, 5), (0.0, -5, 0), (0.5, 10, 20)]
+    listed = invoke("log")
+    assert listed.exit_code == 0
+    lines = listed.stdout.splitlines()
+    assert lines[0].endswith(" $0.5000  fine") and lines[1].endswith(" -  odd")
+    assert [json.loads(x)["cost"] for x in invoke("log", "--json").stdout.splitlines()] == [0.5, "lots", 1e308, 1e308]
+
+
 def test_log_fits_an_80_column_terminal_with_a_header_and_is_whole_when_piped(db):
     import pty
 
@@ -457,3 +639,57 @@ def test_log_fits_an_80_column_terminal_with_a_header_and_is_whole_when_piped(db
     assert costs[-1].startswith("total") and costs[-1].endswith("$0.0050  (estimate)")
     piped = invoke("log").stdout.splitlines()
     assert len(piped) == 2 and piped[1].endswith(long_prompt)  # no header, nothing cut
+
+
+def on_pty(*args, columns=80):
+    """pplx with stdout and stderr on a pseudo-terminal ``columns`` wide (its size, not
+    $COLUMNS): (exit status, the lines it showed)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    from tests.conftest import read_all
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    proc = subprocess.Popen([pplx_executable(), *args], stdout=slave, stderr=slave, stdin=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    shown = read_all(master).decode().replace("\r\n", "\n")
+    return proc.wait(30), shown.splitlines()
+
+
+def cells(line: str) -> int:
+    """The columns a line takes on a terminal: East Asian wide and fullwidth two, combining none."""
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+def test_log_counts_wide_characters_as_two_columns(db):
+    cjk = "量子コンピュータはどのように誤り訂正を行い、なぜそれが難しいのですか。詳しく説明してください。"
+    emoji = "e\u0301clairs, 🚀 rockets and 🌏 planets " * 3  # é as e and a combining accent: one column
+    with History(str(db)) as history:
+        history.record(cid="c1", prompt=cjk, answer="x", meta={"usage": {"cost": {"total_cost": 0.5}}}, exit_status=0,
+                       model="通义千问", time="2026-11-02T10:00:00.000000Z")
+        history.record(cid="c2", prompt=emoji, answer="x", meta={}, exit_status=0, model="sonar", time="2026-11-02T10:01:00.000000Z")
+        history.record(cid="c3", prompt="short 日本", answer="x", meta={}, exit_status=0, model="sonar", time="2026-11-02T10:02:00.000000Z")
+    code, listed = on_pty("log")
+    assert code == 0
+    assert max(cells(line) for line in listed) <= 80
+    # the prompt gets 80 - 55 columns: 24 and the ellipsis
+    assert listed == [
+        "ID  TIME (UTC)        CONVERSATION  MODEL        COST  PROMPT",
+        " 3  2026-11-02 10:02  c3            sonar           -  short 日本",
+        " 2  2026-11-02 10:01  c2            sonar           -  e\u0301clairs, 🚀 rockets and …",
+        " 1  2026-11-02 10:00  c1            通义千问  $0.5000  量子コンピュータはどのよ…",
+    ]
+    code, costs = on_pty("log", "cost")
+    assert code == 0 and max(cells(line) for line in costs) <= 80
+    assert costs == [
+        "DAY         MODEL     EXCHANGES  IN  OUT     COST",
+        "2026-11-02  sonar             2   0    0  $0.0000",
+        "2026-11-02  通义千问          1   0    0  $0.5000",
+        "total                         3   0    0  $0.5000",
+    ]

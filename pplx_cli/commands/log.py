@@ -25,12 +25,22 @@ def _check_since(ctx, param, value):
     return when.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+#: A count (-n) SQLite can take; past it is a usage error, not an OverflowError.
+COUNT = click.IntRange(min=1, max=2**63 - 1)
+#: An exchange id: never negative; one past 64 bits is valid and names no exchange (exit 1).
+EXCHANGE_ID = click.IntRange(min=0)
+
 filter_options = option_bundle(
-    click.option("-n", "limit", type=click.IntRange(min=1), default=20, show_default=True, metavar="N", help="At most N exchanges."),
+    click.option("-n", "limit", type=COUNT, default=20, show_default=True, metavar="N", help="At most N exchanges."),
     click.option("--since", callback=_check_since, metavar="DATE", help="Only exchanges at or after DATE (UTC; YYYY-MM-DD or YYYY-MM-DDTHH:MM)."),
     click.option("--model", metavar="MODEL", help="Only exchanges answered by MODEL."),
     click.option("--cid", metavar="ID", help="Only the conversation ID."),
 )
+
+
+def in_sqlite(exchange_id: int) -> bool:
+    """Whether SQLite can hold ``exchange_id`` (64 bits); one it cannot is in no history."""
+    return exchange_id < 2**63
 
 
 def _path():
@@ -67,8 +77,10 @@ def _print_rows(rows, as_json):
         table = []
         for row in rows:
             status = "" if row["exit_status"] == 0 else f"  [exit {row['exit_status']}]"
-            table.append([str(row["id"]), row["time"][:16].replace("T", " "), row["cid"], row["model"] or "-",
-                          dollars(row["cost"]) if row["cost"] is not None else "-",
+            # a batch line, a search, a fetch or embeddings has a cid, but no conversation to continue
+            conversation = row["cid"] if row["kind"] == "answer" and row["batch"] is None else "-"
+            table.append([str(row["id"]), row["time"][:16].replace("T", " "), conversation, row["model"] or "-",
+                          dollars(row["cost"]),
                           " ".join(row["prompt"].split()) + status])
         lines = _table(table, ["ID", "TIME (UTC)", "CONVERSATION", "MODEL", "COST", "PROMPT"], right=(0, 4))
     out_lines(lines)
@@ -77,9 +89,10 @@ def _print_rows(rows, as_json):
 def _table(rows, header, right=(), estimate=None) -> list:
     """Aligned columns, the last one free. On a terminal: a header row, and the last column
     cut to the terminal's width (never the others); piped: every line whole, no header.
-    What came from the network is shown, never obeyed: one line a row."""
+    Widths are terminal columns: a CJK character or an emoji takes two, a combining mark
+    none. What came from the network is shown, never obeyed: one line a row."""
     from pplx_cli.commands import _isatty
-    from pplx_cli.terminal import neutralise_line, width
+    from pplx_cli.terminal import cells, fit, neutralise_line, width
 
     if not rows:
         return []
@@ -87,15 +100,16 @@ def _table(rows, header, right=(), estimate=None) -> list:
     rows = [[neutralise_line(cell) for cell in row] for row in rows]
     if terminal:
         rows = [header] + rows
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    room = width(sys.stdout, os.environ) - sum(widths) - 2 * len(widths) if terminal else None
+    widths = [max(cells(row[i]) for row in rows) for i in range(len(header) - 1)]
+    room = max(width(sys.stdout, os.environ) - sum(widths) - 2 * len(widths), 10) if terminal else None
     out = []
     for row in rows:
-        cells = [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))]
-        last = row[-1]
-        if room is not None and len(last) > max(room, 10):
-            last = last[: max(room, 10) - 1] + "…"
-        out.append(("  ".join(cells + [last])).rstrip())
+        padded = []
+        for i, (cell, w) in enumerate(zip(row, widths)):
+            fill = " " * (w - cells(cell))
+            padded.append(fill + cell if i in right else cell + fill)
+        last = fit(row[-1], room) if room is not None else row[-1]
+        out.append(("  ".join(padded + [last])).rstrip())
     return out
 
 
@@ -107,8 +121,9 @@ def _table(rows, header, right=(), estimate=None) -> list:
 def log(ctx, limit, since, model, cid, batch, as_json):
     """List recent exchanges from the history, newest first.
 
-    Each line: id, time (UTC), conversation id, model, cost, the start of the prompt, and
-    the exit status when it was not 0. Every ask and stream exchange is recorded in a
+    Each line: id, time (UTC), conversation id ('-' for a batch line, a search, a fetch or
+    embeddings: none is a conversation), model, cost, the start of the prompt, and the exit
+    status when it was not 0. Every ask and stream exchange is recorded in a
     SQLite database (see 'pplx log path'); --no-log or 'log = false' in the config file
     turn that off.
 
@@ -128,7 +143,7 @@ def log(ctx, limit, since, model, cid, batch, as_json):
 
 
 @log.command(context_settings=CONTEXT)
-@click.argument("exchange_id", metavar="[ID]", type=int, required=False)
+@click.argument("exchange_id", metavar="[ID]", type=EXCHANGE_ID, required=False)
 @output_options
 @json_option
 def show(exchange_id, as_json, **p):
@@ -147,7 +162,7 @@ def show(exchange_id, as_json, **p):
 
     with _reading() as history:
         # an id SQLite cannot hold (past 64 bits) names no exchange
-        row = history.get(exchange_id) if history and (exchange_id is None or exchange_id < 2**63) else None
+        row = history.get(exchange_id) if history and (exchange_id is None or in_sqlite(exchange_id)) else None
     if not row:
         # 0 is an id like any other (none has it), not "the latest"
         raise PplxError(f"no exchange {exchange_id} in the history" if exchange_id is not None else "the history is empty")
@@ -167,6 +182,8 @@ def show(exchange_id, as_json, **p):
     status = record.get("exit_status")
     # as the command printed it: a run the service ended (exit 1) still lists its sources
     writer.close(error=error, ended=status == 1)
+    if writer.out_error is not None:  # a full disk, EIO: 'cannot write to stdout', exit 74, as ask says it
+        raise writer.out_error
     if isinstance(status, int) and status != 0:  # a failed or interrupted exchange: its recorded status
         raise Silent(status)  # what it has was printed, the error in its metadata
 
@@ -218,12 +235,16 @@ def cost(since, model, as_json):
     if as_json:
         lines = [jsonsafe.dumps(row, ensure_ascii=False) for row in rows]
     else:
-        from pplx_cli.numbers import dollars
+        from pplx_cli.numbers import dollars, thousands
 
-        total = {k: sum(r[k] for r in rows) for k in ("exchanges", "prompt_tokens", "completion_tokens", "cost", "estimated")}
-        table = [[row["day"], row["model"] if row["model"] is not None else "-", f"{row['exchanges']:,}", f"{row['prompt_tokens']:,}",
-                  f"{row['completion_tokens']:,}", dollars(row["cost"]) if row["cost"] else "$0.0000",
-                  "(estimate)" if row["estimated"] else ""] for row in rows + ([dict(total, day="total", model="")] if rows else [])]
+        def total(key):  # a day's sum that is no number (past 64 bits) leaves the total none too
+            values = [r[key] for r in rows]
+            return None if None in values else sum(values)
+
+        totals = {k: total(k) for k in ("exchanges", "prompt_tokens", "completion_tokens", "cost", "estimated")}
+        table = [[row["day"], row["model"] if row["model"] is not None else "-", thousands(row["exchanges"]),
+                  thousands(row["prompt_tokens"]), thousands(row["completion_tokens"]), dollars(row["cost"]),
+                  "(estimate)" if row["estimated"] else ""] for row in rows + ([dict(totals, day="total", model="")] if rows else [])]
         lines = _table(table, ["DAY", "MODEL", "EXCHANGES", "IN", "OUT", "COST", ""], right=(2, 3, 4, 5))
     out_lines(lines)
 

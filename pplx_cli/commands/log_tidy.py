@@ -5,7 +5,7 @@ import re
 import click
 
 from pplx_cli.commands import write_stdout
-from pplx_cli.commands.log import _print_rows, _reading, log
+from pplx_cli.commands.log import EXCHANGE_ID, _print_rows, _reading, in_sqlite, log
 from pplx_cli.errors import PplxError, UsageError
 from pplx_cli.options import CONTEXT
 
@@ -41,7 +41,7 @@ def _remove(history, dry_run, **which):
 
 
 @log.command(context_settings=CONTEXT)
-@click.argument("ids", nargs=-1, type=click.IntRange(min=0), metavar="[ID]...")
+@click.argument("ids", nargs=-1, type=EXCHANGE_ID, metavar="[ID]...")
 @click.option("--cid", metavar="ID", help="Remove the whole conversation ID.")
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
 def rm(ids, cid, dry_run):
@@ -56,9 +56,9 @@ def rm(ids, cid, dry_run):
     """
     if bool(ids) == bool(cid):
         raise UsageError("give exchange ids or --cid, not both (nor neither)")
-    ids = tuple(dict.fromkeys(i for i in ids if i < 2**63))
-    with _reading() as history:
-        found = {row["id"] for row in history.select(ids=ids, cid=cid)} if history else set()
+    ids = tuple(dict.fromkeys(ids))
+    with _reading() as history:  # an id past 64 bits is asked of no one: it is missing
+        found = {row["id"] for row in history.select(ids=[i for i in ids if in_sqlite(i)], cid=cid)} if history else set()
     missing = [i for i in ids if i not in found]
     if missing or (cid and not found):
         raise PplxError(f"no exchange {missing[0]} in the history" if missing else f"no conversation {cid} in the history")
