@@ -60,6 +60,8 @@ def dollars(value) -> str:
     cost = number(value)
     if cost is None:
         return "-"
+    if abs(cost) >= 1e9:  # no real cost: a figure of hundreds of digits would swamp the line
+        return f"${cost:.3g}"
     return "<$0.0001" if 0 < cost < 0.00005 else f"${cost:.4f}"
 
 
