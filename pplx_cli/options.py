@@ -187,7 +187,8 @@ def complete_cid(ctx, param, incomplete):
         import sqlite3
 
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
-            rows = db.execute("SELECT cid FROM exchanges WHERE cid LIKE ? GROUP BY cid ORDER BY MAX(id) DESC LIMIT 50",
+            rows = db.execute("SELECT cid FROM exchanges WHERE cid LIKE ? AND kind = 'answer' AND batch IS NULL "
+                              "GROUP BY cid ORDER BY MAX(id) DESC LIMIT 50",
                               (incomplete.replace("%", "") + "%",)).fetchall()
     except Exception:  # completing must never fail loudly
         return []

@@ -80,6 +80,24 @@ def iter_units(tokens):
             yield _Unit("item", token.map[0], token.map[1], token.markup, current_list)
 
 
+#: The start of a line that may begin a block (a heading, quote, fence, rule, setext underline,
+#: list item, HTML), which could end or change a paragraph or a table before it.
+_BLOCK_START = re.compile(r" {0,3}(?:[#>`~<*+=_-]|\d{1,9}[.)])")
+_QUOTED = re.compile(r" {0,3}>")
+
+
+def _keeps_open(kind: str, line: str) -> bool:
+    """Whether ``line``, after the open last unit of ``kind``, surely leaves it open and as it
+    was: a quote goes on while its lines start with '>', a paragraph or a table while a line
+    is neither blank nor a block's start (a paragraph also without a '|': a table's header can
+    interrupt it). When unsure, False: the stream is parsed again."""
+    if kind == "blockquote":
+        return bool(_QUOTED.match(line))
+    if not line.strip() or _BLOCK_START.match(line) or line.startswith("    ") or line.startswith("\t"):
+        return False
+    return kind == "table" or "|" not in line
+
+
 def _complete(unit, lines) -> bool:
     """Whether the last unit of the pending lines can no longer grow."""
     if unit.kind in ("heading", "hr"):
@@ -114,13 +132,15 @@ class MarkdownStream:
             file=io.StringIO(), width=self.width, height=25, force_terminal=True, color_system="standard",
             legacy_windows=False, emoji=False, markup=False, highlight=False, soft_wrap=False,
         )
-        self.partial = ""  # raw text after the last newline
-        self.pending = ""  # complete lines, neutralised, not yet rendered
+        self.partial = []  # raw text after the last newline, in the pieces it came in
+        self.pending = ""  # complete lines, neutralised, not yet rendered (as of the last parse)
+        self.held = []  # complete lines since the last parse, which cannot have changed what it found
         self.separator = "\n"  # what goes between the last unit written and the next
         self.fed = False
         self.wrote = False
         self.closed = False
         self.open_fence = None  # the closing-line pattern while the last unit is an unclosed fence
+        self.open_block = None  # paragraph, blockquote or table: the last unit, still open
 
     def set_links(self, links: dict) -> None:
         """Citation labels -> URLs, for the blocks rendered from now on."""
@@ -135,14 +155,20 @@ class MarkdownStream:
         self.fed = True
         cut = text.rfind("\n")
         if cut < 0:
-            self.partial += text
+            self.partial.append(text)  # a list: a long line in many pieces is joined once
             return
-        complete = neutralise(self.partial + text[: cut + 1])
-        self.partial = text[cut + 1 :]
+        self.partial.append(text[: cut + 1])
+        complete = neutralise("".join(self.partial))
+        self.partial = [text[cut + 1:]] if cut + 1 < len(text) else []
         # whole lines: a CRLF is never split, so this is what neutralising the whole text gives
-        self.pending += complete
-        # inside a long code block only a closing fence can change anything: skip the parse
-        if self.open_fence is None or any(map(self.open_fence.match, complete.split("\n"))):
+        self.held.append(complete)
+        # Parsing again only where a line could change what the last parse found keeps a long
+        # block linear: inside a code block only a closing fence can; inside a paragraph,
+        # quote or table only a line that could end it (a blank line, a block's start)
+        if self.open_fence is not None:
+            if any(map(self.open_fence.match, complete.split("\n"))):
+                self._emit(final=False)
+        elif self.open_block is None or not all(_keeps_open(self.open_block, line) for line in complete[:-1].split("\n")):
             self._emit(final=False)
 
     def close(self) -> None:
@@ -150,8 +176,8 @@ class MarkdownStream:
         if self.closed:
             return
         self.closed = True
-        self.pending += neutralise(self.partial)
-        self.partial = ""
+        self.held.append(neutralise("".join(self.partial)))
+        self.partial = []
         self._emit(final=True)
         if self.fed and not self.wrote:
             self._write("\n")
@@ -161,17 +187,22 @@ class MarkdownStream:
         self.out.flush()
 
     def _emit(self, final: bool):
+        if self.held:
+            self.pending += "".join(self.held)
+            self.held = []
         lines = self.pending.split("\n")
         if self.pending.endswith("\n"):
             lines.pop()
         units = list(iter_units(self.parser.parse(self.pending)))
         ready = len(units) if final else max(len(units) - 1, 0)
-        self.open_fence = None
+        self.open_fence = self.open_block = None
         if not final and units:
             if _complete(units[-1], lines):
                 ready = len(units)
             elif units[-1].kind == "fence":
                 self.open_fence = _closing_fence(units[-1].markup)
+            elif units[-1].kind in ("paragraph", "blockquote", "table"):
+                self.open_block = units[-1].kind
         if not ready:
             if final:
                 self.pending = ""

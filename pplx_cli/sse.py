@@ -101,16 +101,19 @@ def iter_events(lines: Iterable[bytes], max_event: int = MAX_EVENT_BYTES) -> Ite
 
 
 def _iter_events_of_batches(batches, max_event: int = MAX_EVENT_BYTES) -> Iterator[Event]:
-    data = []
+    # an event's data: None (no data line yet), the one line's bytes as they are (the usual
+    # event, no copy), or a bytearray once a second line comes: an event of millions of short
+    # lines is held in its size, not as millions of bytes objects
+    data = None
     size = 0
     event_type = ""
     last_id = ""
     for batch in batches:
         for line in batch:
             if not line:
-                if data:
-                    yield Event(event_type or "message", b"\n".join(data).decode("utf-8", "replace"), last_id)
-                    data = []
+                if data is not None:
+                    yield Event(event_type or "message", data.decode("utf-8", "replace"), last_id)
+                    data = None
                     size = 0
                 event_type = ""
                 continue
@@ -133,7 +136,13 @@ def _iter_events_of_batches(batches, max_event: int = MAX_EVENT_BYTES) -> Iterat
                     continue
                 if field != b"data":
                     continue  # retry: and unknown fields do not affect output
-            data.append(value)
+            if data is None:
+                data = value
+            else:
+                if not isinstance(data, bytearray):
+                    data = bytearray(data)
+                data += b"\n"
+                data += value
             size += len(value) + 1
             if size > max_event:
                 raise _too_large(size, max_event)

@@ -203,8 +203,10 @@ class StatusLine:
             threading.Thread(target=self._tick, daemon=True).start()
 
     def _line(self) -> str:
-        text = neutralise_line(f"{self.clock() - self.started:.0f}s · {self.phase}")
-        return text if len(text) < self.width else text[: self.width - 2] + "…"
+        from pplx_cli.errors import redact
+
+        # one column short of the width: a line that fills it would wrap on some terminals
+        return fit(neutralise_line(redact(f"{self.clock() - self.started:.0f}s · {self.phase}")), self.width - 1)
 
     def _draw(self):
         if self.clock() - self.started < self.DELAY:

@@ -197,3 +197,23 @@ def test_embed_ignores_blank_lines_at_the_end_and_refuses_them_between(api, home
     assert ok.returncode == 0 and len(ok.stdout.splitlines()) == 2
     bad = run_cli(api, "embed", "--dimensions", "128", "--no-meta", stdin=b"one\n\ntwo\n")
     assert bad.returncode == 2 and bad.stderr.decode().splitlines()[0] == "pplx: error: line 2 is empty (the API refuses empty texts)"
+
+
+# ---- one huge event of short lines: held in its size ----
+
+
+def test_an_event_of_millions_of_short_data_lines_is_held_compactly(tmp_path, home):
+    """An event of 4 million one-character data lines (28 MB on the wire, 8 MB of data) took
+    a bytes object a line: 41 bytes each, 170 MB. Held as one buffer it takes its size."""
+    path = tmp_path / "huge.sse"
+    path.write_bytes(b"data:x\n" * 4_000_000 + b"\n")
+    wrapper = ("import os, subprocess, sys\n"
+               "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=open(os.environ['ERR_FILE'], 'wb'))\n"
+               "_, status, usage = os.wait4(p.pid, 0)\n"
+               "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)")
+    err = tmp_path / "err.txt"
+    out = subprocess.run([__import__("sys").executable, "-c", wrapper, pplx_executable(), "parse", str(path), "--no-meta"],
+                         capture_output=True, env=dict(os.environ, ERR_FILE=str(err)), timeout=120).stdout.split()
+    code, peak_kib = int(out[0]), int(out[1])
+    assert code == 1 and err.read_text().startswith("pplx: warning: skipped malformed event 1 (not JSON)")
+    assert peak_kib < 110 * 1024

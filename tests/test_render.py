@@ -491,3 +491,32 @@ def test_nothing_else_imports_the_rendering_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# ---- linear in the length of a block ----
+
+
+def _render_time(text):
+    import time
+
+    stream = MarkdownStream(io.BytesIO(), width=80, color=False)
+    started = time.process_time()
+    for line in text.splitlines(keepends=True):  # a line a delta, as a stream of short deltas comes
+        stream.feed(line)
+    stream.close()
+    return time.process_time() - started
+
+
+def test_a_long_table_paragraph_or_quote_renders_in_linear_time():
+    """Each new line of a long open block used to parse the whole block again (quadratic: a
+    1,000-row table took 14 s). Now a line that cannot end the block is only held: 20,000 rows
+    in one table, and 5,000 lines of one paragraph or one quote, render within a few times
+    what as many short paragraphs take."""
+    def plain(n):
+        return _render_time("".join(f"para {i}\n\n" for i in range(n)))
+
+    table = _render_time("| a | b |\n|---|---|\n" + "".join(f"| {i} | row {i} |\n" for i in range(20_000)) + "\nafter\n")
+    assert table < 4 * plain(20_000)
+    short = plain(5_000)
+    assert _render_time("".join(f"word{i} and more words here\n" for i in range(5_000)) + "\nafter\n") < 4 * short
+    assert _render_time("".join(f"> quoted line {i}\n" for i in range(5_000)) + "\nafter\n") < 4 * short
