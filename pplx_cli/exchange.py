@@ -56,12 +56,13 @@ def header_meta(headers) -> dict:
     meta = {}
     if headers.get("x-request-id"):
         meta["request_id"] = headers["x-request-id"]
+    from pplx_cli.numbers import header_whole
+
     limits = {}
     for name in ("limit", "remaining", "reset", "used"):
-        value = headers.get(f"x-ratelimit-{name}")
+        value = header_whole(headers.get(f"x-ratelimit-{name}"))  # a date, text or a sign is no count: left out
         if value is not None:
-            value = value.strip()
-            limits[name] = int(value) if value.isdigit() else value
+            limits[name] = value
     if limits:
         meta["ratelimit"] = limits
     return meta

@@ -101,7 +101,22 @@ def parse_override(key: str, value: str):
         raise ValueError(f"the value of {key} nests too deeply") from None
     except ValueError:  # not JSON (NaN and Infinity are not JSON either): a string
         parsed = value
+    if not _finite(parsed):  # 1e999 parses as infinity, which JSON cannot carry
+        raise ValueError(f"the value of {key} holds a number too large for JSON ({value[:40]})")
     return key, parsed
+
+
+def _finite(value) -> bool:
+    """Whether every float in a parsed JSON value is finite."""
+    import math
+
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def _not_json(name):

@@ -9,22 +9,23 @@ MAX_RETRY_AFTER = 60.0
 
 
 def parse_retry_after(value, now=None):
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None."""
-    if not value:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None: a sign,
+    text, an exponent or a date no calendar holds is no wait (read by :mod:`pplx_cli.numbers`)."""
+    from pplx_cli.numbers import header
+
+    if not value or not isinstance(value, str):
         return None
-    value = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        seconds = float(value)
-    else:
+    seconds = header(value)
+    if seconds is None:
+        if not re.search(r"[A-Za-z]{3}", value):  # an HTTP date names its day and month
+            return None
         import email.utils
 
         try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+            when = email.utils.parsedate_to_datetime(value.strip())
+            seconds = when.timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError, OverflowError, AttributeError, IndexError):
             return None
-        if when is None:
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
@@ -37,12 +38,14 @@ def retry_wait(headers, status: int, now=None):
     wait = parse_retry_after(headers.get("Retry-After"), now)
     if wait is not None:
         return wait
-    ms = (headers.get("retry-after-ms") or "").strip()
-    if re.fullmatch(r"\d+(\.\d+)?", ms):
-        return min(float(ms) / 1000, MAX_RETRY_AFTER)
-    reset = (headers.get("x-ratelimit-reset") or "").strip()
-    if status == 429 and re.fullmatch(r"\d+(\.\d+)?", reset):
-        seconds = float(reset) - (time.time() if now is None else now)
+    from pplx_cli.numbers import header
+
+    ms = header(headers.get("retry-after-ms"))
+    if ms is not None:
+        return min(ms / 1000, MAX_RETRY_AFTER)
+    reset = header(headers.get("x-ratelimit-reset"))
+    if status == 429 and reset is not None:
+        seconds = reset - (time.time() if now is None else now)
         if seconds > 0:
             return min(seconds, MAX_RETRY_AFTER)
     return None

@@ -217,3 +217,35 @@ def test_an_event_of_millions_of_short_data_lines_is_held_compactly(tmp_path, ho
     code, peak_kib = int(out[0]), int(out[1])
     assert code == 1 and err.read_text().startswith("pplx: warning: skipped malformed event 1 (not JSON)")
     assert peak_kib < 110 * 1024
+
+
+# ---- numbers in headers and local input ----
+
+
+def test_junk_rate_limit_headers_are_left_out_and_junk_retry_after_backs_off(api, home):
+    junk = {"x-ratelimit-limit": "-5", "x-ratelimit-remaining": "lots", "x-ratelimit-reset": "Wed, 21 Oct 2015 07:28:00 GMT",
+            "x-ratelimit-used": "9" * 400}
+    api.add(AGENT, AgentRun(headers=junk))
+    result = run_cli(api, "ask", "q", "--meta-style", "json")
+    assert result.returncode == 0, result.stderr
+    assert "ratelimit" not in json.loads(result.stderr)
+    api.routes.clear()
+    for value in ("-1", "soon", "1e999", "9" * 400, "Fri, 31 Dec 99999 23:59:59 GMT"):
+        api.requests.clear()
+        refusal = json_reply({"error": {"message": "slow down", "type": "request_rate_limit_exceeded", "code": 429}}, 429,
+                             headers={"Retry-After": value, "x-ratelimit-reset": "-7"})
+        api.add(AGENT, refusal, AgentRun())
+        result = run_cli(api, "ask", "q", "--no-meta", "--retries", "1", timeout=30)
+        no_traceback(result)
+        assert result.returncode == 0 and len(api.requests) == 2, (value, result.stderr)
+        assert result.stderr.decode().startswith("pplx: retrying in ")  # a backoff of its own, the header ignored
+        api.routes.clear()
+
+
+def test_local_numbers_too_large_are_usage_errors(api, home):
+    big = run_cli(api, "ask", "q", "-o", "temperature", "1e999")
+    assert big.returncode == 2 and big.stderr.decode().splitlines()[0] == (
+        "pplx: error: Invalid value for '-o' / '--option': the value of temperature holds a number too large for JSON (1e999)")
+    many = run_cli(api, "jobs", "-n", "9" * 30)
+    no_traceback(many)
+    assert many.returncode == 2 and api.requests == []

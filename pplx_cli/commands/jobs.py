@@ -54,7 +54,7 @@ def _client(p, record):
 
 
 @click.group(invoke_without_command=True, context_settings=CONTEXT)
-@click.option("-n", "limit", type=click.IntRange(min=1), default=20, show_default=True, metavar="N", help="At most N runs.")
+@click.option("-n", "limit", type=click.IntRange(min=1, max=2**63 - 1), default=20, show_default=True, metavar="N", help="At most N runs.")
 @json_option
 @click.pass_context
 def jobs(ctx, limit, as_json):
