@@ -249,3 +249,36 @@ def test_local_numbers_too_large_are_usage_errors(api, home):
     many = run_cli(api, "jobs", "-n", "9" * 30)
     no_traceback(many)
     assert many.returncode == 2 and api.requests == []
+
+
+# ---- nothing from the network drives the terminal ----
+
+EVIL = "x\x1b]0;owned\x07\x1b[2J\x9b31m\u202eevil"
+
+
+def test_every_listing_is_neutralised_on_a_terminal(api, home):
+    from tests.test_hostile import foreign_escapes, run_on_pty
+
+    api.models = [{"id": "p/" + EVIL, "owned_by": EVIL, "pricing": {"input": 1}}]
+    rid = run_cli(api, "ask", "--background", "--detach", "q").stdout.decode().strip()
+    api.add(f"{AGENT}/{rid}/cancel", json_reply({"response_id": rid, "status": EVIL}))
+    api.add(AGENT, AgentRun(text=f"answer {EVIL}\n"))
+    assert run_cli(api, "ask", EVIL, "--no-meta").returncode == 0
+    env = dict(os.environ, PPLX_BASE_URL=api.url, TERM="xterm", COLUMNS="200")
+    for args in (["models"], ["models", "--json"], ["jobs", "cancel", rid], ["log", "export"], ["log"], ["log", "--json"],
+                 ["jobs", "show", rid]):
+        code, shown = run_on_pty(args, env, columns=200)
+        assert foreign_escapes(shown) == [], (args, shown)
+        assert "\x9b" not in shown and "\u202e" not in shown and "\x07" not in shown, (args, shown)
+
+
+def test_json_output_escapes_del_c1_and_bidi_controls(api, home):
+    api.add(AGENT, AgentRun(text=f"answer {EVIL}\x7f\u2028"))
+    result = run_cli(api, "ask", "q", "--meta-style", "json")
+    assert result.returncode == 0
+    logged = run_cli(api, "log", "--json").stdout.decode()
+    for text in (result.stderr.decode(), logged):
+        assert not any(c in text for c in "\x1b\x07\x9b\u202e\x7f\u2028"), text
+        json.loads(text.splitlines()[-1])
+    assert "\\u009b31m\\u202eevil\\u007f\\u2028" in logged
+    assert json.loads(logged)["answer"] == f"answer {EVIL}\x7f\u2028"  # the same text, escaped
