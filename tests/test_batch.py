@@ -26,6 +26,25 @@ def prompts_sent(api) -> list:
     return [r["body"]["input"] for r in api.requests if r["path"] == AGENT]
 
 
+def wait_for(condition, timeout=30.0):
+    """Wait until ``condition()`` holds (what a test waits on is the server's, never a guess at
+    how long a loaded machine takes to start a process)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def start_batch(api, *args, lines=(), env=None):
+    """The installed CLI's ``batch`` as a running subprocess, its input written and closed."""
+    proc = subprocess.Popen([pplx_executable(), "batch", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url, **(env or {})))
+    proc.stdin.write(b"".join(f"{line}\n".encode() for line in lines))
+    proc.stdin.close()
+    proc.stdin = None  # written and closed: communicate() must not flush it again
+    return proc
+
+
 def test_records_come_in_input_order_with_ids_and_per_line_options(api, home):
     lines = ["first", json.dumps({"id": "acme", "prompt": "second", "effort": "low", "domain": "acme.com"}), "",
              json.dumps({"prompt": "third", "model": "openai/gpt-5.1", "system": "Be brief."})]
@@ -123,13 +142,9 @@ def test_a_killed_run_resumes_without_resending_what_succeeded(api, home, tmp_pa
 
 def test_ctrl_c_lets_the_requests_in_flight_finish_and_exits_130(api, home):
     api.latency = 1.0
-    proc = subprocess.Popen([pplx_executable(), "batch", "-j", "2"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url))
-    proc.stdin.write(b"".join(f"q{i}\n".encode() for i in range(10)))
-    proc.stdin.close()
-    time.sleep(0.5)  # two requests in flight
+    proc = start_batch(api, "-j", "2", lines=[f"q{i}" for i in range(10)])
+    wait_for(lambda: len(prompts_sent(api)) == 2)  # two requests in flight
     proc.send_signal(signal.SIGINT)
-    proc.stdin = None  # written and closed above
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     got = records(out)
@@ -249,12 +264,9 @@ def test_the_progress_line_on_a_terminal_and_the_summary_always(api, home):
 
 
 def test_ctrl_c_while_workers_wait_on_the_limiter_sends_nothing_more(api, home):
-    proc = subprocess.Popen([pplx_executable(), "batch", "-j", "4", "--rate", "0.5/s"], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url))
-    proc.stdin.write(b"".join(f"q{i}\n".encode() for i in range(20)))
-    proc.stdin.close()
-    proc.stdin = None
-    time.sleep(1.0)  # one request sent, three workers waiting their turn
+    proc = start_batch(api, "-j", "4", "--rate", "0.5/s", lines=[f"q{i}" for i in range(20)])
+    wait_for(lambda: len(prompts_sent(api)) == 1)  # one request sent, three workers waiting their turn
+    time.sleep(0.3)  # its answer back (the fake answers at once)
     sent = len(prompts_sent(api))
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
