@@ -72,20 +72,6 @@ def _json_line(number: int, line: str):
     return Line(number, rid, prompt, obj)
 
 
-def done_ids(text: str) -> set:
-    """The ids an earlier run recorded with status 0 (an output file's JSON Lines; lines that
-    do not parse, such as one cut by a killed run, are not done)."""
-    out = set()
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("status") == 0 and isinstance(record.get("id"), (str, int)):
-            out.add(str(record["id"]))
-    return out
-
-
 class RateLimiter:
     """One limit for every worker. ``acquire`` before each request: it waits out a pause and
     keeps requests ``interval`` apart. ``observe`` each response: a 429, or

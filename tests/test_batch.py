@@ -321,3 +321,99 @@ def test_the_progress_line_is_erased_before_answers_on_the_same_terminal(api, ho
     for line in shown.split("\n"):
         visible = line.rsplit("\r\x1b[2K", 1)[-1]  # what stays on the line after the last erase
         assert visible in ("", ANSWER) or visible.startswith("pplx: batch "), repr(line)
+
+
+# ---- records: the key never in one; --output FILE appended one way ----
+
+
+def test_no_record_carries_the_key_a_server_echoes(api, home, tmp_path):
+    from tests.conftest import KEY
+    from tests.server import AgentRun, agent_error
+
+    def echoing():  # the key as the answering model and request id, then in an error message
+        api.routes[AGENT] = [AgentRun(model=f"x/{KEY}", headers={"x-request-id": KEY}),
+                             agent_error(400, f"the key {KEY} may not ask this"), AgentRun()]
+
+    echoing()
+    printed = run_cli(api, "batch", "-j", "1", stdin=b"a\nb\nc\n")
+    out = tmp_path / "out.jsonl"
+    echoing()
+    kept = run_cli(api, "batch", "-j", "1", "--output", str(out), stdin=b"a\nb\nc\n")
+    for result, written in ((printed, printed.stdout), (kept, out.read_bytes())):
+        assert result.returncode == 1 and KEY.encode() not in written + result.stderr
+        got = records(written)
+        assert got[0]["meta"]["model"] == "x/[redacted]" and got[0]["meta"]["request_id"] == "[redacted]"
+        assert got[1]["error"] == "HTTP 400: the key [redacted] may not ask this (invalid_request)"
+
+
+def test_a_second_batch_on_the_same_output_file_stops_before_sending(api, home, tmp_path):
+    out = tmp_path / "out.jsonl"
+    api.latency = 0.5
+    first = start_batch(api, "-j", "1", "--output", str(out), lines=["q0", "q1", "q2"])
+    wait_for(lambda: len(prompts_sent(api)) == 1)
+    second = run_cli(api, "batch", "--output", str(out), stdin=b"q0\nq1\nq2\n")
+    assert second.returncode == 2 and second.stdout == b""
+    assert second.stderr.decode() == (f"pplx: error: {out} is locked by another process (another pplx batch "
+                                      "writing to it?): nothing was sent\n")
+    first.communicate(timeout=60)
+    assert first.returncode == 0
+    assert sorted(prompts_sent(api)) == ["q0", "q1", "q2"]  # each once
+    assert sorted(r["prompt"] for r in records(out.read_bytes())) == ["q0", "q1", "q2"]
+
+
+def test_a_cut_record_of_any_length_is_removed_before_appending(api, home, tmp_path):
+    done = json.dumps({"id": 1, "prompt": "a", "status": 0}).encode() + b"\n"
+    cut = b'{"id": 2, "prompt": "b", "answer": "' + b"x" * (3 << 20)  # a kill in the middle of a 3 MiB record
+    out = tmp_path / "out.jsonl"
+    for before, resent in ((done + cut, ["b"]), (cut, ["a", "b"])):
+        out.write_bytes(before)
+        sent_before = len(prompts_sent(api))
+        result = run_cli(api, "batch", "-j", "1", "--output", str(out), stdin=b"a\nb\n")
+        assert result.returncode == 0, result.stderr
+        assert prompts_sent(api)[sent_before:] == resent
+        assert sorted((r["id"], r["status"]) for r in records(out.read_bytes())) == [(1, 0), (2, 0)]
+
+
+def test_an_output_file_on_a_full_disk_is_named_and_its_records_go_to_stdout(api, home):
+    result = run_cli(api, "batch", "-j", "2", "--output", "/dev/full", stdin=b"q0\nq1\nq2\nq3\n")
+    assert result.returncode == 74
+    assert [r["prompt"] for r in records(result.stdout)] == ["q0", "q1"]  # what the file could not take
+    said = result.stderr.decode().splitlines()
+    assert said[-1] == "pplx: error: cannot write to /dev/full: No space left on device"
+    assert said[-2].endswith(": 2 done, 0 failed, 2 not done, $0.0024") and "stdout" not in result.stderr.decode()
+    assert sorted(prompts_sent(api)) == ["q0", "q1"]  # no line sent once the file failed
+
+
+def test_a_record_the_file_size_limit_cuts_is_taken_back_whole(api, home, tmp_path):
+    import sys
+
+    def limited(size, out, lines):  # the CLI under a file size limit (RLIMIT_FSIZE) of ``size`` bytes
+        wrapper = ("import os, resource, sys; n = int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_FSIZE, (n, n)); "
+                   "os.execv(sys.argv[2], sys.argv[2:])")
+        return subprocess.run([sys.executable, "-c", wrapper, str(size), pplx_executable(), "batch", "-j", "1", "--no-log",
+                               "--output", str(out)], input=lines, capture_output=True, timeout=60,
+                              env=dict(os.environ, PPLX_BASE_URL=api.url))
+
+    probe = tmp_path / "probe.jsonl"
+    assert limited(1 << 20, probe, b"q0\n").returncode == 0
+    size = len(probe.read_bytes())  # one record's size (each of these is within a few bytes of it)
+    out = tmp_path / "out.jsonl"
+    result = limited(2 * size + size // 2, out, b"q0\nq1\nq2\nq3\n")
+    assert result.returncode == 74
+    assert result.stderr.decode().splitlines()[-1] == f"pplx: error: cannot write to {out}: File too large"
+    assert [r["prompt"] for r in records(out.read_bytes())] == ["q0", "q1"]  # whole records only
+    assert [r["prompt"] for r in records(result.stdout)] == ["q2"]
+
+
+def test_each_record_is_one_write_of_the_whole_line(tmp_path, monkeypatch):
+    from pplx_cli.records import RecordFile
+
+    writes = []
+    real = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: writes.append(bytes(data)) or real(fd, data))
+    record = {"id": 1, "prompt": "p", "answer": "x" * (1 << 20), "meta": None, "status": 0, "error": None}
+    with RecordFile(str(tmp_path / "out.jsonl")) as f:
+        f.append(record)
+        f.append(dict(record, id=2))
+    assert [json.loads(w)["id"] for w in writes] == [1, 2] and all(w.endswith(b"\n") for w in writes)
+    assert (tmp_path / "out.jsonl").read_bytes() == b"".join(writes)

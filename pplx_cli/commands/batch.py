@@ -183,21 +183,21 @@ def _validate(prompt, p):
 def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     import threading
 
-    from pplx_cli.batch import Abandoned, RateLimiter, done_ids, run
+    from pplx_cli.batch import Abandoned, RateLimiter, run
     from pplx_cli.commands import make_client
+    from pplx_cli.records import RecordFile, Sink
 
-    done_before = set()
-    if output_path and os.path.isfile(output_path):  # not /dev/stdout, a fifo: nothing to resume from
-        try:
-            with open(output_path, encoding="utf-8", errors="replace") as f:
-                done_before = done_ids(f.read())
-        except OSError as e:
-            raise UsageError(f"cannot read {output_path}: {e.strerror}") from None
+    client, settings = make_client(p)
+    if p.get("dry_run"):  # each line's request, in order; nothing sent, nothing recorded, FILE untouched
+        return _dry_run([item for item in checked if str(item[0].id) not in _done_ids(output_path)], client)
+    record_file = RecordFile(output_path) if output_path else None  # locked until the batch ends
+    try:
+        done_before = record_file.done_ids() if record_file else set()
+    except OSError as e:
+        record_file.close()
+        raise UsageError(f"cannot read {output_path}: {e.strerror}") from None
     todo = [item for item in checked if str(item[0].id) not in done_before]
     skipped = len(checked) - len(todo)
-    client, settings = make_client(p)
-    if p.get("dry_run"):  # each line's request, in order; nothing sent, nothing recorded
-        return _dry_run(todo, client)
     if not p.get("no_log") and settings.get("log"):
         _prepare_history()
     client.limiter = RateLimiter(rate)
@@ -219,7 +219,7 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     def work(item):
         return _ask(item, client, batch_id, once(warn), once(note))
 
-    sink = _Sink(output_path, answers_only, null)
+    sink = Sink(record_file, answers_only=answers_only, null=null)
     status_line = make_status_line(p)
     stopped = []
 
@@ -236,7 +236,9 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
         note(f"stopping: no new request is sent; the {in_flight} in flight finish (Ctrl-C again abandons them)"
              if in_flight else "stopping: no new request is sent")
 
-    def refused(record):
+    def stop_after(record):
+        if sink.failure is not None:  # FILE cannot take more: what is paid for goes to stdout, nothing more is sent
+            return True
         if record["status"] == 3:  # the key was refused: every other line would be too
             warn(f"the key was refused ({record['error']}): no further line is sent")
             return True
@@ -253,11 +255,10 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     try:
         records = run(todo, work, jobs=jobs, on_record=lambda r: (records.append(r), sink.write(r)), on_done=done,
                       on_progress=(lambda progress: status_line.show(progress.line())) if status_line else None,
-                      on_stop=on_stop, stop_after=refused, ordered=ordered)
+                      on_stop=on_stop, stop_after=stop_after, ordered=ordered)
     except KeyboardInterrupt as e:
         if status_line:
             status_line.stop()
-        sink.close()
         _summary(batch_id, records, len(todo), skipped, interrupted=True)
         if isinstance(e, Abandoned) or not stopped:
             sys.stdout.flush()
@@ -267,13 +268,28 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     finally:
         if status_line:
             status_line.stop()
-    sink.close()
+        sink.close()
     _summary(batch_id, records, len(todo), skipped)
+    if sink.failure is not None:
+        raise sink.failure
     # the records and warnings said why: exit 3 when the key was refused, 1 when any line failed
     if any(r["status"] == 3 for r in records):
         raise Silent(3)
     if any(r["status"] != 0 for r in records):
         raise Silent(1)
+
+
+def _done_ids(path) -> set:
+    """The ids an earlier run recorded in ``path`` with status 0 (read only: for --dry-run)."""
+    from pplx_cli.records import read_done_ids
+
+    if not path or not os.path.isfile(path):  # not /dev/stdout, a fifo: nothing to resume from
+        return set()
+    try:
+        with open(path, "rb") as f:
+            return read_done_ids(f)
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
 
 
 def _prepare_history():
@@ -335,62 +351,6 @@ def _ask(item, client, batch_id, warn_once, note_once) -> dict:
         status, error = outcome(e)
     return {"id": line.id, "prompt": line.prompt, "answer": writer.answer(), "meta": writer.metadata(error),
             "status": status, "error": error}
-
-
-def _drop_cut_record(f):
-    """A record cut short by a killed run is removed, so the file stays JSON Lines."""
-    fd = f.fileno()
-    size = os.fstat(fd).st_size
-    tail = os.pread(fd, min(size, 1 << 20), max(0, size - (1 << 20)))
-    if tail and not tail.endswith(b"\n"):
-        cut = tail.rfind(b"\n")
-        os.ftruncate(fd, size - len(tail) + cut + 1 if cut >= 0 else (0 if size <= (1 << 20) else size))
-
-
-class _Sink:
-    """Where the records go: stdout, or appended to --output FILE (then stdout gets only the
-    answers, with --answers-only)."""
-
-    def __init__(self, path, answers_only, null):
-        self.file = None
-        if path:
-            try:
-                self.file = open(path, "a+b")  # read too: a cut record at its end is dropped
-                if self.file.seekable() and self.file.tell() > 0:
-                    _drop_cut_record(self.file)
-            except OSError as e:
-                raise UsageError(f"cannot write {path}: {e.strerror}") from None
-        self.answers_only = answers_only
-        self.null = null
-        self.first = True
-
-    status = None  # the progress line, erased before stdout is written when both are the terminal
-
-    def done(self, record):
-        """--output gets each record as it completes (a resumed run needs no order)."""
-        from pplx_cli import jsonsafe
-
-        if self.file is not None:
-            self.file.write((jsonsafe.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace"))
-            self.file.flush()
-
-    def write(self, record):
-        from pplx_cli import jsonsafe
-
-        line = jsonsafe.dumps(record, ensure_ascii=False) + "\n"
-        if self.status is not None and (self.answers_only or self.file is None):
-            self.status.clear()
-        if self.answers_only:
-            answer = record["answer"].rstrip("\n")
-            text = answer + "\0" if self.null else ("" if self.first else "\n") + answer + "\n"
-            self.first = False
-            _out(text)
-        elif self.file is None:
-            _out(line)
-
-    def close(self):
-        if self.file is not None:
-            self.file.close()
 
 
 def _summary(batch_id, records, total, skipped, interrupted=False):

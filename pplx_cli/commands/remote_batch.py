@@ -133,6 +133,8 @@ def _results(client, rid):
     from pplx_cli.errors import outcome
     from pplx_cli.output import AnswerWriter
     from pplx_cli.pieces import body_pieces
+    from pplx_cli.records import build_line
+    from pplx_cli.stdio import out
 
     batch = _get(client, rid)
     if batch.get("status") not in TERMINAL:
@@ -181,7 +183,7 @@ def _results(client, rid):
         failed += status != 0
         record = {"id": int(cid) if cid.isdigit() else cid, "prompt": prompt, "answer": writer.answer(),
                   "meta": writer.metadata(error), "status": status, "error": error}
-        out_lines([jsonsafe.dumps(record, ensure_ascii=False)])
+        out(build_line(record) + "\n")
     say(f"pplx: batch {rid}: {len(inputs) - failed} done, {failed} failed")
     if failed:
         from pplx_cli.errors import Silent
