@@ -78,10 +78,9 @@ class RateLimiter:
     ``x-ratelimit-remaining: 0``, pauses everyone until the reset time; from then on requests
     are paced just under the account's limit, so the workers resume without a burst."""
 
-    def __init__(self, rate: float = None, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, rate: float = None, clock=time.monotonic):
         self.interval = 1.0 / rate if rate else 0.0
         self.clock = clock
-        self.sleep = sleep
         self.next_at = 0.0
         self.paused_until = 0.0
         self.pauses = 0
@@ -102,6 +101,11 @@ class RateLimiter:
     def stop(self):
         """Requests not yet sent are not sent (a waiting worker gives up at once)."""
         self.stopped.set()
+
+    def sleep(self, seconds: float):
+        """Wait ``seconds`` (a retry's back-off), or less once the batch is stopping: the
+        ``acquire`` that follows then gives up."""
+        self.stopped.wait(seconds)
 
     def observe(self, status: int, headers):
         from pplx_cli.client import retry_wait
@@ -129,8 +133,26 @@ def _header_number(headers, name):
         return None
 
 
-class Abandoned(KeyboardInterrupt):
-    """A second Ctrl-C: the requests still in flight are abandoned."""
+class Signals:
+    """The signals that stop a batch (SIGINT, SIGTERM, SIGHUP), as the exceptions they stand
+    for (KeyboardInterrupt, :class:`~pplx_cli.errors.Terminated`, its Hangup): a handler
+    ``note``s each, and :func:`run` acts on them between records, never in the middle of one
+    (an exception raised wherever a signal lands could drop a record that had finished)."""
+
+    def __init__(self):
+        self.received = []
+
+    def note(self, exc: BaseException):
+        self.received.append(exc)
+
+
+class Abandoned(BaseException):
+    """A second signal: the requests still in flight are abandoned. ``signal`` is the
+    exception that signal stands for (it gives the exit status)."""
+
+    def __init__(self, signal: BaseException):
+        super().__init__(signal)
+        self.signal = signal
 
 
 class Progress(NamedTuple):
@@ -149,25 +171,29 @@ class Progress(NamedTuple):
 
 
 def run(lines: list, work, *, jobs: int, on_record, on_done=None, on_progress=None, on_stop=None, stop_after=None,
-        ordered=True):
+        ordered=True, signals: Signals = None):
     """Run ``work(line) -> record`` (None: not sent) for each line in a pool of ``jobs``
     threads. ``on_done(record)`` is told of each record as it completes; ``on_record(record)``
     in input order unless ``ordered`` is false, as soon as it and every earlier one are done
     (both from this thread).
 
-    Ctrl-C stops sending (``on_stop(in_flight)`` is told: it should make the workers that
-    have not sent yet give up), lets the requests in flight finish and hands on their
-    records, then raises KeyboardInterrupt; a second Ctrl-C hands on what is finished and
-    raises :class:`Abandoned` (the caller abandons the rest). A record for which
-    ``stop_after(record)`` is true stops sending the same way, without the interrupt.
+    A signal (noted in ``signals``, or a KeyboardInterrupt or Terminated raised here) stops
+    sending (``on_stop(in_flight)`` is told: it should make the workers that have not sent
+    yet give up), lets the requests in flight finish and hands on their records, then raises
+    that signal's exception; a second one hands on what is finished and raises
+    :class:`Abandoned` (the caller abandons the rest). A record for which
+    ``stop_after(record)`` is true stops sending the same way, with nothing raised.
     Returns the records handed on."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+    from pplx_cli.errors import Terminated
+
+    signals = signals if signals is not None else Signals()
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pplx-batch")
     queue = iter(enumerate(lines))
     futures, finished, handed, skipped = {}, {}, [], set()
-    state = {"next": 0, "stopping": False, "interrupted": False, "failed": 0, "cost": 0.0, "done": 0}
+    state = {"next": 0, "stopping": False, "signals": 0, "failed": 0, "cost": 0.0, "done": 0}
 
     def submit():
         while not state["stopping"] and len(futures) < jobs:
@@ -187,6 +213,12 @@ def run(lines: list, work, *, jobs: int, on_record, on_done=None, on_progress=No
             on_record(handed[-1])
             state["next"] = index + 1
 
+    def stop():
+        if not state["stopping"]:
+            state["stopping"] = True
+            if on_stop:
+                on_stop(len(futures))
+
     def collect(future):
         index = futures.pop(future)
         record = future.result()
@@ -203,10 +235,18 @@ def run(lines: list, work, *, jobs: int, on_record, on_done=None, on_progress=No
         else:
             handed.append(record)
             on_record(record)
-        if stop_after and stop_after(record) and not state["stopping"]:
-            state["stopping"] = True
-            if on_stop:
-                on_stop(len(futures))
+        if stop_after and stop_after(record):
+            stop()
+
+    def heed_signals():
+        """Act on the signals noted since the last look: the first stops, a second abandons."""
+        if len(signals.received) == state["signals"]:
+            return
+        state["signals"] = len(signals.received)
+        if state["signals"] > 1:
+            hand_on(flush=True)
+            raise Abandoned(signals.received[-1])
+        stop()
 
     try:
         submit()
@@ -220,18 +260,14 @@ def run(lines: list, work, *, jobs: int, on_record, on_done=None, on_progress=No
                 if on_progress and not state["stopping"]:
                     on_progress(Progress(len(lines), state["done"], state["failed"], len(futures), state["cost"],
                                          time.monotonic() - started))
-            except KeyboardInterrupt:
-                if state["interrupted"]:
-                    hand_on(flush=True)
-                    raise Abandoned from None
-                state["interrupted"] = state["stopping"] = True
-                if on_stop:
-                    on_stop(len(futures))
+            except (KeyboardInterrupt, Terminated) as e:  # no handler noted it: raised here
+                signals.note(e)
+            heed_signals()
         hand_on(flush=True)  # stopped: what finished after a gap is handed on too
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    if state["interrupted"]:
-        raise KeyboardInterrupt
+    if signals.received:
+        raise signals.received[0]
     return handed
 
 

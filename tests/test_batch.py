@@ -7,6 +7,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from tests.conftest import pplx_executable
 
 AGENT = "/v1/responses"
@@ -417,3 +419,63 @@ def test_each_record_is_one_write_of_the_whole_line(tmp_path, monkeypatch):
         f.append(dict(record, id=2))
     assert [json.loads(w)["id"] for w in writes] == [1, 2] and all(w.endswith(b"\n") for w in writes)
     assert (tmp_path / "out.jsonl").read_bytes() == b"".join(writes)
+
+
+# ---- signals: SIGTERM and SIGHUP stop a batch as Ctrl-C does ----
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGHUP, 129)], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_stop_sending_and_write_what_finished(api, home, tmp_path, sig, code):
+    out = tmp_path / "out.jsonl"
+    api.latency = 1.0
+    proc = start_batch(api, "-j", "2", lines=[f"q{i}" for i in range(10)])
+    wait_for(lambda: len(prompts_sent(api)) == 2)  # two requests in flight
+    proc.send_signal(sig)
+    stdout, err = proc.communicate(timeout=30)
+    assert proc.returncode == code
+    assert [(r["prompt"], r["status"]) for r in records(stdout)] == [("q0", 0), ("q1", 0)]
+    lines = err.decode().splitlines()
+    assert lines[0] == "pplx: note: stopping: no new request is sent; the 2 in flight finish (Ctrl-C again abandons them)"
+    assert lines[-1].endswith(": 2 done, 0 failed, 8 not done, $0.0024") and "Traceback" not in err.decode()
+    assert len(prompts_sent(api)) == 2
+    # into --output, with workers waiting out a pause: they give up at once, what finished is kept
+    api.latency = 0
+    proc = start_batch(api, "-j", "4", "--rate", "0.5/s", "--output", str(out), lines=[f"r{i}" for i in range(20)])
+    wait_for(lambda: out.exists() and out.read_bytes().count(b"\n") == 1)  # one answered, three waiting their turn
+    sent = len(prompts_sent(api))
+    started = time.monotonic()
+    proc.send_signal(sig)
+    stdout, err = proc.communicate(timeout=30)
+    assert proc.returncode == code and time.monotonic() - started < 3  # not the 6 s the last worker would wait
+    assert len(prompts_sent(api)) == sent and len(records(out.read_bytes())) == sent - 2
+    assert err.decode().splitlines()[-1].endswith(f": {sent - 2} done, 0 failed, {22 - sent} not done, "
+                                                  f"${0.00119 * (sent - 2):.4f}")
+
+
+def test_a_second_signal_abandons_the_requests_in_flight(api, home):
+    api.latency = 5.0
+    proc = start_batch(api, "-j", "2", lines=[f"q{i}" for i in range(4)])
+    wait_for(lambda: len(prompts_sent(api)) == 2)
+    proc.send_signal(signal.SIGINT)
+    first = proc.stderr.readline()  # the first signal taken: stopping, the two in flight let finish
+    assert first.startswith(b"pplx: note: stopping: ")
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    stdout, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143 and time.monotonic() - started < 3 and stdout == b""  # not the 5 s they take
+    assert (first + err).decode().splitlines()[-1].endswith(": 0 done, 0 failed, 4 not done, $0.0000")
+
+
+def test_a_signal_wakes_a_worker_backing_off_before_a_retry(api, home):
+    from tests.server import AgentRun, agent_error
+
+    api.add(AGENT, agent_error(503, "busy", "internal_error", headers={"Retry-After": "20"}), AgentRun())
+    proc = start_batch(api, "-j", "1", lines=["q0", "q1", "q2"])
+    wait_for(lambda: len(prompts_sent(api)) == 1)  # answered 503: the worker waits 20 s before trying again
+    time.sleep(0.3)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    stdout, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143 and time.monotonic() - started < 3 and stdout == b""
+    assert err.decode().splitlines()[-1].endswith(": 0 done, 0 failed, 3 not done, $0.0000")
+    assert len(prompts_sent(api)) == 1  # not sent again: a re-run sends it

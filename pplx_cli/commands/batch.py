@@ -1,6 +1,7 @@
 """``pplx batch``: many prompts from a file, in parallel on one rate limit, resumable; and
 ``pplx batch --remote``: the same on Perplexity's Batch API."""
 
+import contextlib
 import json
 import os
 import sys
@@ -183,8 +184,9 @@ def _validate(prompt, p):
 def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     import threading
 
-    from pplx_cli.batch import Abandoned, RateLimiter, run
+    from pplx_cli.batch import Abandoned, RateLimiter, Signals, run
     from pplx_cli.commands import make_client
+    from pplx_cli.errors import Terminated, outcome
     from pplx_cli.records import RecordFile, Sink
 
     client, settings = make_client(p)
@@ -201,6 +203,7 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     if not p.get("no_log") and settings.get("log"):
         _prepare_history()
     client.limiter = RateLimiter(rate)
+    client.sleep = client.limiter.sleep  # a worker backing off before a retry gives up when the batch stops
     from requests.adapters import HTTPAdapter
 
     for scheme in ("http://", "https://"):  # one pool, one connection kept per worker
@@ -221,7 +224,6 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
 
     sink = Sink(record_file, answers_only=answers_only, null=null)
     status_line = make_status_line(p)
-    stopped = []
 
     from pplx_cli.commands import _isatty
 
@@ -229,7 +231,6 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
         sink.status = status_line
 
     def on_stop(in_flight):
-        stopped.append(in_flight)
         client.limiter.stop()
         if status_line:
             status_line.stop()
@@ -252,18 +253,20 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
 
     numbers = {str(line.id): line.number for line, _, _ in todo}
     records = []
+    signals = Signals()
     try:
-        records = run(todo, work, jobs=jobs, on_record=lambda r: (records.append(r), sink.write(r)), on_done=done,
-                      on_progress=(lambda progress: status_line.show(progress.line())) if status_line else None,
-                      on_stop=on_stop, stop_after=stop_after, ordered=ordered)
-    except KeyboardInterrupt as e:
+        with _noting(signals):
+            records = run(todo, work, jobs=jobs, on_record=lambda r: (records.append(r), sink.write(r)), on_done=done,
+                          on_progress=(lambda progress: status_line.show(progress.line())) if status_line else None,
+                          on_stop=on_stop, stop_after=stop_after, ordered=ordered, signals=signals)
+    except (KeyboardInterrupt, Terminated, Abandoned) as e:
         if status_line:
             status_line.stop()
         _summary(batch_id, records, len(todo), skipped, interrupted=True)
-        if isinstance(e, Abandoned) or not stopped:
+        if isinstance(e, Abandoned):
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(130)  # abandoned: the threads still waiting on the network are not joined
+            os._exit(outcome(e.signal)[0])  # the threads still waiting on the network are not joined
         raise
     finally:
         if status_line:
@@ -277,6 +280,26 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
         raise Silent(3)
     if any(r["status"] != 0 for r in records):
         raise Silent(1)
+
+
+@contextlib.contextmanager
+def _noting(signals):
+    """While the batch runs, SIGINT, SIGTERM and SIGHUP are noted in ``signals`` (the batch
+    stops between records) rather than raised wherever they land; one ignored (nohup) stays
+    ignored."""
+    import signal
+
+    from pplx_cli.errors import Hangup, Terminated
+
+    before = {}
+    for signum, kind in ((signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated), (signal.SIGHUP, Hangup)):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            before[signum] = signal.signal(signum, lambda number, frame, kind=kind: signals.note(kind()))
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
 
 
 def _done_ids(path) -> set:
