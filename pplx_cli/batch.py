@@ -7,6 +7,7 @@ pool) and one :class:`RateLimiter` at no cost. Nothing here knows click or ``sys
 """
 
 import json
+import math
 import threading
 import time
 from typing import NamedTuple
@@ -76,14 +77,16 @@ class RateLimiter:
     """One limit for every worker. ``acquire`` before each request: it waits out a pause and
     keeps requests ``interval`` apart. ``observe`` each response: a 429, or
     ``x-ratelimit-remaining: 0``, pauses everyone until the reset time; from then on requests
-    are paced just under the account's limit, so the workers resume without a burst."""
+    are paced just under the account's limit, so the workers resume without a burst. A pause
+    longer than :data:`LONG_PAUSE` is told to ``say`` once, however many workers it stops."""
 
-    def __init__(self, rate: float = None, clock=time.monotonic):
+    def __init__(self, rate: float = None, clock=time.monotonic, say=None):
         self.interval = 1.0 / rate if rate else 0.0
         self.clock = clock
+        self.say = say
         self.next_at = 0.0
         self.paused_until = 0.0
-        self.pauses = 0
+        self.pause_said = False
         self.lock = threading.Lock()
         self.stopped = threading.Event()
 
@@ -108,29 +111,33 @@ class RateLimiter:
         self.stopped.wait(seconds)
 
     def observe(self, status: int, headers):
-        from pplx_cli.client import retry_wait
+        """Pause or pace after a response. Its headers are read as :mod:`pplx_cli.numbers`
+        reads any: a remaining or limit that is not a whole number is as good as absent."""
+        from pplx_cli.numbers import header_whole
+        from pplx_cli.retrying import retry_wait
 
-        remaining = _header_number(headers, "x-ratelimit-remaining")
+        remaining = header_whole(headers.get("x-ratelimit-remaining"))
         if status != 429 and remaining != 0:
             return
-        wait = retry_wait(headers, 429)
-        limit = _header_number(headers, "x-ratelimit-limit")
+        wait = retry_wait(headers, 429)  # at most MAX_RETRY_AFTER
+        wait = 1.0 if wait is None else wait
+        limit = header_whole(headers.get("x-ratelimit-limit"))
         with self.lock:
-            self.paused_until = max(self.paused_until, self.clock() + (1.0 if wait is None else wait))
-            if limit and limit > 0:
+            now = self.clock()
+            if now >= self.paused_until:  # a new pause, not one more worker told of this one
+                self.pause_said = False
+            self.paused_until = max(self.paused_until, now + wait)
+            if limit:
                 self.interval = max(self.interval, 1.05 / limit)  # the limit is per second
-            if status == 429:
-                self.pauses += 1
+            left = self.paused_until - now
+            tell = left > LONG_PAUSE and not self.pause_said
+            self.pause_said = self.pause_said or tell
+        if tell and self.say:
+            self.say(f"rate limited: every request waits {math.ceil(left)}s")
 
-    def pause_left(self) -> float:
-        return max(0.0, self.paused_until - self.clock())
 
-
-def _header_number(headers, name):
-    try:
-        return float(headers.get(name))
-    except (TypeError, ValueError):
-        return None
+#: Seconds of a pause worth a note: a shorter one passes unremarked.
+LONG_PAUSE = 3.0
 
 
 class Signals:
@@ -164,10 +171,12 @@ class Progress(NamedTuple):
     elapsed: float
 
     def line(self) -> str:
+        from pplx_cli.numbers import dollars
+
         rate = self.done / self.elapsed if self.elapsed > 0 else 0.0
         left = f" · ~{(self.total - self.done) / rate:.0f}s left" if rate > 0 and self.done < self.total else ""
         return (f"{self.done}/{self.total} done · {self.failed} failed · {self.in_flight} in flight · "
-                f"{rate:.1f}/s · ${self.cost:.4f}{left}")
+                f"{rate:.1f}/s · {dollars(self.cost)}{left}")
 
 
 def run(lines: list, work, *, jobs: int, on_record, on_done=None, on_progress=None, on_stop=None, stop_after=None,
@@ -272,8 +281,10 @@ def run(lines: list, work, *, jobs: int, on_record, on_done=None, on_progress=No
 
 
 def _cost(record) -> float:
+    """A record's cost in dollars; 0 for one the service gave as no usable number."""
+    from pplx_cli.numbers import number
+
     usage = (record.get("meta") or {}).get("usage")
     cost = usage.get("cost") if isinstance(usage, dict) else None
-    total = cost.get("total_cost") if isinstance(cost, dict) else None
-    return total if isinstance(total, (int, float)) and not isinstance(total, bool) and total == total else 0.0
-
+    total = number(cost.get("total_cost")) if isinstance(cost, dict) else None
+    return total if total is not None and total > 0 else 0.0

@@ -60,8 +60,10 @@ def header_meta(headers) -> dict:
     for name in ("limit", "remaining", "reset", "used"):
         value = headers.get(f"x-ratelimit-{name}")
         if value is not None:
-            value = value.strip()
-            limits[name] = int(value) if value.isdigit() else value
+            from pplx_cli.numbers import header_whole  # "\xb2".isdigit(), yet int() refuses it
+
+            count = header_whole(value)
+            limits[name] = value.strip() if count is None else count
     if limits:
         meta["ratelimit"] = limits
     return meta

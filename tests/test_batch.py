@@ -479,3 +479,57 @@ def test_a_signal_wakes_a_worker_backing_off_before_a_retry(api, home):
     assert proc.returncode == 143 and time.monotonic() - started < 3 and stdout == b""
     assert err.decode().splitlines()[-1].endswith(": 0 done, 0 failed, 3 not done, $0.0000")
     assert len(prompts_sent(api)) == 1  # not sent again: a re-run sends it
+
+
+# ---- numbers from the network, and the pauses they cause ----
+
+
+def test_a_cost_that_is_no_usable_number_is_left_out_and_the_batch_goes_on(api, home):
+    from tests.server import DEFAULT_USAGE, AgentRun
+
+    odd = [10**400, "0.5", -1, True, None]  # too large for a float, text, negative, a bool, null
+    api.add(AGENT, *[AgentRun(usage=dict(DEFAULT_USAGE, cost={"total_cost": cost})) for cost in odd], AgentRun())
+    result = run_cli(api, "batch", "-j", "1", stdin=b"".join(f"q{i}\n".encode() for i in range(6)))
+    assert result.returncode == 0, result.stderr
+    assert [r["status"] for r in records(result.stdout)] == [0] * 6
+    said = result.stderr.decode().splitlines()
+    assert len(said) <= 2 and said[-1].endswith(": 6 done, 0 failed, $0.0012"), said  # the one usable cost
+
+
+JUNK_HEADERS = {
+    "a fractional limit": {"x-ratelimit-limit": "0.001", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "0"},
+    "a limit in exponent form": {"x-ratelimit-limit": "1e-300", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "0"},
+    "negative": {"x-ratelimit-limit": "-5", "x-ratelimit-remaining": "-1"},
+    "huge": {"x-ratelimit-limit": "9" * 40, "x-ratelimit-remaining": "9" * 40, "x-ratelimit-reset": "9" * 40},
+    "a superscript digit": {"x-ratelimit-remaining": "\xb2", "x-ratelimit-limit": "\xb9"},
+    "a date for a reset": {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "Tue, 01 Jan 2030 00:00:00 GMT"},
+    "text for Retry-After": {"x-ratelimit-remaining": "0", "Retry-After": "soon", "retry-after-ms": "-5",
+                             "x-ratelimit-reset": "soon"},
+}
+
+
+@pytest.mark.parametrize("headers", list(JUNK_HEADERS.values()), ids=list(JUNK_HEADERS))
+def test_rate_limit_headers_that_are_no_usable_number_change_nothing(api, home, headers):
+    from tests.server import AgentRun
+
+    api.add(AGENT, AgentRun(headers=headers), AgentRun())
+    started = time.monotonic()
+    result = run_cli(api, "batch", "-j", "1", stdin=b"q0\nq1\nq2\n", timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert [r["status"] for r in records(result.stdout)] == [0, 0, 0]
+    assert len(result.stderr.splitlines()) <= 2 and b"Traceback" not in result.stderr
+    assert time.monotonic() - started < 15  # no pause past the one second a 0 without a usable reset gets
+
+
+def test_a_long_rate_limit_pause_is_one_note_for_every_worker(api, home):
+    from tests.server import AgentRun, agent_error
+
+    slow_down = agent_error(429, "Rate limit exceeded", "request_rate_limit_exceeded", headers={"Retry-After": "4"})
+    api.add(AGENT, slow_down, slow_down, slow_down, AgentRun())
+    result = run_cli(api, "batch", "-j", "3", stdin=b"q0\nq1\nq2\n")
+    assert result.returncode == 0, result.stderr
+    assert len(records(result.stdout)) == 3
+    said = result.stderr.decode().splitlines()
+    assert said[:-1] == ["pplx: note: rate limited: every request waits 4s"], said
+    quiet = run_cli(api, "batch", "-j", "1", "-q", stdin=b"q0\n")  # a short pause says nothing
+    assert quiet.returncode == 0 and len(quiet.stderr.splitlines()) == 1

@@ -202,7 +202,7 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     skipped = len(checked) - len(todo)
     if not p.get("no_log") and settings.get("log"):
         _prepare_history()
-    client.limiter = RateLimiter(rate)
+    client.limiter = RateLimiter(rate, say=None if p.get("quiet") else note)
     client.sleep = client.limiter.sleep  # a worker backing off before a retry gives up when the batch stops
     from requests.adapters import HTTPAdapter
 
