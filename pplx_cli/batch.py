@@ -288,3 +288,55 @@ def _cost(record) -> float:
     cost = usage.get("cost") if isinstance(usage, dict) else None
     total = number(cost.get("total_cost")) if isinstance(cost, dict) else None
     return total if total is not None and total > 0 else 0.0
+
+
+class InOrder:
+    """Lines handed to ``write`` in the order of ``keys`` while they arrive in any: a line
+    whose turn it is is written at once, with those that were waiting on it; the others wait
+    in a temporary file on disk, never in memory (remote results may be far larger than
+    memory should hold). A context manager: the temporary file goes at the end."""
+
+    def __init__(self, keys: list, write):
+        self.keys = keys
+        self.turn = {key: i for i, key in enumerate(keys)}
+        self.write = write
+        self.next = 0
+        self.waiting = {}  # turn -> (offset, size) in the spool
+        self.spool = None
+
+    def has(self, key) -> bool:
+        """Whether ``key``'s line has been added."""
+        turn = self.turn[key]
+        return turn < self.next or turn in self.waiting
+
+    def add(self, key, line: str):
+        """``key``'s line: written now if its turn has come, else kept until it does."""
+        turn = self.turn[key]
+        if turn != self.next:
+            import tempfile
+
+            if self.spool is None:
+                self.spool = tempfile.TemporaryFile()
+            data = line.encode("utf-8", "surrogatepass")
+            self.spool.seek(0, 2)
+            self.waiting[turn] = (self.spool.tell(), len(data))
+            self.spool.write(data)
+            return
+        self.write(line)
+        self.next += 1
+        while self.next in self.waiting:
+            offset, size = self.waiting.pop(self.next)
+            self.spool.seek(offset)
+            self.write(self.spool.read(size).decode("utf-8", "surrogatepass"))
+            self.next += 1
+
+    def missing(self) -> list:
+        """The keys whose lines have not been added, in order."""
+        return [key for turn, key in enumerate(self.keys) if turn >= self.next and turn not in self.waiting]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.spool is not None:
+            self.spool.close()

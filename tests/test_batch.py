@@ -1,6 +1,7 @@
 """pplx batch: many prompts in one process against the local server: order, invalid lines,
 partial failure, resume from an output file, the shared pause after a 429, Ctrl-C."""
 
+import hashlib
 import json
 import os
 import signal
@@ -189,8 +190,11 @@ def test_the_remote_round_trip_gives_local_records_in_input_order(api, home, tmp
     assert list(api.batches) == [batch_id]  # the create was retried with the same Idempotency-Key: one batch
     creates = [r for r in api.requests if r["path"] == "/v1/batches"]
     assert len(creates) == 2 and creates[0]["headers"]["Idempotency-Key"] == creates[1]["headers"]["Idempotency-Key"]
+    content = api.files[creates[1]["body"]["input_file_id"]].content
+    digest = hashlib.sha256(content + b'\n{"completion_window": "24h", "endpoint": "/v1/responses"}').hexdigest()
+    assert creates[1]["headers"]["Idempotency-Key"] == "pplx-" + digest  # the same lines and options: the same key
     assert creates[1]["body"] == {"input_file_id": creates[1]["body"]["input_file_id"], "endpoint": "/v1/responses",
-                                  "completion_window": "24h"}
+                                  "completion_window": "24h", "metadata": {"pplx_sha256": digest}}
     uploaded = api.files[creates[1]["body"]["input_file_id"]].content.decode().splitlines()
     assert [json.loads(line)["custom_id"] for line in uploaded] == ["1", "b", "3"]
     assert json.loads(uploaded[1])["body"] == {"effort": "low", "input": "beta", "stream": False, "store": True}
@@ -533,3 +537,120 @@ def test_a_long_rate_limit_pause_is_one_note_for_every_worker(api, home):
     assert said[:-1] == ["pplx: note: rate limited: every request waits 4s"], said
     quiet = run_cli(api, "batch", "-j", "1", "-q", stdin=b"q0\n")  # a short pause says nothing
     assert quiet.returncode == 0 and len(quiet.stderr.splitlines()) == 1
+
+
+# ---- --remote: what a hostile or unlucky service sends ----
+
+
+def test_remote_batch_objects_of_the_wrong_types_are_one_line(api, home):
+    from tests.batch_server import StoredFile, jsonl, request_line
+    from tests.server import json_reply
+
+    bid, path = "batch_odd", "/v1/batches/batch_odd"
+    api.add(path, json_reply({"id": bid, "status": "in_progress",
+                              "request_counts": {"total": "3", "completed": [1], "failed": 10**400}}))
+    status = run_cli(api, "batch", "--remote", "status", bid)
+    assert status.returncode == 0 and status.stdout == f"{bid}: in_progress, -/- done, - failed\n".encode()
+    api.add(path, json_reply({"id": ["x"], "status": "in_progress", "request_counts": {"total": 1234, "completed": 1000}}))
+    assert run_cli(api, "batch", "--remote", "status", bid).stdout == f"{bid}: in_progress, 1,000/1,234 done, 0 failed\n".encode()
+    for odd in ({"id": bid, "status": 5}, {"id": bid, "status": ["completed"]}, {"id": bid}):
+        for action in ("status", "wait", "results"):
+            api.add(path, json_reply(odd))
+            result = run_cli(api, "batch", "--remote", action, bid)
+            assert (result.returncode, result.stdout) == (1, b""), (odd, action)
+            assert result.stderr.decode() == f"pplx: error: the service's answer for batch {bid} has no status\n"
+    stored = StoredFile("in.jsonl", "batch", jsonl([request_line("1")]))
+    api.files[stored.id] = stored
+    for field, value in (("input_file_id", 7), ("input_file_id", None), ("output_file_id", ["f"]), ("error_file_id", {})):
+        api.add(path, json_reply({"id": bid, "status": "completed", "input_file_id": stored.id, "output_file_id": None,
+                                  "error_file_id": None, field: value}))
+        result = run_cli(api, "batch", "--remote", "results", bid)
+        assert (result.returncode, result.stdout) == (1, b""), field
+        assert result.stderr.decode() == f"pplx: error: the batch's {field} is not a file id\n"
+
+
+def test_remote_results_of_the_wrong_types_are_failed_records(api, home):
+    from tests.batch_server import StoredFile, jsonl, request_line
+    from tests.server import AgentRun, json_reply
+
+    _, body = AgentRun().render({"input": "q"})
+
+    def result(cid, response, error=None):
+        return {"id": "batch_req_1", "custom_id": cid, "response": response, "error": error}
+
+    inputs = StoredFile("in.jsonl", "batch", jsonl([
+        request_line("1"), request_line("2"), request_line("3"), request_line("\xb2"), request_line(["x"]), "not json",
+        request_line("6", "not an object"), request_line("7", {"input": [{"role": "user", "content": [
+            {"type": "input_text", "text": "with a file"}, {"type": "input_file", "file_url": "https://x.example/a.pdf"}]}]})]))
+    outputs = StoredFile("out.jsonl", "batch_output", jsonl([
+        result("1", {"status_code": "200", "body": body}),  # a status code as text
+        result("2", {"status_code": 200, "body": "hi"}),  # a body that is no object
+        result("3", ["not", "an", "object"]),
+        result("\xb2", {"status_code": 200, "body": body}),  # digits only to str.isdigit()
+        result(5, {"status_code": 200, "body": body}),  # no usable custom_id: no line's
+        result("7", {"status_code": 200, "body": body}),
+        result("6", None, {"code": ["odd"], "message": 5}),
+    ]))
+    api.files.update({inputs.id: inputs, outputs.id: outputs})
+    api.add("/v1/batches/batch_odd", json_reply({"id": "batch_odd", "status": "completed", "input_file_id": inputs.id,
+                                                 "output_file_id": outputs.id, "error_file_id": None}))
+    got = run_cli(api, "batch", "--remote", "results", "batch_odd")
+    assert got.returncode == 1 and b"Traceback" not in got.stderr
+    assert [(r["id"], r["prompt"], r["status"], r["error"]) for r in records(got.stdout)] == [
+        (1, "question 1", 1, "the result's status_code is not a number"),
+        (2, "question 2", 1, "the response is not a JSON object"),
+        (3, "question 3", 1, "the result's response is not an object"),
+        ("\xb2", "question \xb2", 0, None),
+        (6, "", 1, "5"),
+        (7, "with a file", 0, None)]
+    assert got.stderr.decode().splitlines() == [
+        "pplx: warning: 2 lines of the input file are not requests pplx can read; they have no record",
+        "pplx: batch batch_odd: 2 done, 4 failed"]
+
+
+def test_remote_results_stream_an_output_file_larger_than_a_body_may_be(api, home, tmp_path):
+    import sys
+
+    from tests.batch_server import StoredFile, jsonl, request_line
+    from tests.server import AgentRun, json_reply
+
+    count, size = 300, 240_000  # 72 MB of results; a whole body may be 64 MiB
+    ids = [str(i) for i in range(1, count + 1)]
+    _, body = AgentRun(text="x" * size, deltas=1).render({"input": "q"})
+    line = json.dumps({"id": "batch_req_1", "custom_id": "ID", "response": {"status_code": 200, "body": body}, "error": None})
+    inputs = StoredFile("in.jsonl", "batch", jsonl([request_line(cid) for cid in ids]))
+    outputs = StoredFile("out.jsonl", "batch_output",
+                         "".join(line.replace('"ID"', json.dumps(cid), 1) + "\n" for cid in reversed(ids)).encode())
+    assert len(outputs.content) > 72_000_000
+    api.files.update({inputs.id: inputs, outputs.id: outputs})
+    api.add("/v1/batches/batch_big", json_reply({"id": "batch_big", "status": "completed", "input_file_id": inputs.id,
+                                                 "output_file_id": outputs.id, "error_file_id": None}))
+    written = tmp_path / "results.jsonl"
+    measure = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[2:], stdout=open(sys.argv[1], 'wb')); "
+               "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    run = subprocess.run([sys.executable, "-c", measure, str(written), pplx_executable(), "batch", "--remote", "results",
+                          "batch_big"], capture_output=True, timeout=300, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    code, peak_kib = map(int, run.stdout.split())
+    assert code == 0 and run.stderr == b"pplx: batch batch_big: 300 done, 0 failed\n", run.stderr
+    with open(written, "rb") as f:
+        got = [json.loads(record) for record in f]
+    assert [r["id"] for r in got] == list(range(1, count + 1))  # input order, though the file came reversed
+    assert all(r["status"] == 0 and r["answer"] == "x" * size for r in got)
+    assert peak_kib < 64 * 1024, peak_kib  # bounded: far less than the file, let alone its records
+
+
+def test_submitting_again_after_a_lost_answer_gives_the_same_batch(api, home, tmp_path):
+    questions = tmp_path / "q.txt"
+    questions.write_text("alpha\nbeta\n")
+    api.batch_lost_answers = 1  # the create is made; its answer never arrives
+    lost = run_cli(api, "batch", "--remote", "submit", str(questions))
+    assert lost.returncode == 5 and lost.stdout == b"" and len(api.batches) == 1
+    [batch_id] = api.batches
+    again = run_cli(api, "batch", "--remote", "submit", str(questions))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.decode() == f"{batch_id}\n" and list(api.batches) == [batch_id]
+    assert again.stderr.decode() == f"pplx: note: these lines were submitted before, as {batch_id}: no second batch\n"
+    creates = [r for r in api.requests if r["path"] == "/v1/batches" and r["body"]]
+    assert len(creates) == 2 and len({r["headers"]["Idempotency-Key"] for r in creates}) == 1
+    other = run_cli(api, "batch", "--remote", "submit", "--effort", "low", str(questions))  # other options: another batch
+    assert other.returncode == 0 and len(api.batches) == 2 and other.stdout.decode().strip() != batch_id
