@@ -530,13 +530,16 @@ def test_a_long_rate_limit_pause_is_one_note_for_every_worker(api, home):
 
     slow_down = agent_error(429, "Rate limit exceeded", "request_rate_limit_exceeded", headers={"Retry-After": "4"})
     api.add(AGENT, slow_down, slow_down, slow_down, AgentRun())
+    api.latency = 1.0  # the three workers' first requests are all on the wire before the first 429 comes back
     result = run_cli(api, "batch", "-j", "3", stdin=b"q0\nq1\nq2\n")
     assert result.returncode == 0, result.stderr
     assert len(records(result.stdout)) == 3
     said = result.stderr.decode().splitlines()
     assert said[:-1] == ["pplx: note: rate limited: every request waits 4s"], said
-    quiet = run_cli(api, "batch", "-j", "1", "-q", stdin=b"q0\n")  # a short pause says nothing
-    assert quiet.returncode == 0 and len(quiet.stderr.splitlines()) == 1
+    api.latency = 0
+    api.routes[AGENT] = [slow_down, AgentRun()]
+    quiet = run_cli(api, "batch", "-j", "1", "-q", stdin=b"q0\n")  # -q: the pause passes unremarked
+    assert quiet.returncode == 0 and len(quiet.stderr.splitlines()) == 1 and len(prompts_sent(api)) == 8
 
 
 # ---- --remote: what a hostile or unlucky service sends ----
