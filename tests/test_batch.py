@@ -131,8 +131,9 @@ def test_a_killed_run_resumes_without_resending_what_succeeded(api, home, tmp_pa
         time.sleep(0.05)
     proc.kill()
     proc.wait(10)
-    succeeded = {r["prompt"] for r in records(out.read_bytes()) if r["status"] == 0}
-    assert len(succeeded) >= 4
+    kept = out.read_bytes()  # a kill inside a write can leave a record cut short: not a success
+    succeeded = {r["prompt"] for r in records(kept[:kept.rfind(b"\n") + 1]) if r["status"] == 0}
+    assert len(succeeded) >= 3
     api.latency = 0
     sent_before = len(prompts_sent(api))
     result = run_cli(api, "batch", "-j", "2", "--output", str(out), stdin=("\n".join(prompts) + "\n").encode())
