@@ -2,14 +2,14 @@
 ``pplx batch --remote``: the same on Perplexity's Batch API."""
 
 import contextlib
-import json
 import os
 import sys
 
 import click
 
 from pplx_cli.commands import status_line as make_status_line, write_stdout as _out
-from pplx_cli.errors import PplxError, Silent, UsageError
+from pplx_cli.commands.batch_input import check_lines, read_input
+from pplx_cli.errors import Silent, UsageError
 from pplx_cli.messages import note, warn
 from pplx_cli.options import CONTEXT, request_options
 
@@ -77,8 +77,8 @@ def batch(args, jobs, rate, unordered, answers_only, null, output_path, skip_inv
     from pplx_cli.commands import make_client
 
     make_client(p)  # the key, the base URL and the config file: one error for the whole batch
-    lines = _read_input(args[0] if args else None)
-    checked = _check_lines(lines, p)
+    lines = read_input(args[0] if args else None)
+    checked = check_lines(lines, p)
     invalid = [line for line in checked if line[1] is None]
     if invalid and not skip_invalid:
         for line, _, message in invalid:
@@ -87,98 +87,6 @@ def batch(args, jobs, rate, unordered, answers_only, null, output_path, skip_inv
                          "(--skip-invalid runs the rest)")
     _run(checked, p, jobs=jobs, rate=rate, ordered=not unordered, answers_only=answers_only, null=null,
          output_path=output_path)
-
-
-def _read_input(path):
-    from pplx_cli.batch import read_lines
-
-    try:
-        if path is None or path == "-":
-            if path is None and (sys.stdin is None or sys.stdin.isatty()):
-                raise UsageError("no input: give FILE or pipe the prompts on stdin")
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as f:
-                data = f.read()
-    except OSError as e:
-        raise UsageError(f"cannot read {path}: {e.strerror}") from None
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{path or 'stdin'} is not valid UTF-8 (byte {e.start})") from None
-    lines = read_lines(text)
-    if not lines:
-        raise UsageError(f"{path or 'stdin'} holds no prompt")
-    return lines
-
-
-def _request_params() -> dict:
-    """The request options a JSON line may set, by every name it may use for them."""
-    @request_options
-    def f(**p):
-        pass
-
-    names = {}
-    for param in f.__click_params__:
-        names[param.name] = param
-        for opt in param.opts + param.secondary_opts:
-            if opt.startswith("--"):
-                names[opt[2:].replace("-", "_")] = param
-    for connection in ("base_url", "timeout", "retries", "allow_http", "insecure", "cacert", "verbose", "quiet"):
-        names.pop(connection, None)  # one connection for the whole batch: from the command line
-    return names
-
-
-def _check_lines(lines, p):
-    """``[(line, its options as the command's keyword arguments or None, why not)]``: each
-    line checked as ask would check it, before anything is sent."""
-    from pplx_cli.batch import Invalid
-
-    params = _request_params()
-    ctx = click.Context(batch)
-    out = []
-    for line in lines:
-        if isinstance(line, Invalid):
-            out.append((line, None, line.message))
-            continue
-        try:
-            mine = dict(p)
-            for key, value in line.options.items():
-                param = params.get(key)
-                if param is None:
-                    raise UsageError(f"unknown option {key!r}")
-                if param.name == "overrides" and isinstance(value, dict):  # {"key": value} for -o key value
-                    value = [[k, v if isinstance(v, str) else json.dumps(v)] for k, v in value.items()]
-                elif param.multiple and not isinstance(value, list):
-                    value = [value]
-                if param.name != "overrides" and not all(
-                        isinstance(v, (str, int, float, bool)) for v in (value if param.multiple else [value])):
-                    raise UsageError(f"{key}: not a value this option takes ({json.dumps(value)[:60]})")
-                try:
-                    value = param.type_cast_value(ctx, value)
-                    if param.callback is not None:
-                        value = param.callback(ctx, param, value)
-                except click.BadParameter as e:
-                    raise UsageError(f"{key}: {e.message}") from None
-                except (Exception, RecursionError):
-                    raise UsageError(f"{key}: not a value this option takes ({json.dumps(value)[:60]})") from None
-                mine[param.name] = value
-            _validate(line.prompt, mine)
-            out.append((line, mine, None))
-        except (click.ClickException, PplxError) as e:
-            out.append((line, None, e.format_message() if isinstance(e, click.ClickException) else e.message))
-        except (Exception, RecursionError) as e:  # a value of a type the option cannot take
-            out.append((line, None, f"a value pplx cannot use ({type(e).__name__})"))
-    return out
-
-
-def _validate(prompt, p):
-    """What ask would refuse before sending: the options and the request they build."""
-    from pplx_cli.exchange import Exchange
-    from pplx_cli.request import build_body
-
-    exchange = Exchange("ask", prompt, dict(p, no_log=True), warn=lambda m: None, note=lambda m: None)
-    build_body("chat" if exchange.api_setting == "chat" else "agent", prompt, exchange.opts, stream=False)
 
 
 def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):

@@ -77,12 +77,12 @@ def _submit(client, path, p):
     import json
 
     from pplx_cli import jsonsafe
-    from pplx_cli.commands.batch import _check_lines, _read_input
+    from pplx_cli.commands.batch_input import check_lines, read_input
     from pplx_cli.exchange import Exchange
     from pplx_cli.request import build_body
 
-    checked = _check_lines(_read_input(path), dict(p, no_log=True, cid=None, continue_=False, background=False,
-                                                    detach=False))
+    checked = check_lines(read_input(path), dict(p, no_log=True, cid=None, continue_=False, background=False,
+                                                  detach=False))
     invalid = [(line, message) for line, mine, message in checked if mine is None]
     if invalid:
         for line, message in invalid:
