@@ -658,3 +658,71 @@ def test_submitting_again_after_a_lost_answer_gives_the_same_batch(api, home, tm
     assert len(creates) == 2 and len({r["headers"]["Idempotency-Key"] for r in creates}) == 1
     other = run_cli(api, "batch", "--remote", "submit", "--effort", "low", str(questions))  # other options: another batch
     assert other.returncode == 0 and len(api.batches) == 2 and other.stdout.decode().strip() != batch_id
+
+
+# ---- attachments: sent with the lines, never dropped ----
+
+
+def _parts(body) -> tuple:
+    """(the prompt, the attachments' parts) of an Agent API body."""
+    if isinstance(body["input"], str):
+        return body["input"], []
+    [message] = body["input"]
+    return message["content"][0]["text"], message["content"][1:]
+
+
+def test_attachments_go_with_every_line_or_a_line_its_own(api, home, tmp_path):
+    import base64
+
+    doc, own = tmp_path / "notes.txt", tmp_path / "own.pdf"
+    doc.write_bytes(b"shared notes\n")
+    own.write_bytes(b"%PDF-1.4 a line's own\n")
+    shared = {"type": "input_file", "file_data": base64.b64encode(b"shared notes\n").decode(), "filename": "notes.txt"}
+    mine = {"type": "input_file", "file_data": base64.b64encode(own.read_bytes()).decode(), "filename": "own.pdf"}
+    image = {"type": "input_image", "image_url": "https://x.example/a.png"}
+    lines = ["plain", json.dumps({"prompt": "its own", "attach": str(own)}),
+             json.dumps({"prompt": "two", "attach": [str(own), "https://x.example/a.png"]}), json.dumps({"prompt": "none", "attach": []})]
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(lines) + "\n")
+    result = run_cli(api, "batch", "-j", "1", "-a", str(doc), str(questions))
+    assert result.returncode == 0, result.stderr
+    assert [_parts(r["body"]) for r in api.requests if r["path"] == AGENT] == [
+        ("plain", [shared]), ("its own", [mine]), ("two", [mine, image]), ("none", [])]
+    assert [r["prompt"] for r in records(result.stdout)] == ["plain", "its own", "two", "none"]
+    # stdin as the attachment of every line, the lines from FILE
+    piped = run_cli(api, "batch", "-j", "1", "-a", "-", str(questions), stdin=b"a log\n")
+    assert piped.returncode == 0, piped.stderr
+    assert _parts(api.requests[-4]["body"]) == ("plain", [{"type": "input_file", "filename": "stdin",
+                                                            "file_data": base64.b64encode(b"a log\n").decode()}])
+    # remote: the uploaded requests carry the same parts, and results show the prompt
+    submitted = run_cli(api, "batch", "--remote", "submit", "-a", str(doc), str(questions))
+    assert submitted.returncode == 0, submitted.stderr
+    [upload] = [f for f in api.files.values() if f.purpose == "batch"]
+    assert [_parts(json.loads(line)["body"]) for line in upload.content.splitlines()] == [
+        ("plain", [shared]), ("its own", [mine]), ("two", [mine, image]), ("none", [])]
+    batch_id = submitted.stdout.decode().strip()
+    assert run_cli(api, "batch", "--remote", "wait", batch_id).returncode == 0
+    results = run_cli(api, "batch", "--remote", "results", batch_id)
+    assert [(r["prompt"], r["status"]) for r in records(results.stdout)] == [
+        ("plain", 0), ("its own", 0), ("two", 0), ("none", 0)]
+
+
+def test_attachments_that_cannot_be_sent_stop_the_batch_before_anything_is_sent(api, home, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("one\n" + json.dumps({"prompt": "two", "attach": str(tmp_path / "missing.pdf")}) + "\n"
+                         + json.dumps({"prompt": "three", "attach": "-"}) + "\n")
+    for args in (["batch", str(questions)], ["batch", "--remote", "submit", str(questions)]):
+        result = run_cli(api, *args)
+        assert result.returncode == 2 and result.stdout == b"", args
+        said = result.stderr.decode().splitlines()
+        assert said[0] == f"pplx: warning: line 2: cannot attach {tmp_path / 'missing.pdf'}: No such file or directory"
+        assert said[1] == "pplx: warning: line 3: attach: '-' (stdin) is only for -a on the command line"
+    stdin_taken = run_cli(api, "batch", "-a", "-", stdin=b"one\ntwo\n")
+    assert stdin_taken.returncode == 2 and stdin_taken.stderr.decode() == (
+        "pplx: error: '-a -' reads the attachment from stdin, which holds the prompts: give them as FILE\n")
+    missing = run_cli(api, "batch", "-a", str(tmp_path / "gone.txt"), stdin=b"one\ntwo\n")
+    assert missing.returncode == 2 and missing.stderr.decode() == (
+        f"pplx: error: cannot attach {tmp_path / 'gone.txt'}: No such file or directory\n")
+    chat = run_cli(api, "batch", "--api", "chat", "-a", str(questions), stdin=b"one\n")
+    assert chat.returncode == 2
+    assert api.requests == []

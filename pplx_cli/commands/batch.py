@@ -8,7 +8,7 @@ import sys
 import click
 
 from pplx_cli.commands import status_line as make_status_line, write_stdout as _out
-from pplx_cli.commands.batch_input import check_lines, read_input
+from pplx_cli.commands.batch_input import check_lines, read_input, read_shared_attachments, with_attachments
 from pplx_cli.errors import Silent, UsageError
 from pplx_cli.messages import note, warn
 from pplx_cli.options import CONTEXT, request_options
@@ -78,7 +78,7 @@ def batch(args, jobs, rate, unordered, answers_only, null, output_path, skip_inv
 
     make_client(p)  # the key, the base URL and the config file: one error for the whole batch
     lines = read_input(args[0] if args else None)
-    checked = check_lines(lines, p)
+    checked = check_lines(lines, dict(p, attachments=read_shared_attachments(p, args[0] if args else None)))
     invalid = [line for line in checked if line[1] is None]
     if invalid and not skip_invalid:
         for line, _, message in invalid:
@@ -250,7 +250,8 @@ def _dry_run(todo, client):
         if not first:
             _out("\n")  # a blank line between the requests
         first = False
-        exchange = Exchange("ask", line.prompt, dict(p, no_log=True), warn=lambda m: None, note=lambda m: None)
+        exchange = Exchange("ask", line.prompt, dict(with_attachments(p), no_log=True), warn=lambda m: None,
+                            note=lambda m: None)
         exchange.shared_client = client
         try:
             exchange.ask(AnswerWriter(io.BytesIO(), io.BytesIO(), meta=False))
@@ -272,7 +273,7 @@ def _ask(item, client, batch_id, warn_once, note_once) -> dict:
     writer = AnswerWriter(io.BytesIO(), io.BytesIO(), meta=False)
     status, error = 0, None
     try:
-        exchange = Exchange("ask", line.prompt, p, warn=warn_once, note=note_once)
+        exchange = Exchange("ask", line.prompt, with_attachments(p), warn=warn_once, note=note_once)
         exchange.shared_client = client
         exchange.batch_id = batch_id
         exchange.ask(writer)

@@ -1,5 +1,5 @@
 """A batch's input, local or remote: FILE (or stdin) read, and each line checked as ``ask``
-would check it before anything is sent."""
+would check it, attachments included, before anything is sent."""
 
 import json
 import sys
@@ -54,6 +54,7 @@ def _request_params() -> dict:
 def check_lines(lines, p) -> list:
     """``[(line, its options as the command's keyword arguments or None, why not)]``: each
     line checked as ask would check it, before anything is sent."""
+    from pplx_cli.attachments import read_attachments
     from pplx_cli.batch import Invalid
 
     params = _request_params()
@@ -85,7 +86,14 @@ def check_lines(lines, p) -> list:
                 except (Exception, RecursionError):
                     raise UsageError(f"{key}: not a value this option takes ({json.dumps(value)[:60]})") from None
                 mine[param.name] = value
+            own = "attach" in line.options
+            if own:
+                if "-" in mine["attach"]:
+                    raise UsageError("attach: '-' (stdin) is only for -a on the command line")
+                mine["attachments"] = read_attachments(mine["attach"])
             _validate(line.prompt, mine)
+            if own:
+                mine["attachments"] = None
             out.append((line, mine, None))
         except (click.ClickException, PplxError) as e:
             out.append((line, None, e.format_message() if isinstance(e, click.ClickException) else e.message))
@@ -102,3 +110,22 @@ def _validate(prompt, p):
     exchange = Exchange("ask", prompt, dict(p, no_log=True), warn=lambda m: None, note=lambda m: None)
     build_body("chat" if exchange.api_setting == "chat" else "agent", prompt, exchange.opts, stream=False)
 
+
+def read_shared_attachments(p: dict, path) -> list:
+    """The attachments of the command line's -a, read once for every line; '-' is stdin, so
+    the prompts must then come from FILE."""
+    from pplx_cli.attachments import read_attachments
+
+    specs = p.get("attach") or ()
+    if "-" in specs and path in (None, "-"):
+        raise UsageError("'-a -' reads the attachment from stdin, which holds the prompts: give them as FILE")
+    return read_attachments(specs, stdin=sys.stdin.buffer if "-" in specs else None)
+
+
+def with_attachments(p: dict) -> dict:
+    """A checked line's options with its attachments read (a line's own are read as it is sent)."""
+    if p.get("attachments") is not None:
+        return p
+    from pplx_cli.attachments import read_attachments
+
+    return dict(p, attachments=read_attachments(p["attach"]))

@@ -77,12 +77,13 @@ def _submit(client, path, p):
     import json
 
     from pplx_cli import jsonsafe
-    from pplx_cli.commands.batch_input import check_lines, read_input
+    from pplx_cli.commands.batch_input import check_lines, read_input, read_shared_attachments, with_attachments
     from pplx_cli.exchange import Exchange
     from pplx_cli.request import build_body
 
-    checked = check_lines(read_input(path), dict(p, no_log=True, cid=None, continue_=False, background=False,
-                                                  detach=False))
+    lines = read_input(path)
+    checked = check_lines(lines, dict(p, no_log=True, cid=None, continue_=False, background=False, detach=False,
+                                      attachments=read_shared_attachments(p, path)))
     invalid = [(line, message) for line, mine, message in checked if mine is None]
     if invalid:
         for line, message in invalid:
@@ -90,7 +91,7 @@ def _submit(client, path, p):
         raise UsageError(f"{len(invalid)} invalid line{'s' if len(invalid) != 1 else ''}: nothing was sent")
     rows = []
     for line, mine, _ in checked:
-        exchange = Exchange("ask", line.prompt, mine, warn=lambda m: None, note=lambda m: None)
+        exchange = Exchange("ask", line.prompt, with_attachments(mine), warn=lambda m: None, note=lambda m: None)
         body = build_body("agent", line.prompt, exchange.opts, stream=False)
         rows.append(jsonsafe.dumps({"custom_id": str(line.id), "method": "POST", "url": "/v1/responses", "body": body},
                                    ensure_ascii=False))
