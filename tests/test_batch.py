@@ -161,8 +161,11 @@ def test_ctrl_c_lets_the_requests_in_flight_finish_and_exits_130(api, home):
 
 def test_a_429_pauses_every_worker_and_they_resume_paced(api, home):
     # 3 a second in fixed one-second windows: 8 workers' first requests, split across at most
-    # two windows, overflow at least one of them whatever the timing
+    # two windows, overflow at least one of them whatever the timing; the latency keeps the
+    # answers (the third says remaining 0, which pauses everyone) from coming back before a
+    # slow machine has sent all eight
     api.rate_limit = 3
+    api.latency = 1.0
     result = run_cli(api, "batch", "-j", "8", "--retries", "5", stdin=b"".join(f"q{i}\n".encode() for i in range(12)))
     assert result.returncode == 0, result.stderr
     assert len(records(result.stdout)) == 12
