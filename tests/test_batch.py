@@ -474,6 +474,23 @@ def test_a_second_signal_abandons_the_requests_in_flight(api, home):
     assert (first + err).decode().splitlines()[-1].endswith(": 0 done, 0 failed, 4 not done, $0.0000")
 
 
+def test_a_third_signal_ends_a_batch_stuck_writing_to_a_reader_that_stopped_reading(api, home):
+    from tests.server import AgentRun
+
+    api.add(AGENT, AgentRun(text="x" * 200_000, deltas=1))  # one record more than a pipe holds
+    proc = start_batch(api, "-j", "1", lines=["q0", "q1", "q2"])  # stdout is never read
+    wait_for(lambda: len(prompts_sent(api)) == 1)
+    time.sleep(1.0)  # its record is being written, and blocks
+    for _ in range(3):  # one at a time: a signal landing while pplx exits would be no batch's
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(3)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    assert proc.wait(10) == 130
+
+
 def test_a_signal_wakes_a_worker_backing_off_before_a_retry(api, home):
     from tests.server import AgentRun, agent_error
 

@@ -194,15 +194,24 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
 def _noting(signals):
     """While the batch runs, SIGINT, SIGTERM and SIGHUP are noted in ``signals`` (the batch
     stops between records) rather than raised wherever they land; one ignored (nohup) stays
-    ignored."""
+    ignored. A third is raised at once as Abandoned: the batch is stuck (a write to a reader
+    that stopped reading) and must end even mid-write."""
     import signal
 
+    from pplx_cli.batch import Abandoned
     from pplx_cli.errors import Hangup, Terminated
+
+    def handler(kind):
+        def note(number, frame):
+            signals.note(kind())
+            if len(signals.received) > 2:
+                raise Abandoned(signals.received[-1])
+        return note
 
     before = {}
     for signum, kind in ((signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated), (signal.SIGHUP, Hangup)):
         if signal.getsignal(signum) is not signal.SIG_IGN:
-            before[signum] = signal.signal(signum, lambda number, frame, kind=kind: signals.note(kind()))
+            before[signum] = signal.signal(signum, handler(kind))
     try:
         yield
     finally:
