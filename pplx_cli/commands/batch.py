@@ -50,7 +50,9 @@ def batch(args, jobs, rate, unordered, answers_only, null, output_path, skip_inv
     stdout, in input order: id, prompt, answer, meta (the metadata ask writes), status
     (the exit status the line would have had) and error. A 429 pauses every worker until
     the reset time. Exit 0 when every line succeeded, 1 when any failed (3 when the key
-    was refused: no further line is sent), 2 for invalid input (nothing is sent).
+    was refused: no further line is sent), 2 for invalid input or an --output FILE another
+    batch is writing (nothing is sent), 74 when --output FILE cannot be written (what it
+    could not take goes to stdout). SIGTERM and SIGHUP stop a batch as Ctrl-C does.
 
     \b
     Examples:
