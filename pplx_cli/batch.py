@@ -7,6 +7,7 @@ pool) and one :class:`RateLimiter` at no cost. Nothing here knows click or ``sys
 """
 
 import json
+import math
 import threading
 import time
 from typing import NamedTuple
@@ -72,33 +73,20 @@ def _json_line(number: int, line: str):
     return Line(number, rid, prompt, obj)
 
 
-def done_ids(text: str) -> set:
-    """The ids an earlier run recorded with status 0 (an output file's JSON Lines; lines that
-    do not parse, such as one cut by a killed run, are not done)."""
-    out = set()
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("status") == 0 and isinstance(record.get("id"), (str, int)):
-            out.add(str(record["id"]))
-    return out
-
-
 class RateLimiter:
     """One limit for every worker. ``acquire`` before each request: it waits out a pause and
     keeps requests ``interval`` apart. ``observe`` each response: a 429, or
     ``x-ratelimit-remaining: 0``, pauses everyone until the reset time; from then on requests
-    are paced just under the account's limit, so the workers resume without a burst."""
+    are paced just under the account's limit, so the workers resume without a burst. A pause
+    longer than :data:`LONG_PAUSE` is told to ``say`` once, however many workers it stops."""
 
-    def __init__(self, rate: float = None, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, rate: float = None, clock=time.monotonic, say=None):
         self.interval = 1.0 / rate if rate else 0.0
         self.clock = clock
-        self.sleep = sleep
+        self.say = say
         self.next_at = 0.0
         self.paused_until = 0.0
-        self.pauses = 0
+        self.pause_said = False
         self.lock = threading.Lock()
         self.stopped = threading.Event()
 
@@ -117,34 +105,61 @@ class RateLimiter:
         """Requests not yet sent are not sent (a waiting worker gives up at once)."""
         self.stopped.set()
 
-    def observe(self, status: int, headers):
-        from pplx_cli.client import retry_wait
+    def sleep(self, seconds: float):
+        """Wait ``seconds`` (a retry's back-off), or less once the batch is stopping: the
+        ``acquire`` that follows then gives up."""
+        self.stopped.wait(seconds)
 
-        remaining = _header_number(headers, "x-ratelimit-remaining")
+    def observe(self, status: int, headers):
+        """Pause or pace after a response. Its headers are read as :mod:`pplx_cli.numbers`
+        reads any: a remaining or limit that is not a whole number is as good as absent."""
+        from pplx_cli.numbers import header_whole
+        from pplx_cli.retrying import retry_wait
+
+        remaining = header_whole(headers.get("x-ratelimit-remaining"))
         if status != 429 and remaining != 0:
             return
-        wait = retry_wait(headers, 429)
-        limit = _header_number(headers, "x-ratelimit-limit")
+        wait = retry_wait(headers, 429)  # at most MAX_RETRY_AFTER
+        wait = 1.0 if wait is None else wait
+        limit = header_whole(headers.get("x-ratelimit-limit"))
         with self.lock:
-            self.paused_until = max(self.paused_until, self.clock() + (1.0 if wait is None else wait))
-            if limit and limit > 0:
+            now = self.clock()
+            if now >= self.paused_until:  # a new pause, not one more worker told of this one
+                self.pause_said = False
+            self.paused_until = max(self.paused_until, now + wait)
+            if limit:
                 self.interval = max(self.interval, 1.05 / limit)  # the limit is per second
-            if status == 429:
-                self.pauses += 1
-
-    def pause_left(self) -> float:
-        return max(0.0, self.paused_until - self.clock())
-
-
-def _header_number(headers, name):
-    try:
-        return float(headers.get(name))
-    except (TypeError, ValueError):
-        return None
+            left = self.paused_until - now
+            tell = left > LONG_PAUSE and not self.pause_said
+            self.pause_said = self.pause_said or tell
+        if tell and self.say:
+            self.say(f"rate limited: every request waits {math.ceil(left)}s")
 
 
-class Abandoned(KeyboardInterrupt):
-    """A second Ctrl-C: the requests still in flight are abandoned."""
+#: Seconds of a pause worth a note: a shorter one passes unremarked.
+LONG_PAUSE = 3.0
+
+
+class Signals:
+    """The signals that stop a batch (SIGINT, SIGTERM, SIGHUP), as the exceptions they stand
+    for (KeyboardInterrupt, :class:`~pplx_cli.errors.Terminated`, its Hangup): a handler
+    ``note``s each, and :func:`run` acts on them between records, never in the middle of one
+    (an exception raised wherever a signal lands could drop a record that had finished)."""
+
+    def __init__(self):
+        self.received = []
+
+    def note(self, exc: BaseException):
+        self.received.append(exc)
+
+
+class Abandoned(BaseException):
+    """A second signal: the requests still in flight are abandoned. ``signal`` is the
+    exception that signal stands for (it gives the exit status)."""
+
+    def __init__(self, signal: BaseException):
+        super().__init__(signal)
+        self.signal = signal
 
 
 class Progress(NamedTuple):
@@ -156,32 +171,38 @@ class Progress(NamedTuple):
     elapsed: float
 
     def line(self) -> str:
+        from pplx_cli.numbers import dollars
+
         rate = self.done / self.elapsed if self.elapsed > 0 else 0.0
         left = f" · ~{(self.total - self.done) / rate:.0f}s left" if rate > 0 and self.done < self.total else ""
         return (f"{self.done}/{self.total} done · {self.failed} failed · {self.in_flight} in flight · "
-                f"{rate:.1f}/s · ${self.cost:.4f}{left}")
+                f"{rate:.1f}/s · {dollars(self.cost)}{left}")
 
 
 def run(lines: list, work, *, jobs: int, on_record, on_done=None, on_progress=None, on_stop=None, stop_after=None,
-        ordered=True):
+        ordered=True, signals: Signals = None):
     """Run ``work(line) -> record`` (None: not sent) for each line in a pool of ``jobs``
     threads. ``on_done(record)`` is told of each record as it completes; ``on_record(record)``
     in input order unless ``ordered`` is false, as soon as it and every earlier one are done
     (both from this thread).
 
-    Ctrl-C stops sending (``on_stop(in_flight)`` is told: it should make the workers that
-    have not sent yet give up), lets the requests in flight finish and hands on their
-    records, then raises KeyboardInterrupt; a second Ctrl-C hands on what is finished and
-    raises :class:`Abandoned` (the caller abandons the rest). A record for which
-    ``stop_after(record)`` is true stops sending the same way, without the interrupt.
+    A signal (noted in ``signals``, or a KeyboardInterrupt or Terminated raised here) stops
+    sending (``on_stop(in_flight)`` is told: it should make the workers that have not sent
+    yet give up), lets the requests in flight finish and hands on their records, then raises
+    that signal's exception; a second one hands on what is finished and raises
+    :class:`Abandoned` (the caller abandons the rest). A record for which
+    ``stop_after(record)`` is true stops sending the same way, with nothing raised.
     Returns the records handed on."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+    from pplx_cli.errors import Terminated
+
+    signals = signals if signals is not None else Signals()
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pplx-batch")
     queue = iter(enumerate(lines))
     futures, finished, handed, skipped = {}, {}, [], set()
-    state = {"next": 0, "stopping": False, "interrupted": False, "failed": 0, "cost": 0.0, "done": 0}
+    state = {"next": 0, "stopping": False, "signals": 0, "failed": 0, "cost": 0.0, "done": 0}
 
     def submit():
         while not state["stopping"] and len(futures) < jobs:
@@ -201,6 +222,12 @@ def run(lines: list, work, *, jobs: int, on_record, on_done=None, on_progress=No
             on_record(handed[-1])
             state["next"] = index + 1
 
+    def stop():
+        if not state["stopping"]:
+            state["stopping"] = True
+            if on_stop:
+                on_stop(len(futures))
+
     def collect(future):
         index = futures.pop(future)
         record = future.result()
@@ -217,10 +244,18 @@ def run(lines: list, work, *, jobs: int, on_record, on_done=None, on_progress=No
         else:
             handed.append(record)
             on_record(record)
-        if stop_after and stop_after(record) and not state["stopping"]:
-            state["stopping"] = True
-            if on_stop:
-                on_stop(len(futures))
+        if stop_after and stop_after(record):
+            stop()
+
+    def heed_signals():
+        """Act on the signals noted since the last look: the first stops, a second abandons."""
+        if len(signals.received) == state["signals"]:
+            return
+        state["signals"] = len(signals.received)
+        if state["signals"] > 1:
+            hand_on(flush=True)
+            raise Abandoned(signals.received[-1])
+        stop()
 
     try:
         submit()
@@ -234,24 +269,74 @@ def run(lines: list, work, *, jobs: int, on_record, on_done=None, on_progress=No
                 if on_progress and not state["stopping"]:
                     on_progress(Progress(len(lines), state["done"], state["failed"], len(futures), state["cost"],
                                          time.monotonic() - started))
-            except KeyboardInterrupt:
-                if state["interrupted"]:
-                    hand_on(flush=True)
-                    raise Abandoned from None
-                state["interrupted"] = state["stopping"] = True
-                if on_stop:
-                    on_stop(len(futures))
+            except (KeyboardInterrupt, Terminated) as e:  # no handler noted it: raised here
+                signals.note(e)
+            heed_signals()
         hand_on(flush=True)  # stopped: what finished after a gap is handed on too
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    if state["interrupted"]:
-        raise KeyboardInterrupt
+    if signals.received:
+        raise signals.received[0]
     return handed
 
 
 def _cost(record) -> float:
+    """A record's cost in dollars; 0 for one the service gave as no usable number."""
+    from pplx_cli.numbers import number
+
     usage = (record.get("meta") or {}).get("usage")
     cost = usage.get("cost") if isinstance(usage, dict) else None
-    total = cost.get("total_cost") if isinstance(cost, dict) else None
-    return total if isinstance(total, (int, float)) and not isinstance(total, bool) and total == total else 0.0
+    total = number(cost.get("total_cost")) if isinstance(cost, dict) else None
+    return total if total is not None and total > 0 else 0.0
 
+
+class InOrder:
+    """Lines handed to ``write`` in the order of ``keys`` while they arrive in any: a line
+    whose turn it is is written at once, with those that were waiting on it; the others wait
+    in a temporary file on disk, never in memory (remote results may be far larger than
+    memory should hold). A context manager: the temporary file goes at the end."""
+
+    def __init__(self, keys: list, write):
+        self.keys = keys
+        self.turn = {key: i for i, key in enumerate(keys)}
+        self.write = write
+        self.next = 0
+        self.waiting = {}  # turn -> (offset, size) in the spool
+        self.spool = None
+
+    def has(self, key) -> bool:
+        """Whether ``key``'s line has been added."""
+        turn = self.turn[key]
+        return turn < self.next or turn in self.waiting
+
+    def add(self, key, line: str):
+        """``key``'s line: written now if its turn has come, else kept until it does."""
+        turn = self.turn[key]
+        if turn != self.next:
+            import tempfile
+
+            if self.spool is None:
+                self.spool = tempfile.TemporaryFile()
+            data = line.encode("utf-8", "surrogatepass")
+            self.spool.seek(0, 2)
+            self.waiting[turn] = (self.spool.tell(), len(data))
+            self.spool.write(data)
+            return
+        self.write(line)
+        self.next += 1
+        while self.next in self.waiting:
+            offset, size = self.waiting.pop(self.next)
+            self.spool.seek(offset)
+            self.write(self.spool.read(size).decode("utf-8", "surrogatepass"))
+            self.next += 1
+
+    def missing(self) -> list:
+        """The keys whose lines have not been added, in order."""
+        return [key for turn, key in enumerate(self.keys) if turn >= self.next and turn not in self.waiting]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.spool is not None:
+            self.spool.close()

@@ -217,9 +217,8 @@ class Client:
             body_bytes = read_limited(response)
             if status in RETRY_STATUSES and attempt < self.retries:
                 attempt += 1
-                if status == 429 and self.limiter is not None:  # every worker waits together, in acquire()
-                    self._retry(self.limiter.pause_left(), f"HTTP {status}", attempt, sleep=False)
-                    continue
+                if status == 429 and self.limiter is not None:  # every worker waits together, in acquire(),
+                    continue  # and a long pause is one note from the limiter, not a line per worker
                 wait = retry_wait(response.headers, status)
                 self._retry(backoff(attempt - 1) if wait is None else wait, f"HTTP {status}", attempt)
                 continue
@@ -255,11 +254,10 @@ class Client:
             request.headers["Authorization"] = f"Bearer {self.api_key}"
         return request
 
-    def _retry(self, wait, why, attempt, sleep=True):
+    def _retry(self, wait, why, attempt):
         if not self.quiet:
             self._say(f"pplx: retrying in {wait:.1f}s after {why} ({attempt}/{self.retries})")
-        if sleep:
-            self.sleep(wait)
+        self.sleep(wait)
 
 
 def http_error(status: int, body: bytes, content_type: str = "") -> Exception:

@@ -46,6 +46,9 @@ What a test can set on the ``FakeAPI`` (all set by :func:`install`; change them 
 - ``api.batch_runs``: ``{custom_id: AgentRun}``: how that line's run goes (default ``AgentRun()``,
   the same default a ``POST /v1/responses`` gets with nothing queued). Replies queued on
   ``/v1/responses`` are not used by batches.
+- ``api.batch_lost_answers``: 0 (default); N: the next N ``POST /v1/batches`` that create (or
+  return) a batch do so, and then close the connection with no answer: the client sent it, the
+  service acted on it, the answer was lost.
 - ``api.batch_output_order``: ``"shuffled"`` (default: by sha256 of the custom_id, and never the
   input order when a file has two lines or more), ``"reversed"`` or ``"input"``: the order of the
   lines of output and error files (see :func:`output_order`).
@@ -172,6 +175,7 @@ def install(api):
     api.batch_fail_lines = {}
     api.batch_runs = {}
     api.batch_output_order = "shuffled"
+    api.batch_lost_answers = 0
     api._rate_lock = threading.Lock()
     api._rate_window = None  # the current window's start (epoch seconds) and the requests it accepted
     api._rate_used = 0
@@ -641,6 +645,9 @@ def answer(api, method, path, headers, body):
         return agent_error(404, "resource not found", "not_found", headers=base)
     if isinstance(result, StoredFile):
         return Reply(parts=[result.content], headers={"Content-Type": "application/octet-stream", **base}, framing="length")
+    if method == "POST" and route == "/v1/batches" and api.batch_lost_answers:
+        api.batch_lost_answers -= 1
+        return Reply(no_response=True)  # the batch is made; its answer never arrives
     return json_reply(result, 200, base)
 
 

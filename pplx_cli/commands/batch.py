@@ -1,14 +1,15 @@
 """``pplx batch``: many prompts from a file, in parallel on one rate limit, resumable; and
 ``pplx batch --remote``: the same on Perplexity's Batch API."""
 
-import json
+import contextlib
 import os
 import sys
 
 import click
 
 from pplx_cli.commands import status_line as make_status_line, write_stdout as _out
-from pplx_cli.errors import PplxError, Silent, UsageError
+from pplx_cli.commands.batch_input import check_lines, read_input, read_shared_attachments, with_attachments
+from pplx_cli.errors import Silent, UsageError
 from pplx_cli.messages import note, warn
 from pplx_cli.options import CONTEXT, request_options
 
@@ -49,7 +50,9 @@ def batch(args, jobs, rate, unordered, answers_only, null, output_path, skip_inv
     stdout, in input order: id, prompt, answer, meta (the metadata ask writes), status
     (the exit status the line would have had) and error. A 429 pauses every worker until
     the reset time. Exit 0 when every line succeeded, 1 when any failed (3 when the key
-    was refused: no further line is sent), 2 for invalid input (nothing is sent).
+    was refused: no further line is sent), 2 for invalid input or an --output FILE another
+    batch is writing (nothing is sent), 74 when --output FILE cannot be written (what it
+    could not take goes to stdout). SIGTERM and SIGHUP stop a batch as Ctrl-C does.
 
     \b
     Examples:
@@ -76,8 +79,8 @@ def batch(args, jobs, rate, unordered, answers_only, null, output_path, skip_inv
     from pplx_cli.commands import make_client
 
     make_client(p)  # the key, the base URL and the config file: one error for the whole batch
-    lines = _read_input(args[0] if args else None)
-    checked = _check_lines(lines, p)
+    lines = read_input(args[0] if args else None)
+    checked = check_lines(lines, dict(p, attachments=read_shared_attachments(p, args[0] if args else None)))
     invalid = [line for line in checked if line[1] is None]
     if invalid and not skip_invalid:
         for line, _, message in invalid:
@@ -88,119 +91,29 @@ def batch(args, jobs, rate, unordered, answers_only, null, output_path, skip_inv
          output_path=output_path)
 
 
-def _read_input(path):
-    from pplx_cli.batch import read_lines
-
-    try:
-        if path is None or path == "-":
-            if path is None and (sys.stdin is None or sys.stdin.isatty()):
-                raise UsageError("no input: give FILE or pipe the prompts on stdin")
-            data = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as f:
-                data = f.read()
-    except OSError as e:
-        raise UsageError(f"cannot read {path}: {e.strerror}") from None
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{path or 'stdin'} is not valid UTF-8 (byte {e.start})") from None
-    lines = read_lines(text)
-    if not lines:
-        raise UsageError(f"{path or 'stdin'} holds no prompt")
-    return lines
-
-
-def _request_params() -> dict:
-    """The request options a JSON line may set, by every name it may use for them."""
-    @request_options
-    def f(**p):
-        pass
-
-    names = {}
-    for param in f.__click_params__:
-        names[param.name] = param
-        for opt in param.opts + param.secondary_opts:
-            if opt.startswith("--"):
-                names[opt[2:].replace("-", "_")] = param
-    for connection in ("base_url", "timeout", "retries", "allow_http", "insecure", "cacert", "verbose", "quiet"):
-        names.pop(connection, None)  # one connection for the whole batch: from the command line
-    return names
-
-
-def _check_lines(lines, p):
-    """``[(line, its options as the command's keyword arguments or None, why not)]``: each
-    line checked as ask would check it, before anything is sent."""
-    from pplx_cli.batch import Invalid
-
-    params = _request_params()
-    ctx = click.Context(batch)
-    out = []
-    for line in lines:
-        if isinstance(line, Invalid):
-            out.append((line, None, line.message))
-            continue
-        try:
-            mine = dict(p)
-            for key, value in line.options.items():
-                param = params.get(key)
-                if param is None:
-                    raise UsageError(f"unknown option {key!r}")
-                if param.name == "overrides" and isinstance(value, dict):  # {"key": value} for -o key value
-                    value = [[k, v if isinstance(v, str) else json.dumps(v)] for k, v in value.items()]
-                elif param.multiple and not isinstance(value, list):
-                    value = [value]
-                if param.name != "overrides" and not all(
-                        isinstance(v, (str, int, float, bool)) for v in (value if param.multiple else [value])):
-                    raise UsageError(f"{key}: not a value this option takes ({json.dumps(value)[:60]})")
-                try:
-                    value = param.type_cast_value(ctx, value)
-                    if param.callback is not None:
-                        value = param.callback(ctx, param, value)
-                except click.BadParameter as e:
-                    raise UsageError(f"{key}: {e.message}") from None
-                except (Exception, RecursionError):
-                    raise UsageError(f"{key}: not a value this option takes ({json.dumps(value)[:60]})") from None
-                mine[param.name] = value
-            _validate(line.prompt, mine)
-            out.append((line, mine, None))
-        except (click.ClickException, PplxError) as e:
-            out.append((line, None, e.format_message() if isinstance(e, click.ClickException) else e.message))
-        except (Exception, RecursionError) as e:  # a value of a type the option cannot take
-            out.append((line, None, f"a value pplx cannot use ({type(e).__name__})"))
-    return out
-
-
-def _validate(prompt, p):
-    """What ask would refuse before sending: the options and the request they build."""
-    from pplx_cli.exchange import Exchange
-    from pplx_cli.request import build_body
-
-    exchange = Exchange("ask", prompt, dict(p, no_log=True), warn=lambda m: None, note=lambda m: None)
-    build_body("chat" if exchange.api_setting == "chat" else "agent", prompt, exchange.opts, stream=False)
-
-
 def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     import threading
 
-    from pplx_cli.batch import Abandoned, RateLimiter, done_ids, run
+    from pplx_cli.batch import Abandoned, RateLimiter, Signals, run
     from pplx_cli.commands import make_client
+    from pplx_cli.errors import Terminated, outcome
+    from pplx_cli.records import RecordFile, Sink
 
-    done_before = set()
-    if output_path and os.path.isfile(output_path):  # not /dev/stdout, a fifo: nothing to resume from
-        try:
-            with open(output_path, encoding="utf-8", errors="replace") as f:
-                done_before = done_ids(f.read())
-        except OSError as e:
-            raise UsageError(f"cannot read {output_path}: {e.strerror}") from None
+    client, settings = make_client(p)
+    if p.get("dry_run"):  # each line's request, in order; nothing sent, nothing recorded, FILE untouched
+        return _dry_run([item for item in checked if str(item[0].id) not in _done_ids(output_path)], client)
+    record_file = RecordFile(output_path) if output_path else None  # locked until the batch ends
+    try:
+        done_before = record_file.done_ids() if record_file else set()
+    except OSError as e:
+        record_file.close()
+        raise UsageError(f"cannot read {output_path}: {e.strerror}") from None
     todo = [item for item in checked if str(item[0].id) not in done_before]
     skipped = len(checked) - len(todo)
-    client, settings = make_client(p)
-    if p.get("dry_run"):  # each line's request, in order; nothing sent, nothing recorded
-        return _dry_run(todo, client)
     if not p.get("no_log") and settings.get("log"):
         _prepare_history()
-    client.limiter = RateLimiter(rate)
+    client.limiter = RateLimiter(rate, say=None if p.get("quiet") else note)
+    client.sleep = client.limiter.sleep  # a worker backing off before a retry gives up when the batch stops
     from requests.adapters import HTTPAdapter
 
     for scheme in ("http://", "https://"):  # one pool, one connection kept per worker
@@ -219,9 +132,8 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     def work(item):
         return _ask(item, client, batch_id, once(warn), once(note))
 
-    sink = _Sink(output_path, answers_only, null)
+    sink = Sink(record_file, answers_only=answers_only, null=null)
     status_line = make_status_line(p)
-    stopped = []
 
     from pplx_cli.commands import _isatty
 
@@ -229,14 +141,15 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
         sink.status = status_line
 
     def on_stop(in_flight):
-        stopped.append(in_flight)
         client.limiter.stop()
         if status_line:
             status_line.stop()
         note(f"stopping: no new request is sent; the {in_flight} in flight finish (Ctrl-C again abandons them)"
              if in_flight else "stopping: no new request is sent")
 
-    def refused(record):
+    def stop_after(record):
+        if sink.failure is not None:  # FILE cannot take more: what is paid for goes to stdout, nothing more is sent
+            return True
         if record["status"] == 3:  # the key was refused: every other line would be too
             warn(f"the key was refused ({record['error']}): no further line is sent")
             return True
@@ -250,30 +163,75 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
 
     numbers = {str(line.id): line.number for line, _, _ in todo}
     records = []
+    signals = Signals()
     try:
-        records = run(todo, work, jobs=jobs, on_record=lambda r: (records.append(r), sink.write(r)), on_done=done,
-                      on_progress=(lambda progress: status_line.show(progress.line())) if status_line else None,
-                      on_stop=on_stop, stop_after=refused, ordered=ordered)
-    except KeyboardInterrupt as e:
+        with _noting(signals):
+            records = run(todo, work, jobs=jobs, on_record=lambda r: (records.append(r), sink.write(r)), on_done=done,
+                          on_progress=(lambda progress: status_line.show(progress.line())) if status_line else None,
+                          on_stop=on_stop, stop_after=stop_after, ordered=ordered, signals=signals)
+    except (KeyboardInterrupt, Terminated, Abandoned) as e:
         if status_line:
             status_line.stop()
-        sink.close()
         _summary(batch_id, records, len(todo), skipped, interrupted=True)
-        if isinstance(e, Abandoned) or not stopped:
+        if isinstance(e, Abandoned):
             sys.stdout.flush()
             sys.stderr.flush()
-            os._exit(130)  # abandoned: the threads still waiting on the network are not joined
+            os._exit(outcome(e.signal)[0])  # the threads still waiting on the network are not joined
         raise
     finally:
         if status_line:
             status_line.stop()
-    sink.close()
+        sink.close()
     _summary(batch_id, records, len(todo), skipped)
+    if sink.failure is not None:
+        raise sink.failure
     # the records and warnings said why: exit 3 when the key was refused, 1 when any line failed
     if any(r["status"] == 3 for r in records):
         raise Silent(3)
     if any(r["status"] != 0 for r in records):
         raise Silent(1)
+
+
+@contextlib.contextmanager
+def _noting(signals):
+    """While the batch runs, SIGINT, SIGTERM and SIGHUP are noted in ``signals`` (the batch
+    stops between records) rather than raised wherever they land; one ignored (nohup) stays
+    ignored. A third is raised at once as Abandoned: the batch is stuck (a write to a reader
+    that stopped reading) and must end even mid-write."""
+    import signal
+
+    from pplx_cli.batch import Abandoned
+    from pplx_cli.errors import Hangup, Terminated
+
+    def handler(kind):
+        def note(number, frame):
+            signals.note(kind())
+            if len(signals.received) > 2:
+                raise Abandoned(signals.received[-1])
+        return note
+
+    before = {}
+    for signum, kind in ((signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated), (signal.SIGHUP, Hangup)):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            before[signum] = signal.signal(signum, handler(kind))
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+
+
+def _done_ids(path) -> set:
+    """The ids an earlier run recorded in ``path`` with status 0 (read only: for --dry-run)."""
+    from pplx_cli.records import read_done_ids
+
+    if not path or not os.path.isfile(path):  # not /dev/stdout, a fifo: nothing to resume from
+        return set()
+    try:
+        with open(path, "rb") as f:
+            return read_done_ids(f)
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
 
 
 def _prepare_history():
@@ -303,7 +261,8 @@ def _dry_run(todo, client):
         if not first:
             _out("\n")  # a blank line between the requests
         first = False
-        exchange = Exchange("ask", line.prompt, dict(p, no_log=True), warn=lambda m: None, note=lambda m: None)
+        exchange = Exchange("ask", line.prompt, dict(with_attachments(p), no_log=True), warn=lambda m: None,
+                            note=lambda m: None)
         exchange.shared_client = client
         try:
             exchange.ask(AnswerWriter(io.BytesIO(), io.BytesIO(), meta=False))
@@ -325,7 +284,7 @@ def _ask(item, client, batch_id, warn_once, note_once) -> dict:
     writer = AnswerWriter(io.BytesIO(), io.BytesIO(), meta=False)
     status, error = 0, None
     try:
-        exchange = Exchange("ask", line.prompt, p, warn=warn_once, note=note_once)
+        exchange = Exchange("ask", line.prompt, with_attachments(p), warn=warn_once, note=note_once)
         exchange.shared_client = client
         exchange.batch_id = batch_id
         exchange.ask(writer)
@@ -335,62 +294,6 @@ def _ask(item, client, batch_id, warn_once, note_once) -> dict:
         status, error = outcome(e)
     return {"id": line.id, "prompt": line.prompt, "answer": writer.answer(), "meta": writer.metadata(error),
             "status": status, "error": error}
-
-
-def _drop_cut_record(f):
-    """A record cut short by a killed run is removed, so the file stays JSON Lines."""
-    fd = f.fileno()
-    size = os.fstat(fd).st_size
-    tail = os.pread(fd, min(size, 1 << 20), max(0, size - (1 << 20)))
-    if tail and not tail.endswith(b"\n"):
-        cut = tail.rfind(b"\n")
-        os.ftruncate(fd, size - len(tail) + cut + 1 if cut >= 0 else (0 if size <= (1 << 20) else size))
-
-
-class _Sink:
-    """Where the records go: stdout, or appended to --output FILE (then stdout gets only the
-    answers, with --answers-only)."""
-
-    def __init__(self, path, answers_only, null):
-        self.file = None
-        if path:
-            try:
-                self.file = open(path, "a+b")  # read too: a cut record at its end is dropped
-                if self.file.seekable() and self.file.tell() > 0:
-                    _drop_cut_record(self.file)
-            except OSError as e:
-                raise UsageError(f"cannot write {path}: {e.strerror}") from None
-        self.answers_only = answers_only
-        self.null = null
-        self.first = True
-
-    status = None  # the progress line, erased before stdout is written when both are the terminal
-
-    def done(self, record):
-        """--output gets each record as it completes (a resumed run needs no order)."""
-        from pplx_cli import jsonsafe
-
-        if self.file is not None:
-            self.file.write((jsonsafe.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace"))
-            self.file.flush()
-
-    def write(self, record):
-        from pplx_cli import jsonsafe
-
-        line = jsonsafe.dumps(record, ensure_ascii=False) + "\n"
-        if self.status is not None and (self.answers_only or self.file is None):
-            self.status.clear()
-        if self.answers_only:
-            answer = record["answer"].rstrip("\n")
-            text = answer + "\0" if self.null else ("" if self.first else "\n") + answer + "\n"
-            self.first = False
-            _out(text)
-        elif self.file is None:
-            _out(line)
-
-    def close(self):
-        if self.file is not None:
-            self.file.close()
 
 
 def _summary(batch_id, records, total, skipped, interrupted=False):
