@@ -184,7 +184,8 @@ def main(argv=None):
 
     guard_standard_streams()
     signal.signal(signal.SIGTERM, _on_sigterm)
-    signal.signal(signal.SIGHUP, _on_sighup)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # under nohup, a hangup stays ignored
+        signal.signal(signal.SIGHUP, _on_sighup)
     try:
         # the name it was called by: pplx-cli's completion variable is _PPLX_CLI_COMPLETE
         name = "pplx-cli" if os.path.basename(sys.argv[0] or "") == "pplx-cli" else "pplx"

@@ -145,3 +145,21 @@ def test_a_refused_key_says_where_it_came_from(api, home):
         "pplx: error: HTTP 401: Invalid API key (invalid_api_key); the key (pplx-…[redacted]) came from PERPLEXITY_API_KEY; "
         "pplx reads the key from PPLX_API_KEY, PERPLEXITY_API_KEY, PPLX_API_KEY_CMD, api_key or api_key_cmd in "
         f"{config / 'pplx' / 'config.toml'}, then {config / 'perplexity' / 'credentials.json'}, the first set\n")
+
+
+def test_a_mistyped_batch_line_key_gets_a_suggestion(api, home):
+    result = run_cli(api, "batch", "--skip-invalid", stdin=b'{"prompt": "q", "modle": "openai/gpt-5.1"}\n')
+    assert result.returncode == 1
+    [record] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert record["error"] == "unknown option 'modle'; did you mean 'model'?"
+
+
+def test_a_hangup_ignored_by_nohup_stays_ignored(api, home):
+    import signal
+
+    api.add(AGENT, AgentRun(text="a long answer " * 50, delay=0.02))
+    proc = subprocess.Popen(["nohup", pplx_executable(), "stream", "q", "--no-meta"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    assert proc.stdout.read(5) == b"a lon"
+    proc.send_signal(signal.SIGHUP)
+    assert proc.wait(30) == 0 and proc.stdout.read().endswith(b"answer \n")

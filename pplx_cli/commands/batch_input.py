@@ -69,7 +69,9 @@ def check_lines(lines, p) -> list:
             for key, value in line.options.items():
                 param = params.get(key)
                 if param is None:
-                    raise UsageError(f"unknown option {key!r}")
+                    from pplx_cli.config import did_you_mean
+
+                    raise UsageError(f"unknown option {key!r}{did_you_mean(key, params)}")
                 if param.name == "overrides" and isinstance(value, dict):  # {"key": value} for -o key value
                     value = [[k, v if isinstance(v, str) else json.dumps(v)] for k, v in value.items()]
                 elif param.multiple and not isinstance(value, list):
