@@ -13,7 +13,7 @@ import click
 
 from pplx_cli import __version__
 from pplx_cli.errors import ExitCode, Hangup, PplxError, Terminated
-from pplx_cli.options import CONTEXT
+from pplx_cli.commands.options import CONTEXT
 
 
 def _on_sigterm(signum, frame):
@@ -37,7 +37,7 @@ def _report(e: PplxError) -> int:
     """Say an error in one line (if stderr still works) and give its exit status; a usage
     error found by pplx's own checks ends with the same hint line as click's."""
     from pplx_cli.errors import UsageError, WriteError
-    from pplx_cli.messages import say
+    from pplx_cli.output.messages import say
 
     if isinstance(e, WriteError):
         _quiet_stdout()  # what is still buffered for stdout must not fail again at exit
@@ -81,7 +81,7 @@ def _one_line(message: str) -> str:
 def _as_error(e: OSError) -> PplxError:
     """An OSError that reached the top: a write to stdout that failed (every other file
     pplx reads or writes reports its own errors)."""
-    from pplx_cli.streams import write_error
+    from pplx_cli.output.streams import write_error
 
     return write_error(e)
 
@@ -180,7 +180,7 @@ _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", None) or type(
 
 def main(argv=None):
     """The console script: run the CLI and exit with its status."""
-    from pplx_cli.streams import guard_standard_streams
+    from pplx_cli.output.streams import guard_standard_streams
 
     guard_standard_streams()
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -199,7 +199,7 @@ def main(argv=None):
         except OSError as err:
             code = _report(_as_error(err))
     except click.UsageError as e:  # one line like every other error, and where to look
-        from pplx_cli.messages import say
+        from pplx_cli.output.messages import say
 
         say(f"pplx: error: {_one_line(e.format_message())}")
         if e.ctx is not None:

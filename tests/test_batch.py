@@ -418,7 +418,7 @@ def test_a_record_the_file_size_limit_cuts_is_taken_back_whole(api, home, tmp_pa
 
 
 def test_each_record_is_one_write_of_the_whole_line(tmp_path, monkeypatch):
-    from pplx_cli.records import RecordFile
+    from pplx_cli.runs.records import RecordFile
 
     writes = []
     real = os.write

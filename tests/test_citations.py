@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pplx_cli.citations import CitationStripper, source_lines, source_links, strip_citations
+from pplx_cli.dialects.citations import CitationStripper, source_lines, source_links, strip_citations
 
 
 def test_markers_and_the_blanks_before_them_go():

@@ -829,7 +829,7 @@ def test_completion_scripts_install_and_complete_files_and_conversations(home, t
     import os
     import subprocess
 
-    from pplx_cli.history import History
+    from pplx_cli.store.history import History
     from tests.conftest import pplx_executable
 
     exe = pplx_executable()

@@ -58,7 +58,7 @@ def test_every_environment_variable_is_documented(var):
 
 
 def test_every_variable_the_code_reads_is_in_the_list():
-    from pplx_cli.config import ENV
+    from pplx_cli.store.config import ENV
 
     read = {v for names in ENV.values() for v in names}
     assert read == {"PPLX_API_KEY", "PERPLEXITY_API_KEY", "PPLX_API_KEY_CMD", "PPLX_BASE_URL", "PERPLEXITY_BASE_URL", "PPLX_API",
@@ -72,7 +72,7 @@ def test_every_exit_code_is_documented(code):
 
 
 def test_config_keys_are_documented():
-    from pplx_cli.config import TYPES
+    from pplx_cli.store.config import TYPES
 
     for key in TYPES:
         assert f"`{key}`" in README and key in MAN
@@ -92,8 +92,8 @@ def test_man_page_has_the_sections():
 
 
 def test_the_documented_defaults_are_the_code_s():
-    from pplx_cli.config import DEFAULTS
-    from pplx_cli.request import ANTHROPIC_MAX_OUTPUT_TOKENS, DEFAULT_CHAT_MODEL, DEFAULT_EFFORT
+    from pplx_cli.store.config import DEFAULTS
+    from pplx_cli.dialects.request import ANTHROPIC_MAX_OUTPUT_TOKENS, DEFAULT_CHAT_MODEL, DEFAULT_EFFORT
 
     assert DEFAULTS["api"] == "agent" and "`--api agent` is the default" in README and "default \\fBagent\\fR" in RAW_MAN
     assert f'`"effort": "{DEFAULT_EFFORT}"`' in README and f"effort: {DEFAULT_EFFORT}" in MAN
@@ -102,7 +102,7 @@ def test_the_documented_defaults_are_the_code_s():
 
 
 def test_the_sonar_mapping_is_documented():
-    from pplx_cli.request import SONAR_MODELS
+    from pplx_cli.dialects.request import SONAR_MODELS
 
     for name, (field, value) in SONAR_MODELS.items():
         assert f"`-m {name}`" in README, name

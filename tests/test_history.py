@@ -12,7 +12,7 @@ import responses
 from click.testing import CliRunner
 
 from pplx_cli.cli import cli
-from pplx_cli.history import MIGRATIONS, SCHEMA_VERSION, History
+from pplx_cli.store.history import MIGRATIONS, SCHEMA_VERSION, History
 from tests.conftest import pplx_executable
 from tests.server import Reply, sse
 
@@ -187,7 +187,7 @@ def test_migration_from_schema_1(db):
 
 def old_database(path, version):
     """A history as pplx left it at schema ``version``, with its full-text index."""
-    from pplx_cli.history import FTS
+    from pplx_cli.store.history import FTS
 
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path)
@@ -247,7 +247,7 @@ def test_migration_is_done_once_by_parallel_processes(db):
                      [(f"prompt {n}",) for n in range(200)])
     conn.commit()
     conn.close()
-    code = ("import sys; from pplx_cli.history import History\n"
+    code = ("import sys; from pplx_cli.store.history import History\n"
             "with History(sys.argv[1]) as h: print(h.record(cid='p', prompt='parallel', answer='x', meta={}, exit_status=0))")
     import sys
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pplx_cli.render import MarkdownStream
+from pplx_cli.output.render import MarkdownStream
 from tests.conftest import ROOT
 
 LINKS = {"1": "https://example.com/one", "2": "https://example.com/two", "web:0": "https://example.com/page"}
@@ -410,8 +410,8 @@ def test_colour_false_inline_code_keeps_its_backticks():
 
 PTY_SCRIPT = r"""
 import os, sys
-from pplx_cli.render import MarkdownStream
-from pplx_cli.terminal import wants_color, wants_render, width
+from pplx_cli.output.render import MarkdownStream
+from pplx_cli.output.terminal import wants_color, wants_render, width
 
 out = sys.stdout.buffer
 assert wants_render(out, os.environ), "stdout is not a terminal"
@@ -483,7 +483,7 @@ def test_nothing_else_imports_the_rendering_libraries():
         import pkgutil, importlib, sys
         import pplx_cli
         for info in pkgutil.walk_packages(pplx_cli.__path__, "pplx_cli."):
-            if info.name not in ("pplx_cli.render", "pplx_cli.render_blocks", "pplx_cli.__main__"):
+            if info.name not in ("pplx_cli.output.render", "pplx_cli.output.render_blocks", "pplx_cli.__main__"):
                 importlib.import_module(info.name)
         print(sorted({m.split(".")[0] for m in sys.modules} & {"rich", "markdown_it", "pygments", "mdurl"}))
         """

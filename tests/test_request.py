@@ -3,7 +3,7 @@
 import pytest
 
 from pplx_cli.errors import UsageError
-from pplx_cli.request import (
+from pplx_cli.dialects.request import (
     ANTHROPIC_MAX_OUTPUT_TOKENS,
     RequestOptions,
     agent_unmapped,

@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pplx_cli import jsonsafe
-from pplx_cli.citations import source_lines
-from pplx_cli.client import describe_body
+from pplx_cli.dialects.citations import source_lines
+from pplx_cli.wire.client import describe_body
 from pplx_cli.errors import PplxError, StreamError
-from pplx_cli.history import History, decode_record
-from pplx_cli.output import AnswerWriter
-from pplx_cli.pieces import TEXT, WARNING, PieceStream, body_pieces, detect_dialect, error_message
-from pplx_cli.sse import iter_sse
+from pplx_cli.store.history import History, decode_record
+from pplx_cli.output.writer import AnswerWriter
+from pplx_cli.dialects.pieces import TEXT, WARNING, PieceStream, body_pieces, detect_dialect, error_message
+from pplx_cli.wire.sse import iter_sse
 from tests.conftest import FIXTURES
 from tests.server import sse
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pplx_cli.errors import StreamError
-from pplx_cli.sse import Event, iter_events, iter_lines, iter_sse
+from pplx_cli.wire.sse import Event, iter_events, iter_lines, iter_sse
 from tests.conftest import FIXTURES
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pplx_cli.terminal import (
+from pplx_cli.output.terminal import (
     StreamNeutraliser,
     neutralise,
     neutralise_line,
@@ -223,7 +223,7 @@ def test_property_osc8_url_never_breaks_out(url):
     assert match, repr(link)
 
 
-@pytest.mark.parametrize("module", ["pplx_cli.terminal"])
+@pytest.mark.parametrize("module", ["pplx_cli.output.terminal"])
 def test_terminal_is_stdlib_only(module):
     import subprocess
     import sys

@@ -1,7 +1,7 @@
 """The commands, one module per family; each builds its objects and calls down.
 
 :func:`make_writer` is the one place a command's output options become an
-:class:`~pplx_cli.output.AnswerWriter` on the process's stdout and stderr.
+:class:`~pplx_cli.output.writer.AnswerWriter` on the process's stdout and stderr.
 """
 
 import sys
@@ -11,8 +11,8 @@ def make_writer(p: dict, settings=None):
     """The answer writer for a command's output options, on stdout and stderr."""
     import os
 
-    from pplx_cli.output import AnswerWriter
-    from pplx_cli.terminal import wants_color, wants_render, width
+    from pplx_cli.output.writer import AnswerWriter
+    from pplx_cli.output.terminal import wants_color, wants_render, width
 
     settings = settings or _settings()
     # the output defaults an option did not set come from the config file
@@ -51,8 +51,8 @@ def meta_style(p: dict, settings) -> str:
 def _settings():
     import os
 
-    from pplx_cli.config import Settings
-    from pplx_cli.messages import warn
+    from pplx_cli.store.config import Settings
+    from pplx_cli.output.messages import warn
 
     return Settings({}, env=os.environ, warn=warn)
 
@@ -70,7 +70,7 @@ def status_line(p: dict):
 
     if p.get("quiet") or p.get("verbose") or not _isatty(sys.stderr):
         return None
-    from pplx_cli.terminal import StatusLine, width
+    from pplx_cli.output.terminal import StatusLine, width
 
     return StatusLine(sys.stderr.buffer, width=width(sys.stderr, os.environ))
 
@@ -80,10 +80,10 @@ def make_client(p: dict, *, key_required: bool = True):
     settings'); the key registered as a secret so no line pplx writes shows it."""
     import os
 
-    from pplx_cli.client import Client
-    from pplx_cli.config import Settings, check_transport, resolve_connection
+    from pplx_cli.wire.client import Client
+    from pplx_cli.store.config import Settings, check_transport, resolve_connection
     from pplx_cli.errors import register_secret
-    from pplx_cli.messages import warn
+    from pplx_cli.output.messages import warn
 
     conn = resolve_connection(p)
     settings = Settings({"base_url": conn.base_url, "timeout": conn.timeout, "retries": conn.retries,
@@ -97,7 +97,7 @@ def make_client(p: dict, *, key_required: bool = True):
     if key:
         client.key_hint = settings.key_hint(key)
     if conn.dry_run:
-        from pplx_cli.stdio import stdout
+        from pplx_cli.output.stdio import stdout
 
         client.dry_run = stdout()
     return client, settings
@@ -113,15 +113,15 @@ def platform_writer(p: dict, settings):
 
 def platform_call(kind: str, p: dict, *, no_log=False):
     """``(Call, settings)``: the client and history of a platform command."""
-    from pplx_cli.platform import Call
+    from pplx_cli.runs.platform import Call
 
     client, settings = make_client(p)
     return Call(kind, client, log=not no_log and settings.get("log")), settings
 
 
 def write_stdout(text: str):
-    """Text to stdout through the one output path (:mod:`pplx_cli.stdio`): redacted,
+    """Text to stdout through the one output path (:mod:`pplx_cli.output.stdio`): redacted,
     neutralised on a terminal, flushed; a failed write is the one cannot-write error (exit 74)."""
-    from pplx_cli.stdio import out
+    from pplx_cli.output.stdio import out
 
     out(text)

@@ -5,8 +5,8 @@ import sys
 import click
 
 from pplx_cli.commands import make_writer
-from pplx_cli.messages import note, warn
-from pplx_cli.options import (
+from pplx_cli.output.messages import note, warn
+from pplx_cli.commands.options import (
     CONTEXT,
     background_options,
     history_options,
@@ -15,18 +15,18 @@ from pplx_cli.options import (
     request_options,
     stream_mode_option,
 )
-from pplx_cli.prompt import read_prompt
+from pplx_cli.commands.prompt import read_prompt
 
 
 def _exchange(mode, words, p):
-    from pplx_cli.exchange import Exchange
+    from pplx_cli.runs.exchange import Exchange
 
     _check_output_options(mode, p)
     _note_misread_continuation(words, p)
     prompt, p = _prompt_and_attachments(words, p)
     exchange = Exchange(mode, prompt, p, warn=warn, note=note, err=sys.stderr)
     if p.get("dry_run"):
-        from pplx_cli.stdio import stdout
+        from pplx_cli.output.stdio import stdout
 
         exchange.dry_run_out = stdout()
     return exchange
@@ -35,7 +35,7 @@ def _exchange(mode, words, p):
 def _prompt_and_attachments(words, p):
     """The prompt, and the attachments read and checked; with '-a -' the prompt is the
     arguments and stdin is the attachment."""
-    from pplx_cli.attachments import read_attachments
+    from pplx_cli.runs.attachments import read_attachments
     from pplx_cli.errors import UsageError
 
     specs = p.get("attach") or ()

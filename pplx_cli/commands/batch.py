@@ -10,8 +10,8 @@ import click
 from pplx_cli.commands import status_line as make_status_line, write_stdout as _out
 from pplx_cli.commands.batch_input import check_lines, read_input, read_shared_attachments, with_attachments
 from pplx_cli.errors import Silent, UsageError
-from pplx_cli.messages import note, warn
-from pplx_cli.options import CONTEXT, request_options
+from pplx_cli.output.messages import note, warn
+from pplx_cli.commands.options import CONTEXT, request_options
 
 REMOTE_ACTIONS = ("submit", "status", "wait", "results", "cancel")
 
@@ -94,10 +94,10 @@ def batch(args, jobs, rate, unordered, answers_only, null, output_path, skip_inv
 def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     import threading
 
-    from pplx_cli.batch import Abandoned, RateLimiter, Signals, run
+    from pplx_cli.runs.batch import Abandoned, RateLimiter, Signals, run
     from pplx_cli.commands import make_client
     from pplx_cli.errors import Terminated, outcome
-    from pplx_cli.records import RecordFile, Sink
+    from pplx_cli.runs.records import RecordFile, Sink
 
     client, settings = make_client(p)
     if p.get("dry_run"):  # each line's request, in order; nothing sent, nothing recorded, FILE untouched
@@ -200,7 +200,7 @@ def _noting(signals):
     that stopped reading) and must end even mid-write."""
     import signal
 
-    from pplx_cli.batch import Abandoned
+    from pplx_cli.runs.batch import Abandoned
     from pplx_cli.errors import Hangup, Terminated
 
     def handler(kind):
@@ -223,7 +223,7 @@ def _noting(signals):
 
 def _done_ids(path) -> set:
     """The ids an earlier run recorded in ``path`` with status 0 (read only: for --dry-run)."""
-    from pplx_cli.records import read_done_ids
+    from pplx_cli.runs.records import read_done_ids
 
     if not path or not os.path.isfile(path):  # not /dev/stdout, a fifo: nothing to resume from
         return set()
@@ -237,8 +237,8 @@ def _done_ids(path) -> set:
 def _prepare_history():
     """Create and migrate the history once, before the workers: a first use from many
     threads at once would race to switch it to WAL mode (and lose records to 'locked')."""
-    from pplx_cli.config import history_path
-    from pplx_cli.history import History, HistoryError
+    from pplx_cli.store.config import history_path
+    from pplx_cli.store.history import History, HistoryError
 
     try:
         with History(history_path(os.environ)):
@@ -251,8 +251,8 @@ def _dry_run(todo, client):
     import io
 
     from pplx_cli.errors import DryRun
-    from pplx_cli.exchange import Exchange
-    from pplx_cli.output import AnswerWriter
+    from pplx_cli.runs.exchange import Exchange
+    from pplx_cli.output.writer import AnswerWriter
 
     first = True
     for line, p, _ in todo:
@@ -275,8 +275,8 @@ def _ask(item, client, batch_id, warn_once, note_once) -> dict:
     import io
 
     from pplx_cli.errors import NotSent, outcome
-    from pplx_cli.exchange import Exchange
-    from pplx_cli.output import AnswerWriter
+    from pplx_cli.runs.exchange import Exchange
+    from pplx_cli.output.writer import AnswerWriter
 
     line, p, message = item
     if p is None:
@@ -297,8 +297,8 @@ def _ask(item, client, batch_id, warn_once, note_once) -> dict:
 
 
 def _summary(batch_id, records, total, skipped, interrupted=False):
-    from pplx_cli.batch import _cost
-    from pplx_cli.messages import say
+    from pplx_cli.runs.batch import _cost
+    from pplx_cli.output.messages import say
     from pplx_cli.numbers import dollars
 
     failed = sum(1 for r in records if r["status"] != 0)

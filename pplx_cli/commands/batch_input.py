@@ -7,12 +7,12 @@ import sys
 import click
 
 from pplx_cli.errors import PplxError, UsageError
-from pplx_cli.options import request_options
+from pplx_cli.commands.options import request_options
 
 
 def read_input(path) -> list:
     """FILE's lines (stdin for none or '-') as batch.Line or batch.Invalid; UsageError if there are none."""
-    from pplx_cli.batch import read_lines
+    from pplx_cli.runs.batch import read_lines
 
     try:
         if path is None or path == "-":
@@ -54,8 +54,8 @@ def _request_params() -> dict:
 def check_lines(lines, p) -> list:
     """``[(line, its options as the command's keyword arguments or None, why not)]``: each
     line checked as ask would check it, before anything is sent."""
-    from pplx_cli.attachments import read_attachments
-    from pplx_cli.batch import Invalid
+    from pplx_cli.runs.attachments import read_attachments
+    from pplx_cli.runs.batch import Invalid
 
     params = _request_params()
     ctx = click.Context(click.Command("batch"))
@@ -69,7 +69,7 @@ def check_lines(lines, p) -> list:
             for key, value in line.options.items():
                 param = params.get(key)
                 if param is None:
-                    from pplx_cli.config import did_you_mean
+                    from pplx_cli.store.config import did_you_mean
 
                     raise UsageError(f"unknown option {key!r}{did_you_mean(key, params)}")
                 if param.name == "overrides" and isinstance(value, dict):  # {"key": value} for -o key value
@@ -106,8 +106,8 @@ def check_lines(lines, p) -> list:
 
 def _validate(prompt, p):
     """What ask would refuse before sending: the options and the request they build."""
-    from pplx_cli.exchange import Exchange
-    from pplx_cli.request import build_body
+    from pplx_cli.runs.exchange import Exchange
+    from pplx_cli.dialects.request import build_body
 
     exchange = Exchange("ask", prompt, dict(p, no_log=True), warn=lambda m: None, note=lambda m: None)
     build_body("chat" if exchange.api_setting == "chat" else "agent", prompt, exchange.opts, stream=False)
@@ -116,7 +116,7 @@ def _validate(prompt, p):
 def read_shared_attachments(p: dict, path) -> list:
     """The attachments of the command line's -a, read once for every line; '-' is stdin, so
     the prompts must then come from FILE."""
-    from pplx_cli.attachments import read_attachments
+    from pplx_cli.runs.attachments import read_attachments
 
     specs = p.get("attach") or ()
     if "-" in specs and path in (None, "-"):
@@ -128,6 +128,6 @@ def with_attachments(p: dict) -> dict:
     """A checked line's options with its attachments read (a line's own are read as it is sent)."""
     if p.get("attachments") is not None:
         return p
-    from pplx_cli.attachments import read_attachments
+    from pplx_cli.runs.attachments import read_attachments
 
     return dict(p, attachments=read_attachments(p["attach"]))

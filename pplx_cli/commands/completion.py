@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from pplx_cli.options import CONTEXT
+from pplx_cli.commands.options import CONTEXT
 
 
 @click.command(context_settings=CONTEXT, no_args_is_help=True)
@@ -29,6 +29,6 @@ def completion(shell):
     name = "pplx-cli" if os.path.basename(sys.argv[0] or "") == "pplx-cli" else "pplx"
     var = f"_{name.replace('-', '_').upper()}_COMPLETE"
     script = get_completion_class(shell)(cli, {}, name, var).source()
-    from pplx_cli.stdio import out
+    from pplx_cli.output.stdio import out
 
     out(script + "\n")

@@ -6,12 +6,12 @@ import click
 
 from pplx_cli.commands import platform_call, platform_writer
 from pplx_cli.errors import UsageError
-from pplx_cli.messages import warn
-from pplx_cli.options import CONTEXT, connection_options, meta_options
+from pplx_cli.output.messages import warn
+from pplx_cli.commands.options import CONTEXT, connection_options, meta_options
 
 
 def _complete_model(ctx, param, incomplete):
-    from pplx_cli.platform import CONTEXTUAL_MODELS, EMBEDDING_MODELS
+    from pplx_cli.runs.platform import CONTEXTUAL_MODELS, EMBEDDING_MODELS
 
     return [m for m in EMBEDDING_MODELS + CONTEXTUAL_MODELS if m.startswith(incomplete)]
 
@@ -44,7 +44,7 @@ def embed(texts, model, dimensions, encoding, null, contextual, no_log, **p):
       cut -f2 notes.tsv | pplx embed --dimensions 256 > vectors.jsonl
       pplx embed --contextual < chapters.txt | jq -c '[.document, .chunk]'
     """
-    from pplx_cli.platform import CONTEXTUAL_MODELS, EMBEDDING_MODELS, split_inputs
+    from pplx_cli.runs.platform import CONTEXTUAL_MODELS, EMBEDDING_MODELS, split_inputs
 
     if p.get("meta_path") and p.get("no_meta"):
         raise UsageError("--meta FILE and --no-meta contradict each other")
@@ -68,7 +68,7 @@ def embed(texts, model, dimensions, encoding, null, contextual, no_log, **p):
     if dimensions:
         options["dimensions"] = dimensions
 
-    from pplx_cli.platform import recorded
+    from pplx_cli.runs.platform import recorded
 
     count = len(items) if not contextual else sum(len(d) for d in items)
     prompt = f"{count} text{'s' if count != 1 else ''}: " + (items[0] if not contextual else items[0][0])[:200]
@@ -84,7 +84,7 @@ def embed(texts, model, dimensions, encoding, null, contextual, no_log, **p):
 
 def _answers(call, items, options, contextual):
     """``(start, batch, answer)`` for each request, sent one after another within the API's limits."""
-    from pplx_cli.platform import (CONTEXTUAL_PATH, EMBEDDINGS_PATH, MAX_CHUNKS, MAX_DOCUMENTS, MAX_INPUTS,
+    from pplx_cli.runs.platform import (CONTEXTUAL_PATH, EMBEDDINGS_PATH, MAX_CHUNKS, MAX_DOCUMENTS, MAX_INPUTS,
                                    MAX_REQUEST_BYTES, iter_batches)
 
     if contextual:
@@ -100,8 +100,8 @@ def _pieces(call, writer, answers, options, contextual):
     the requests) last."""
     from pplx_cli import jsonsafe
     from pplx_cli.errors import StreamError
-    from pplx_cli.pieces import META, Piece
-    from pplx_cli.platform import FULL_DIMENSIONS, decode_embedding
+    from pplx_cli.dialects.pieces import META, Piece
+    from pplx_cli.runs.platform import FULL_DIMENSIONS, decode_embedding
 
     encoding = options["encoding_format"]
     # how many numbers each vector must have: what was asked for, else the model's full size

@@ -6,8 +6,8 @@ import click
 
 from pplx_cli.commands import platform_call, platform_writer
 from pplx_cli.errors import StreamError, UsageError
-from pplx_cli.messages import warn
-from pplx_cli.options import CONTEXT, connection_options, meta_options
+from pplx_cli.output.messages import warn
+from pplx_cli.commands.options import CONTEXT, connection_options, meta_options
 
 FORMATS = ("markdown", "html", "links", "highlights")
 
@@ -39,7 +39,7 @@ def fetch(urls, formats, as_json, no_log, **p):
       pplx fetch --highlights "pricing" https://example.com/a https://example.com/b
       pplx fetch --json --max-age 0 https://example.com | jq -r .metadata.title
     """
-    from pplx_cli.platform import CONTEXT_PATH, build_context_body, check_urls, context_formats, pair_results, recorded
+    from pplx_cli.runs.platform import CONTEXT_PATH, build_context_body, check_urls, context_formats, pair_results, recorded
 
     urls = check_urls(list(urls) if urls and list(urls) != ["-"] else _stdin_urls())
     if p.get("meta_path") and p.get("no_meta"):
@@ -50,7 +50,7 @@ def fetch(urls, formats, as_json, no_log, **p):
     writer = platform_writer(p, settings)
 
     def pieces(obj):
-        from pplx_cli.pieces import META, Piece
+        from pplx_cli.dialects.pieces import META, Piece
 
         results = obj.get("results")
         if not isinstance(results, list):
@@ -70,21 +70,21 @@ def fetch(urls, formats, as_json, no_log, **p):
 
 
 def _ok(page):
-    from pplx_cli.platform import page_ok
+    from pplx_cli.runs.platform import page_ok
 
     return page_ok(page)
 
 
 def _failure(page):
-    from pplx_cli.platform import page_failure
+    from pplx_cli.runs.platform import page_failure
 
     return page_failure(page)
 
 
 def _output(urls, pages, shown, as_json, writer):
     from pplx_cli import jsonsafe
-    from pplx_cli.pieces import TEXT, Piece
-    from pplx_cli.platform import page_text
+    from pplx_cli.dialects.pieces import TEXT, Piece
+    from pplx_cli.runs.platform import page_text
 
     several = len(urls) > 1
     first = True

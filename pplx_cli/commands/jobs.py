@@ -7,14 +7,14 @@ import click
 
 from pplx_cli.commands import make_client, make_writer
 from pplx_cli.errors import PplxError
-from pplx_cli.messages import warn
-from pplx_cli.options import CONTEXT, connection_options, json_option, output_options
-from pplx_cli.stdio import out_lines
+from pplx_cli.output.messages import warn
+from pplx_cli.commands.options import CONTEXT, connection_options, json_option, output_options
+from pplx_cli.output.stdio import out_lines
 
 
 def _history(create=False):
-    from pplx_cli.config import history_path
-    from pplx_cli.history import History, HistoryError
+    from pplx_cli.store.config import history_path
+    from pplx_cli.store.history import History, HistoryError
 
     path = history_path(os.environ)
     if not os.path.exists(path):
@@ -41,7 +41,7 @@ def _client(p, record):
     """A client for the current connection settings (--base-url, PPLX_BASE_URL, config, the
     default): today's key goes only where today's settings say. A run this machine started on
     another base URL is refused with one line naming both, unless --base-url names it."""
-    from pplx_cli.config import shown_url
+    from pplx_cli.store.config import shown_url
 
     client, settings = make_client(p)
     started_on = (record or {}).get("base_url")
@@ -112,9 +112,9 @@ def wait(run_id, as_stream, **p):
     """
     import time
 
-    from pplx_cli.messages import say
-    from pplx_cli.pieces import META, Piece, PieceStream, body_pieces
-    from pplx_cli.runs import phase, poll
+    from pplx_cli.output.messages import say
+    from pplx_cli.dialects.pieces import META, Piece, PieceStream, body_pieces
+    from pplx_cli.runs.resume import phase, poll
 
     record = _find(run_id)
     rid = run_id or record["id"]
@@ -151,10 +151,10 @@ def wait(run_id, as_stream, **p):
 def _stream_events(client, rid, say):
     """The run's events from its start, resumed across lost connections; a stream the
     service refuses falls back to polling the run to its end."""
-    from pplx_cli.client import check_stream_type, iter_body
+    from pplx_cli.wire.client import check_stream_type, iter_body
     from pplx_cli.errors import APIError, NetworkError
-    from pplx_cli.runs import ResumingEvents, run_path
-    from pplx_cli.sse import iter_sse
+    from pplx_cli.runs.resume import ResumingEvents, run_path
+    from pplx_cli.wire.sse import iter_sse
 
     events = ResumingEvents(client, iter(()), retries=client.retries, say=say)
     events.id = rid
@@ -173,7 +173,7 @@ def _stream_events(client, rid, say):
 def _final_status(final, writer):
     """The run's status once it is known to have ended: from its final state, else from the
     stream's end; None while it may still be going."""
-    from pplx_cli.runs import ended
+    from pplx_cli.runs.resume import ended
 
     if isinstance(final, dict) and ended(final.get("status")):
         return final["status"]
@@ -187,7 +187,7 @@ def _record(record, writer, status, error, duration, run_status):
     """The answer as an exchange of the history (once per run: waiting again prints it, but
     its cost is not counted twice), and the run's status beside it."""
     from pplx_cli import jsonsafe
-    from pplx_cli.history import HistoryError
+    from pplx_cli.store.history import HistoryError
 
     history = _history(create=True)
     if history is None:
@@ -223,7 +223,7 @@ def show(run_id, as_json, **p):
     import time
 
     from pplx_cli import jsonsafe
-    from pplx_cli.runs import ended, get_run, searches
+    from pplx_cli.runs.resume import ended, get_run, searches
 
     record = _history_run(run_id)
     client, _ = _client(p, record)
@@ -259,7 +259,7 @@ def cancel(run_id, **p):
       pplx jobs cancel resp_abc
     """
     from pplx_cli.errors import APIError
-    from pplx_cli.runs import cancel as cancel_run
+    from pplx_cli.runs.resume import cancel as cancel_run
 
     record = _history_run(run_id)
     client, _ = _client(p, record)
@@ -296,7 +296,7 @@ def _history_run(rid):
 
 
 def _note_status(rid, status):
-    from pplx_cli.history import HistoryError
+    from pplx_cli.store.history import HistoryError
 
     history = _history()
     if history is None or not isinstance(status, str):

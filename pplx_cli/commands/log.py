@@ -8,9 +8,9 @@ import click
 
 from pplx_cli.commands import make_writer
 from pplx_cli.errors import PplxError, Silent, UsageError
-from pplx_cli.messages import note
-from pplx_cli.options import CONTEXT, json_option, option_bundle, output_options
-from pplx_cli.stdio import out_lines
+from pplx_cli.output.messages import note
+from pplx_cli.commands.options import CONTEXT, json_option, option_bundle, output_options
+from pplx_cli.output.stdio import out_lines
 
 
 def _check_since(ctx, param, value):
@@ -44,7 +44,7 @@ def in_sqlite(exchange_id: int) -> bool:
 
 
 def _path():
-    from pplx_cli.history import history_path
+    from pplx_cli.store.history import history_path
 
     return history_path(os.environ)
 
@@ -53,7 +53,7 @@ def _path():
 def _reading():
     """The history for reading, or None when there is none yet; an unreadable one (or a
     failed query) is an error, exit 1."""
-    from pplx_cli.history import History, HistoryError
+    from pplx_cli.store.history import History, HistoryError
 
     path = _path()
     if not os.path.exists(path):
@@ -68,7 +68,7 @@ def _reading():
 
 def _print_rows(rows, as_json):
     from pplx_cli import jsonsafe
-    from pplx_cli.history import decode_record
+    from pplx_cli.store.history import decode_record
     from pplx_cli.numbers import dollars
 
     if as_json:
@@ -92,7 +92,7 @@ def _table(rows, header, right=(), estimate=None) -> list:
     Widths are terminal columns: a CJK character or an emoji takes two, a combining mark
     none. What came from the network is shown, never obeyed: one line a row."""
     from pplx_cli.commands import _isatty
-    from pplx_cli.terminal import cells, fit, neutralise_line, width
+    from pplx_cli.output.terminal import cells, fit, neutralise_line, width
 
     if not rows:
         return []
@@ -157,8 +157,8 @@ def show(exchange_id, as_json, **p):
       pplx log show 42 --sources --no-meta
     """
     from pplx_cli import jsonsafe
-    from pplx_cli.history import decode_record
-    from pplx_cli.pieces import META, REASONING, TEXT, Piece
+    from pplx_cli.store.history import decode_record
+    from pplx_cli.dialects.pieces import META, REASONING, TEXT, Piece
 
     with _reading() as history:
         # an id SQLite cannot hold (past 64 bits) names no exchange

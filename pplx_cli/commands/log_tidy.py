@@ -7,14 +7,14 @@ import click
 from pplx_cli.commands import write_stdout
 from pplx_cli.commands.log import EXCHANGE_ID, _print_rows, _reading, in_sqlite, log
 from pplx_cli.errors import PplxError, UsageError
-from pplx_cli.options import CONTEXT
+from pplx_cli.commands.options import CONTEXT
 
 
 def _writing():
     import os
 
     from pplx_cli.commands.log import _path
-    from pplx_cli.history import History, HistoryError
+    from pplx_cli.store.history import History, HistoryError
 
     path = _path()
     if not os.path.exists(path):
@@ -26,7 +26,7 @@ def _writing():
 
 
 def _remove(history, dry_run, **which):
-    from pplx_cli.history import HistoryError
+    from pplx_cli.store.history import HistoryError
 
     try:
         with history:
@@ -115,8 +115,8 @@ def export(cid, fmt):
       pplx log export --cid 3f2a9c0b1d4e --format json | jq '.[].answer'
     """
     from pplx_cli import jsonsafe
-    from pplx_cli.citations import source_lines
-    from pplx_cli.history import decode_record
+    from pplx_cli.dialects.citations import source_lines
+    from pplx_cli.store.history import decode_record
 
     with _reading() as history:
         cid = cid or (history.latest_cid(answered=False) if history else None)

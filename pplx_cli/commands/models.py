@@ -7,7 +7,7 @@ import click
 
 from pplx_cli.errors import AuthError, StreamError
 from pplx_cli.commands import make_client
-from pplx_cli.options import CONTEXT, connection_options, json_option
+from pplx_cli.commands.options import CONTEXT, connection_options, json_option
 
 HEADER = ("MODEL", "OWNER", "INPUT/1M", "OUTPUT/1M", "CACHE_READ/1M")
 
@@ -49,8 +49,8 @@ def models(as_json, **p):
       pplx models --json | jq -r 'select(.owned_by == "anthropic") | .id'
     """
     from pplx_cli import jsonsafe
-    from pplx_cli.client import read_body
-    from pplx_cli.config import write_model_cache
+    from pplx_cli.wire.client import read_body
+    from pplx_cli.store.config import write_model_cache
 
     client, settings = make_client(p, key_required=False)
     try:
@@ -72,6 +72,6 @@ def models(as_json, **p):
         lines = [jsonsafe.dumps(m, ensure_ascii=False) for m in models]
     else:
         lines = model_rows(models)
-    from pplx_cli.stdio import out_lines
+    from pplx_cli.output.stdio import out_lines
 
     out_lines(lines)

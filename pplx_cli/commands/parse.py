@@ -7,7 +7,7 @@ import click
 
 from pplx_cli.commands import make_writer
 from pplx_cli.errors import StreamError, UsageError
-from pplx_cli.options import CONTEXT, output_options
+from pplx_cli.commands.options import CONTEXT, output_options
 
 
 @click.command(context_settings=CONTEXT, short_help="Render a captured event stream offline.")
@@ -25,8 +25,8 @@ def parse(file, **p):
       pplx parse examples/quantum.sse
       pplx raw "hello" | pplx parse --sources
     """
-    from pplx_cli.pieces import PieceStream
-    from pplx_cli.sse import iter_sse
+    from pplx_cli.dialects.pieces import PieceStream
+    from pplx_cli.wire.sse import iter_sse
 
     writer = make_writer(dict(p, status=False))
     if file in (None, "-"):
@@ -67,8 +67,8 @@ def parse(file, **p):
 def _body(data: bytes, writer):
     """A non-streamed response body of either API, rendered as 'pplx ask' would."""
     from pplx_cli import jsonsafe
-    from pplx_cli.client import MAX_BODY_BYTES
-    from pplx_cli.pieces import body_pieces
+    from pplx_cli.wire.client import MAX_BODY_BYTES
+    from pplx_cli.dialects.pieces import body_pieces
 
     if len(data) > MAX_BODY_BYTES:
         raise StreamError(f"the body is larger than {MAX_BODY_BYTES // (1 << 20)} MiB")

@@ -8,10 +8,10 @@ through :mod:`pplx_cli.numbers`.
 
 import time
 
-from pplx_cli.client import read_object
+from pplx_cli.wire.client import read_object
 from pplx_cli.errors import APIError, PplxError, StreamError, UsageError
-from pplx_cli.messages import note, say, warn
-from pplx_cli.stdio import out, out_lines
+from pplx_cli.output.messages import note, say, warn
+from pplx_cli.output.stdio import out, out_lines
 
 TERMINAL = ("completed", "failed", "expired", "cancelled")
 #: The batch's options, besides its input file (part of the Idempotency-Key).
@@ -78,8 +78,8 @@ def _submit(client, path, p):
 
     from pplx_cli import jsonsafe
     from pplx_cli.commands.batch_input import check_lines, read_input, read_shared_attachments, with_attachments
-    from pplx_cli.exchange import Exchange
-    from pplx_cli.request import build_body
+    from pplx_cli.runs.exchange import Exchange
+    from pplx_cli.dialects.request import build_body
 
     lines = read_input(path)
     checked = check_lines(lines, dict(p, no_log=True, cid=None, continue_=False, background=False, detach=False,
@@ -167,8 +167,8 @@ def _results(client, rid):
     any order: the input file says the order). The files are read a line at a time as they
     arrive, and each record is written as soon as its turn comes (see batch.InOrder): a
     results file of any size is written with bounded memory."""
-    from pplx_cli.batch import InOrder
-    from pplx_cli.records import build_line
+    from pplx_cli.runs.batch import InOrder
+    from pplx_cli.runs.records import build_line
 
     batch = _get(client, rid)
     if batch["status"] not in TERMINAL:
@@ -219,8 +219,8 @@ def _objects(client, file_id):
     from itertools import chain
 
     from pplx_cli import jsonsafe
-    from pplx_cli.client import iter_body
-    from pplx_cli.sse import iter_lines
+    from pplx_cli.wire.client import iter_body
+    from pplx_cli.wire.sse import iter_lines
 
     response = client.get(f"/v1/files/{_quote(file_id)}/content")
     for line in iter_lines(chain(iter_body(response), [b"\n"])):  # the last line needs no newline
@@ -251,11 +251,11 @@ def _record(cid, prompt, result) -> dict:
     import io
 
     from pplx_cli import jsonsafe
-    from pplx_cli.client import http_error
+    from pplx_cli.wire.client import http_error
     from pplx_cli.errors import outcome
     from pplx_cli.numbers import whole
-    from pplx_cli.output import AnswerWriter
-    from pplx_cli.pieces import body_pieces, error_message
+    from pplx_cli.output.writer import AnswerWriter
+    from pplx_cli.dialects.pieces import body_pieces, error_message
 
     writer = AnswerWriter(io.BytesIO(), io.BytesIO(), meta=False)
     status, error = 0, None

@@ -7,8 +7,8 @@ import click
 
 from pplx_cli.commands import platform_call, platform_writer
 from pplx_cli.errors import StreamError, UsageError
-from pplx_cli.messages import warn
-from pplx_cli.options import CONTEXT, connection_options, meta_options, search_filter_options
+from pplx_cli.output.messages import warn
+from pplx_cli.commands.options import CONTEXT, connection_options, meta_options, search_filter_options
 
 
 def _check_language(ctx, param, value):
@@ -59,7 +59,7 @@ def search(words, queries, urls_only, as_json, no_log, **p):
       pplx search -Q "fusion startups" -Q "fusion funding 2026" --json | jq -r .title
       pplx search --recency week --domain arxiv.org "mixture of experts"
     """
-    from pplx_cli.platform import SEARCH_PATH, build_search_body, search_cost
+    from pplx_cli.runs.platform import SEARCH_PATH, build_search_body, search_cost
 
     query_list = list(queries)
     if words and list(words) != ["-"]:  # QUERY words: stdin is not read (a while-read loop keeps its input)
@@ -80,7 +80,7 @@ def search(words, queries, urls_only, as_json, no_log, **p):
     cost = search_cost(p)
 
     def pieces(obj):
-        from pplx_cli.pieces import META, TEXT, Piece
+        from pplx_cli.dialects.pieces import META, TEXT, Piece
 
         results = _results(obj, query_list)
         meta = {"kind": "search", "id": obj.get("id"), "server_time": obj.get("server_time"), "queries": query_list,
@@ -92,7 +92,7 @@ def search(words, queries, urls_only, as_json, no_log, **p):
             raise StreamError("no results")  # exit 1, as grep finding nothing
         yield Piece(TEXT, text)
 
-    from pplx_cli.platform import recorded
+    from pplx_cli.runs.platform import recorded
 
     # the request is sent before anything is written: an error before the answer writes no metadata, as for ask
     recorded(call, writer, lambda: writer.render(pieces(call.post(SEARCH_PATH, body)), require_text=False), prompt="\n".join(query_list),
@@ -106,13 +106,13 @@ def _stdin_query(words) -> str:
         if words:
             raise UsageError("'-' reads the query from stdin, but stdin is a terminal")
         return ""
-    from pplx_cli.prompt import read_stdin
+    from pplx_cli.commands.prompt import read_stdin
 
     return read_stdin("query")
 
 
 def _results(obj, queries):
-    from pplx_cli.platform import search_results
+    from pplx_cli.runs.platform import search_results
 
     return search_results(obj, queries)
 
@@ -120,13 +120,13 @@ def _results(obj, queries):
 def _format(results, several, urls_only, as_json, writer) -> str:
     """The results as the output mode wants them."""
     from pplx_cli import jsonsafe
-    from pplx_cli.platform import one_line
+    from pplx_cli.runs.platform import one_line
 
     if as_json:
         return "".join(jsonsafe.dumps({**result, "query": query, "rank": rank}, ensure_ascii=False) + "\n"
                        for query, rank, result in results)
     if urls_only:
-        from pplx_cli.platform import is_http_url
+        from pplx_cli.runs.platform import is_http_url
 
         urls = [one_line(result.get("url")) for _, _, result in results if one_line(result.get("url"))]
         for url in urls:  # a "URL" such as --base-url=... must never reach a command line as an option
@@ -158,7 +158,7 @@ def _width(writer):
     import os
     import sys
 
-    from pplx_cli.terminal import width
+    from pplx_cli.output.terminal import width
 
     return width(sys.stdout, os.environ)
 

@@ -1,2 +1,5 @@
-"""One module per API dialect, each turning that API's events and bodies into the pieces
-:mod:`pplx_cli.pieces` defines: ``agent`` (the Agent API) and ``chat`` (legacy chat completions)."""
+"""The API dialects: turning the Agent API's and chat completions' events and bodies into typed
+pieces, building request bodies, and what citation markers mean. Pure: no I/O.
+
+May import: the base modules and wire (the Event type, error messages).
+"""

@@ -1,5 +1,5 @@
 """The Agent API (``/v1/responses``): response bodies and event streams, with or without
-``event:`` lines, as pieces (see :mod:`pplx_cli.pieces`).
+``event:`` lines, as pieces (see :mod:`pplx_cli.dialects.pieces`).
 
 What the service sends that needs care (README "The Agent API"):
 
@@ -12,17 +12,17 @@ What the service sends that needs care (README "The Agent API"):
 - a ``[n]`` or ``[web:n]`` marker is a search result's ``id`` (ids continue across the
   searches of one run, in any order), or for a fetch-only answer a fetched page's 0-based
   position: sources are kept under those numbers, never renumbered
-  (:func:`pplx_cli.citations.sources` says what each marker means);
+  (:func:`pplx_cli.dialects.citations.sources` says what each marker means);
 - the model that answered is known only from the final response;
 - any value may come with the wrong type: it is skipped, and the first such part noted in
-  one warning (:class:`~pplx_cli.pieces.Dialect`).
+  one warning (:class:`~pplx_cli.dialects.pieces.Dialect`).
 """
 
 from typing import Iterable, Iterator
 
 from pplx_cli.errors import APIError, StreamIncomplete
-from pplx_cli.pieces import ANSWER, META, REASONING, TEXT, Dialect, Piece, as_text, error_message, loads_event, typed_meta
-from pplx_cli.sse import Event
+from pplx_cli.dialects.pieces import ANSWER, META, REASONING, TEXT, Dialect, Piece, as_text, error_message, loads_event, typed_meta
+from pplx_cli.wire.sse import Event
 
 #: Statuses of a finished run that did not answer in full: exit 1, with what arrived.
 FAILED = {"failed", "incomplete", "cancelled", "requires_action"}

@@ -1,13 +1,13 @@
 """Sonar chat completions (``--api chat``): ``/chat/completions`` bodies and streams, in the
-full and concise stream modes, as pieces (see :mod:`pplx_cli.pieces`). A value of the wrong
+full and concise stream modes, as pieces (see :mod:`pplx_cli.dialects.pieces`). A value of the wrong
 type is skipped, and the first such part noted in one warning."""
 
 import re
 from typing import Iterable, Iterator
 
 from pplx_cli.errors import APIError, StreamError, StreamIncomplete
-from pplx_cli.pieces import META, PROGRESS, REASONING, TEXT, Dialect, Piece, error_message, loads_event, typed_meta
-from pplx_cli.sse import Event
+from pplx_cli.dialects.pieces import META, PROGRESS, REASONING, TEXT, Dialect, Piece, error_message, loads_event, typed_meta
+from pplx_cli.wire.sse import Event
 
 #: Top-level keys of a chat completion (chunk) copied into the metadata.
 CHAT_META_KEYS = ("id", "model", "created", "usage", "citations", "search_results", "images", "related_questions")

@@ -77,7 +77,7 @@ def resolve_connection(p: dict) -> Connection:
     """The connection options among a command's keyword arguments (the deprecated
     ``--insecure`` said once, unless ``-q``)."""
     if p.get("insecure") and not p.get("quiet"):
-        from pplx_cli.messages import note_once
+        from pplx_cli.output.messages import note_once
 
         note_once("--insecure is deprecated: it is --allow-http (plain http:// to another machine); "
                   "pplx never skips certificate verification")
@@ -181,7 +181,7 @@ def check_setting(name: str, value, what: str):
     if name == "base_url":
         check_base_url(value, what)
     if name == "effort":
-        from pplx_cli.request import check_effort
+        from pplx_cli.dialects.request import check_effort
 
         try:
             check_effort(value, what)
@@ -356,7 +356,7 @@ class Settings:
 
     def key_hint(self, key: str) -> str:
         """For a refused key: where it came from, the key shown redacted, and where keys come from."""
-        from pplx_cli.client import redacted
+        from pplx_cli.wire.client import redacted
 
         return (f"the key ({redacted(key)}) came from {self.key_source()}; pplx reads the key from PPLX_API_KEY, "
                 f"PERPLEXITY_API_KEY, PPLX_API_KEY_CMD, api_key or api_key_cmd in {self.path}, then "

@@ -24,7 +24,7 @@ from typing import Iterable, Iterator, NamedTuple
 
 from pplx_cli import jsonsafe
 from pplx_cli.errors import APIError, StreamError
-from pplx_cli.sse import Event
+from pplx_cli.wire.sse import Event
 
 TEXT = "text"
 REASONING = "reasoning"

@@ -23,9 +23,9 @@ from pplx_cli.errors import (
     redact,
     register_secret,
 )
-from pplx_cli.config import shown_url
-from pplx_cli.pieces import error_message
-from pplx_cli.retrying import backoff, parse_retry_after, retry_wait  # noqa: F401  (part of this module's interface)
+from pplx_cli.store.config import shown_url
+from pplx_cli.dialects.pieces import error_message
+from pplx_cli.wire.retrying import backoff, parse_retry_after, retry_wait  # noqa: F401  (part of this module's interface)
 
 #: Statuses worth another try (before any answer output was written).
 RETRY_STATUSES = {429, 500, 502, 503, 504}
@@ -107,7 +107,7 @@ class Client:
 
     def _say(self, line):
         if self.err is not None:
-            from pplx_cli.terminal import clear_status, neutralise_line
+            from pplx_cli.output.terminal import clear_status, neutralise_line
 
             clear_status()  # a progress line on the terminal is erased first
             try:

@@ -49,8 +49,8 @@ class Call:
 
     def post(self, path: str, body: dict) -> dict:
         """POST ``body``; the answer as a JSON object (a body that is not one is an error)."""
-        from pplx_cli.client import read_object
-        from pplx_cli.exchange import header_meta
+        from pplx_cli.wire.client import read_object
+        from pplx_cli.runs.exchange import header_meta
 
         response = self.client.post(path, body, stream=False)
         self.requests += 1
@@ -62,8 +62,8 @@ class Call:
         history that cannot be written is one warning."""
         if not self.log:
             return
-        from pplx_cli.config import new_cid
-        from pplx_cli.history import History, HistoryError, history_path
+        from pplx_cli.store.config import new_cid
+        from pplx_cli.store.history import History, HistoryError, history_path
         import os
 
         try:

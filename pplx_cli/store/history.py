@@ -15,7 +15,7 @@ import sqlite3
 from datetime import datetime, timezone
 
 from pplx_cli import jsonsafe
-from pplx_cli.config import history_path, new_cid  # noqa: F401  (part of this module's interface)
+from pplx_cli.store.config import history_path, new_cid  # noqa: F401  (part of this module's interface)
 from pplx_cli.errors import redact
 from pplx_cli.numbers import number, whole
 

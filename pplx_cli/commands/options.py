@@ -43,7 +43,7 @@ def option_bundle(*options):
 def _check_date(ctx, param, value):
     if value is None:
         return None
-    from pplx_cli.request import parse_date
+    from pplx_cli.dialects.request import parse_date
 
     try:
         return parse_date(value)
@@ -52,7 +52,7 @@ def _check_date(ctx, param, value):
 
 
 def _check_overrides(ctx, param, value):
-    from pplx_cli.request import parse_override
+    from pplx_cli.dialects.request import parse_override
 
     out = []
     for key, raw in value:
@@ -66,7 +66,7 @@ def _check_overrides(ctx, param, value):
 def _check_base_url(ctx, param, value):
     if value is None:
         return None
-    from pplx_cli.config import check_base_url
+    from pplx_cli.store.config import check_base_url
     from pplx_cli.errors import UsageError
 
     try:
@@ -106,7 +106,7 @@ def _check_meta_path(ctx, param, value):
 def _check_cacert(ctx, param, value):
     if value is None:
         return None
-    from pplx_cli.config import check_ca_bundle
+    from pplx_cli.store.config import check_ca_bundle
     from pplx_cli.errors import UsageError
 
     try:
@@ -118,7 +118,7 @@ def _check_cacert(ctx, param, value):
 def _check_effort(ctx, param, value):
     if value is None:
         return None
-    from pplx_cli.request import check_effort
+    from pplx_cli.dialects.request import check_effort
 
     try:
         return check_effort(value.strip())
@@ -129,7 +129,7 @@ def _check_effort(ctx, param, value):
 def _check_preset(ctx, param, value):
     if value is None:
         return None
-    from pplx_cli.request import OLD_PRESETS, check_effort
+    from pplx_cli.dialects.request import OLD_PRESETS, check_effort
 
     value = OLD_PRESETS.get(value.strip(), value.strip())
     try:
@@ -162,8 +162,8 @@ def complete_model(ctx, param, incomplete):
 
     Reads only the cache file that ``pplx models`` writes: never a network call.
     """
-    from pplx_cli.config import read_model_cache
-    from pplx_cli.request import SONAR_MODELS
+    from pplx_cli.store.config import read_model_cache
+    from pplx_cli.dialects.request import SONAR_MODELS
 
     ids = list(SONAR_MODELS) + [m for m in read_model_cache(os.environ) if m not in SONAR_MODELS]
     return [m for m in ids if m.startswith(incomplete)]
@@ -178,7 +178,7 @@ def complete_models(ctx, param, incomplete):
 
 def complete_cid(ctx, param, incomplete):
     """Conversation ids from the history, newest first (read only; nothing is created)."""
-    from pplx_cli.config import history_path
+    from pplx_cli.store.config import history_path
 
     path = history_path(os.environ)
     if not os.path.exists(path):
@@ -197,7 +197,7 @@ def complete_cid(ctx, param, incomplete):
 
 def complete_effort(ctx, param, incomplete):
     """Effort levels for shell completion."""
-    from pplx_cli.request import EFFORTS
+    from pplx_cli.dialects.request import EFFORTS
 
     return [e for e in EFFORTS if e.startswith(incomplete)]
 

@@ -11,7 +11,7 @@ import re
 import time
 
 from pplx_cli.errors import APIError, NetworkError, PplxError, RateLimitError
-from pplx_cli.sse import Event
+from pplx_cli.wire.sse import Event
 
 #: Statuses of a run that will not change any more.
 TERMINAL = {"completed", "failed", "incomplete", "cancelled", "requires_action"}
@@ -79,7 +79,7 @@ def run_path(rid: str) -> str:
 class ResumingEvents:
     """The events of a background run's stream, resumed across lost connections.
 
-    Iterate it as the event source of a :class:`~pplx_cli.pieces.PieceStream`. When the
+    Iterate it as the event source of a :class:`~pplx_cli.dialects.pieces.PieceStream`. When the
     connection is lost or stalls before the run's terminal event, it reconnects with
     ``starting_after`` = the last event it handed on (with backoff, up to ``retries`` times
     per loss); events already handed on are never handed on again. A resume the service
@@ -145,8 +145,8 @@ class ResumingEvents:
 
     def _resume(self, lost):
         """A new event iterator after ``self.last``, or None when resuming is refused or fails."""
-        from pplx_cli.client import backoff, check_stream_type, iter_body
-        from pplx_cli.sse import iter_sse
+        from pplx_cli.wire.client import backoff, check_stream_type, iter_body
+        from pplx_cli.wire.sse import iter_sse
 
         why = "stalled" if getattr(lost, "timed_out", False) else "lost"
         if self.last is None and self.handed:
@@ -206,7 +206,7 @@ def searches(state: dict) -> int:
 
 def get_run(client, rid: str):
     """``(the run's response object, seconds to wait before asking again or None)``."""
-    from pplx_cli.client import parse_retry_after, read_object
+    from pplx_cli.wire.client import parse_retry_after, read_object
 
     response = client.get(run_path(rid))
     wait = parse_retry_after(response.headers.get("Retry-After"))
@@ -261,14 +261,14 @@ def poll(client, rid: str, *, sleep=time.sleep, on_state=None, clock=time.monoto
 def _hopeless(error) -> bool:
     """A failure that trying again cannot mend: a TLS handshake that failed (a certificate
     that does not verify fails alike every time)."""
-    from pplx_cli.client import TLSError
+    from pplx_cli.wire.client import TLSError
 
     return isinstance(error, TLSError)
 
 
 def cancel(client, rid: str) -> dict:
     """Ask the service to cancel a run; its answer (``{"response_id", "status": "cancelling"}``)."""
-    from pplx_cli.client import read_body
+    from pplx_cli.wire.client import read_body
     from pplx_cli.jsonsafe import loads
 
     response = client.post(f"{run_path(rid)}/cancel", {}, stream=False)

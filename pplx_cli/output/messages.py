@@ -8,7 +8,7 @@ from pplx_cli.errors import redact
 def say(line: str):
     """One line on stderr, the key redacted; a stderr that cannot be written is left be
     (there is nowhere left to report to, and the exit status still tells)."""
-    from pplx_cli.terminal import clear_status, neutralise_line
+    from pplx_cli.output.terminal import clear_status, neutralise_line
 
     clear_status()
     try:

@@ -1,5 +1,5 @@
 """One exchange: settings and key, the API choice and its fallback, the request, the
-answer written by an :class:`~pplx_cli.output.AnswerWriter`, and its record in the history.
+answer written by an :class:`~pplx_cli.output.writer.AnswerWriter`, and its record in the history.
 
 A command builds an :class:`Exchange` from its options and calls ``ask``, ``stream`` or
 ``raw``; errors propagate as :class:`~pplx_cli.errors.PplxError` for ``cli`` to map to exit
@@ -9,9 +9,9 @@ are given.
 
 import time
 
-from pplx_cli.config import Settings, check_transport, read_api_choice, remember_api_choice, resolve_connection
-from pplx_cli import runs
-from pplx_cli.background import BackgroundRuns
+from pplx_cli.store.config import Settings, check_transport, read_api_choice, remember_api_choice, resolve_connection
+from pplx_cli.runs import resume as runs
+from pplx_cli.runs.background import BackgroundRuns
 from pplx_cli.errors import (
     AgentAPIRequired,
     APIError,
@@ -27,8 +27,8 @@ from pplx_cli.errors import (
     outcome,
     register_secret,
 )
-from pplx_cli.pieces import META, Piece
-from pplx_cli.request import API_PATHS, RequestOptions, agent_unmapped, build_body, chat_unmapped, ignored_without_search
+from pplx_cli.dialects.pieces import META, Piece
+from pplx_cli.dialects.request import API_PATHS, RequestOptions, agent_unmapped, build_body, chat_unmapped, ignored_without_search
 
 #: Request options a follow-up takes from its conversation unless -m, --models or --effort is given.
 CONVERSATION_KEYS = ("model", "models", "effort")
@@ -117,14 +117,14 @@ class Exchange(BackgroundRuns):
     # ---- the conversation ----
 
     def _resolve_conversation(self):
-        from pplx_cli.config import history_path, new_cid
+        from pplx_cli.store.config import history_path, new_cid
 
         self.history_path = history_path(self.settings.env)
         wanted = self.p.get("cid")
         if not (wanted or self.p.get("continue_")):
             self.cid = new_cid()
             return
-        from pplx_cli.history import HistoryError, history_messages
+        from pplx_cli.store.history import HistoryError, history_messages
 
         try:
             with self._history(create=False) as history:
@@ -152,7 +152,7 @@ class Exchange(BackgroundRuns):
     def _reattach(self, exchanges):
         """--reattach: the conversation's earlier attachments, read again from where they
         were (a file that changed since, by its SHA-256, or is gone is a usage error)."""
-        from pplx_cli.attachments import read_attachments
+        from pplx_cli.runs.attachments import read_attachments
 
         earlier = [a for e in exchanges for a in (_options_of(e).get("attachments") or []) if isinstance(a, dict)]
         for record in earlier:
@@ -166,7 +166,7 @@ class Exchange(BackgroundRuns):
             self.opts.attachments.append(again.part)
 
     def _history(self, create=True):
-        from pplx_cli.history import History
+        from pplx_cli.store.history import History
 
         return History(self.history_path, create=create)
 
@@ -186,7 +186,7 @@ class Exchange(BackgroundRuns):
         """Write the exchange to the history; a failure is one warning, never an error."""
         if not self.log or not self.log_exchange:
             return
-        from pplx_cli.history import HistoryError
+        from pplx_cli.store.history import HistoryError
 
         try:
             with self._history() as history:
@@ -208,7 +208,7 @@ class Exchange(BackgroundRuns):
         """The HTTP client for this exchange's base URL and key."""
         if self.shared_client is not None:
             return self.shared_client
-        from pplx_cli.client import Client
+        from pplx_cli.wire.client import Client
 
         client = Client(
             base_url=self.base_url, api_key=self.key, timeout=self.timeout, retries=int(self.settings.get("retries")),
@@ -272,9 +272,9 @@ class Exchange(BackgroundRuns):
 
     def raw(self, out):
         """``pplx raw``: the body byte for byte, flushed per read."""
-        from pplx_cli.client import iter_body
+        from pplx_cli.wire.client import iter_body
 
-        from pplx_cli.streams import write_error
+        from pplx_cli.output.streams import write_error
 
         for chunk in iter_body(self.send()):
             try:
@@ -287,9 +287,9 @@ class Exchange(BackgroundRuns):
 
     def stream(self, writer):
         """``pplx stream``: each text delta written as its event completes."""
-        from pplx_cli.client import check_stream_type, iter_body
-        from pplx_cli.pieces import PieceStream
-        from pplx_cli.sse import iter_sse
+        from pplx_cli.wire.client import check_stream_type, iter_body
+        from pplx_cli.dialects.pieces import PieceStream
+        from pplx_cli.wire.sse import iter_sse
 
         def run():
             response = self.send()
@@ -315,7 +315,7 @@ class Exchange(BackgroundRuns):
 
     def warn_line(self, line: str):
         """A line already prefixed (pplx: ...), on stderr."""
-        from pplx_cli.messages import say
+        from pplx_cli.output.messages import say
 
         say(line)
 
@@ -324,8 +324,8 @@ class Exchange(BackgroundRuns):
 
         def run():
             from pplx_cli import jsonsafe
-            from pplx_cli.client import read_body, summarise_body
-            from pplx_cli.pieces import body_pieces
+            from pplx_cli.wire.client import read_body, summarise_body
+            from pplx_cli.dialects.pieces import body_pieces
 
             response = self.send()
             if self.p.get("detach") and self.background:
@@ -362,8 +362,8 @@ class Exchange(BackgroundRuns):
         import io
 
         from pplx_cli import jsonsafe
-        from pplx_cli.output import AnswerWriter
-        from pplx_cli.pieces import body_pieces
+        from pplx_cli.output.writer import AnswerWriter
+        from pplx_cli.dialects.pieces import body_pieces
 
         collector = AnswerWriter(io.BytesIO(), io.BytesIO(), meta=False)
         collector.write(Piece(META, self.headers_meta))

@@ -171,7 +171,7 @@ class Sink:
 
     def write(self, record):
         """stdout gets each record in turn (every record, or one the file did not take)."""
-        from pplx_cli.stdio import out
+        from pplx_cli.output.stdio import out
 
         whole = self.file is None or id(record) in self.unsaved
         if self.status is not None and (self.answers_only or whole):

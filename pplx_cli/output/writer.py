@@ -18,7 +18,7 @@ from pplx_cli import jsonsafe
 
 from pplx_cli.errors import APIError, StreamError, WriteError, outcome, redact
 from pplx_cli.numbers import dollars
-from pplx_cli.pieces import ANSWER, BAD, META, PROGRESS, REASONING, TEXT, WARNING
+from pplx_cli.dialects.pieces import ANSWER, BAD, META, PROGRESS, REASONING, TEXT, WARNING
 
 #: Metadata keys in the order they are written; ones never seen are left out unless listed in ALWAYS.
 META_ORDER = (
@@ -69,7 +69,7 @@ class AnswerWriter:
         self.delivered = False  # every piece was read and its text written: a pipe closed now lost nothing
         self.stripper = None
         if citations == "strip":
-            from pplx_cli.citations import CitationStripper
+            from pplx_cli.dialects.citations import CitationStripper
 
             self.stripper = CitationStripper()
         self.err_terminal = err_terminal
@@ -84,11 +84,11 @@ class AnswerWriter:
         self.renderer = None
         self.links = {}
         if render is not None:
-            from pplx_cli.render import MarkdownStream
+            from pplx_cli.output.render import MarkdownStream
 
             self.renderer = MarkdownStream(_Through(self), width=render[0], color=render[1])
         elif out_terminal:
-            from pplx_cli.terminal import StreamNeutraliser
+            from pplx_cli.output.terminal import StreamNeutraliser
 
             self.neutraliser = StreamNeutraliser()
 
@@ -191,7 +191,7 @@ class AnswerWriter:
             self._write(value.encode("utf-8", "replace"))
 
     def _update_links(self):
-        from pplx_cli.citations import source_links
+        from pplx_cli.dialects.citations import source_links
 
         links = source_links(self.meta)
         if links != self.links:
@@ -203,7 +203,7 @@ class AnswerWriter:
         return "".join(self.text)
 
     def warn(self, message):
-        from pplx_cli.terminal import neutralise_line
+        from pplx_cli.output.terminal import neutralise_line
 
         self._err(f"pplx: warning: {neutralise_line(redact(message))}\n".encode("utf-8", "backslashreplace"))
 
@@ -293,9 +293,9 @@ class AnswerWriter:
         return ordered
 
     def _write_sources(self):
-        from pplx_cli.citations import source_lines
+        from pplx_cli.dialects.citations import source_lines
 
-        from pplx_cli.terminal import neutralise_line
+        from pplx_cli.output.terminal import neutralise_line
 
         # a newline or an escape in a title or URL must not forge a line or drive a terminal
         lines = [neutralise_line(line) for line in source_lines(self.meta)]
@@ -333,7 +333,7 @@ class AnswerWriter:
 
     def _write_meta(self, error):
         if self.meta_path is None and self.meta_style == "summary":
-            from pplx_cli.terminal import neutralise_line
+            from pplx_cli.output.terminal import neutralise_line
 
             self._err((neutralise_line(redact(self.summary(error))) + "\n").encode("utf-8", "backslashreplace"))
             return
@@ -367,7 +367,7 @@ def _phase(reasoning: str) -> str:
 
 
 def _neutralise(text: str) -> str:
-    from pplx_cli.terminal import neutralise
+    from pplx_cli.output.terminal import neutralise
 
     return neutralise(text)
 

@@ -1,6 +1,6 @@
 """The blocks of one Markdown unit laid out for a terminal: paragraphs wrapped by terminal
 cells, headings, lists, block quotes, code highlighted by pygments, tables by rich, citation
-markers linked to their sources. :class:`~pplx_cli.render.MarkdownStream` cuts the stream into units
+markers linked to their sources. :class:`~pplx_cli.output.render.MarkdownStream` cuts the stream into units
 and hands each one's syntax tree here. Imported only when rendering, like render.py.
 """
 
@@ -16,7 +16,7 @@ from rich.syntax import ANSI_DARK, ANSISyntaxTheme
 from rich.table import Table
 from rich.text import Text
 
-from pplx_cli.terminal import neutralise, neutralise_line
+from pplx_cli.output.terminal import neutralise, neutralise_line
 
 #: A citation marker in answer text: [1], [web:0].
 MARKER = re.compile(r"\[((?:web:)?\d+)\]")

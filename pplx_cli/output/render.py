@@ -40,8 +40,8 @@ from markdown_it.tree import SyntaxTreeNode
 from rich.color import ColorSystem
 from rich.console import Console
 
-from pplx_cli.render_blocks import _Renderer
-from pplx_cli.terminal import neutralise, osc8
+from pplx_cli.output.render_blocks import _Renderer
+from pplx_cli.output.terminal import neutralise, osc8
 
 
 def build_parser() -> MarkdownIt:

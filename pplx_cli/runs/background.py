@@ -2,13 +2,13 @@
 
 A request runs in the background when asked (``--background``) or when a long effort is
 streamed: the service keeps the run, a lost stream is resumed from the last event handled
-(:class:`~pplx_cli.runs.ResumingEvents`), a queued answer is polled to its end, Ctrl-C
+(:class:`~pplx_cli.runs.resume.ResumingEvents`), a queued answer is polled to its end, Ctrl-C
 detaches, and the run is remembered in the history the moment its id is known.
-:class:`BackgroundRuns` is mixed into :class:`~pplx_cli.exchange.Exchange`, whose state
+:class:`BackgroundRuns` is mixed into :class:`~pplx_cli.runs.exchange.Exchange`, whose state
 (``p``, ``settings``, ``log``, ``note``...) it uses.
 """
 
-from pplx_cli import runs
+from pplx_cli.runs import resume as runs
 from pplx_cli.errors import StreamError, Terminated, UsageError
 
 
@@ -21,7 +21,7 @@ class BackgroundRuns:
         self.run_status = status
         if not self.log:
             return
-        from pplx_cli.history import HistoryError
+        from pplx_cli.store.history import HistoryError
 
         try:
             with self._history() as history:
@@ -59,7 +59,7 @@ class BackgroundRuns:
         self.background = True
 
     def _resuming(self, events):
-        from pplx_cli.runs import ResumingEvents
+        from pplx_cli.runs.resume import ResumingEvents
 
         def say(line):
             if not self.conn.quiet:
@@ -76,7 +76,7 @@ class BackgroundRuns:
 
     def _submit(self, response, writer):
         """--detach: the run's id on stdout, for id=$(pplx ...); it goes on on the service."""
-        from pplx_cli.client import read_body
+        from pplx_cli.wire.client import read_body
         from pplx_cli.jsonsafe import loads
 
         try:
@@ -97,7 +97,7 @@ class BackgroundRuns:
     def _poll_body(self, body: bytes, writer) -> bytes:
         """A background run answered 'queued': poll it to its end (Ctrl-C detaches)."""
         from pplx_cli import jsonsafe
-        from pplx_cli.runs import phase, poll
+        from pplx_cli.runs.resume import phase, poll
 
         try:
             obj = jsonsafe.loads(body)

@@ -114,7 +114,7 @@ class RateLimiter:
         """Pause or pace after a response. Its headers are read as :mod:`pplx_cli.numbers`
         reads any: a remaining or limit that is not a whole number is as good as absent."""
         from pplx_cli.numbers import header_whole
-        from pplx_cli.retrying import retry_wait
+        from pplx_cli.wire.retrying import retry_wait
 
         remaining = header_whole(headers.get("x-ratelimit-remaining"))
         if status != 429 and remaining != 0:

@@ -3,13 +3,13 @@
 Every line pplx formats (tables, listings, JSON records, messages, exported conversations,
 dry-run requests) goes through :class:`Channel`: secrets (the API key) are redacted always;
 on a terminal, control characters and bidirectional overrides from the network are shown as
-escapes, never obeyed (:func:`~pplx_cli.terminal.neutralise`); in a pipe the text is written
+escapes, never obeyed (:func:`~pplx_cli.output.terminal.neutralise`); in a pipe the text is written
 as it is. Text is written as UTF-8 (a lone surrogate becomes ``?``) and flushed at once. A
 write to standard output that fails (a full disk, EIO, a closed descriptor) is the one
 ``cannot write to stdout`` error (exit 74); a closed pipe is BrokenPipeError (exit 141);
 standard error that cannot be written is left be: there is nowhere left to report to.
 
-Answers stream through :class:`~pplx_cli.output.AnswerWriter`, which applies the same rules
+Answers stream through :class:`~pplx_cli.output.writer.AnswerWriter`, which applies the same rules
 piece by piece. The one exception is ``raw`` (and ``ask --raw``): they print the response as
 received, byte for byte, for ``pplx parse``.
 """
@@ -38,7 +38,7 @@ class Channel:
         """``text`` as it may be written here: redacted, and neutralised on a terminal."""
         text = redact(text)
         if self.terminal:
-            from pplx_cli.terminal import neutralise
+            from pplx_cli.output.terminal import neutralise
 
             text = neutralise(text)
         return text
@@ -54,7 +54,7 @@ class Channel:
                 raise
         except OSError as e:
             if self.name == "stdout":
-                from pplx_cli.streams import write_error
+                from pplx_cli.output.streams import write_error
 
                 raise write_error(e) from None
 
@@ -62,7 +62,7 @@ class Channel:
         """Each of ``lines`` on a line of its own: on a terminal a newline or a control
         character inside one is shown as an escape, so no line can forge another."""
         if self.terminal:
-            from pplx_cli.terminal import neutralise_line
+            from pplx_cli.output.terminal import neutralise_line
 
             lines = [neutralise_line(line) for line in lines]
         if lines:
