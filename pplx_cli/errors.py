@@ -226,3 +226,8 @@ def _possible_start(text: str) -> int:
                 break
             at = text.find(first, at + 1)
     return cut
+
+
+def redacted(secret: str) -> str:
+    """How a key is shown: its first 5 characters and a mark."""
+    return (secret[:5] if len(secret) > 12 else "") + "…[redacted]"

@@ -101,3 +101,10 @@ def _text(value) -> str:
         return str(value)
     except Exception:  # a broken __str__, or one too deep to render
         return type(value).__name__
+
+
+def as_text(value, limit: int = 200) -> str:
+    """A value from a response as text for a message: a string as it is, anything else
+    (a number, a list, something nested too deep for ``str``) as at most ``limit``
+    characters of JSON."""
+    return value if isinstance(value, str) else dumps(value, ensure_ascii=False)[:limit]

@@ -6,7 +6,11 @@ import pytest
 import responses
 from responses import matchers
 
-from pplx_cli.wire.client import Client, backoff, http_error, parse_retry_after, summarise_body
+from pplx_cli.wire.client import Client, http_error
+
+from pplx_cli.wire.bodies import summarise_body
+
+from pplx_cli.wire.retrying import backoff, parse_retry_after
 from pplx_cli.errors import AgentAPIRequired, APIError, AuthError, RateLimitError
 
 
@@ -78,7 +82,7 @@ def test_retries_sleep_for_retry_after():
 
 
 def test_retry_wait_honours_the_headers_in_order():
-    from pplx_cli.wire.client import retry_wait
+    from pplx_cli.wire.retrying import retry_wait
 
     now = 1_000_000.0
     assert retry_wait({"Retry-After": "3"}, 429, now) == 3.0

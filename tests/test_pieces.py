@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from pplx_cli.errors import APIError, PplxError, StreamError, StreamIncomplete
 from pplx_cli.dialects.chat import ThinkSplitter
-from pplx_cli.dialects.pieces import BAD, META, REASONING, TEXT, Piece, PieceStream, body_pieces
+from pplx_cli.dialects.pieces import BAD, META, REASONING, TEXT, Piece
+from pplx_cli.dialects.stream import PieceStream, body_pieces
 from pplx_cli.wire.sse import iter_sse
 from tests.conftest import FIXTURES
 from tests.server import sse

@@ -17,11 +17,13 @@ from hypothesis import strategies as st
 
 from pplx_cli import jsonsafe
 from pplx_cli.dialects.citations import source_lines
-from pplx_cli.wire.client import describe_body
+from pplx_cli.wire.bodies import describe_body
 from pplx_cli.errors import PplxError, StreamError
 from pplx_cli.store.history import History, decode_record
 from pplx_cli.output.writer import AnswerWriter
-from pplx_cli.dialects.pieces import TEXT, WARNING, PieceStream, body_pieces, detect_dialect, error_message
+from pplx_cli.dialects.pieces import TEXT, WARNING
+from pplx_cli.dialects.stream import PieceStream, body_pieces, detect_dialect
+from pplx_cli.wire.bodies import error_message
 from pplx_cli.wire.sse import iter_sse
 from tests.conftest import FIXTURES
 from tests.server import sse

@@ -75,7 +75,8 @@ def test_polling_a_background_run_keeps_one_connection(api, home):
 def test_a_body_abandoned_midway_is_closed_not_reused(api):
     """Unread bytes left on a connection would be taken for the next answer: the client that
     stops reading closes it, and the next request gets a connection of its own."""
-    from pplx_cli.wire.client import Client, iter_body, read_body
+    from pplx_cli.wire.client import Client
+    from pplx_cli.wire.bodies import iter_body, read_body
 
     api.add("/slow", Reply(parts=[b"a" * 10, b"b" * 10, b"c" * 10], headers={"Content-Type": "text/plain"}, delay=0.05))
     api.add("/next", Reply(parts=[b"fine"], headers={"Content-Type": "text/plain"}, framing="length"))
@@ -89,7 +90,8 @@ def test_a_body_abandoned_midway_is_closed_not_reused(api):
 
 
 def test_a_connection_closed_framing_is_not_reused(api):
-    from pplx_cli.wire.client import Client, read_body
+    from pplx_cli.wire.client import Client
+    from pplx_cli.wire.bodies import read_body
 
     api.add("/close", Reply(parts=[b"one"], headers={"Content-Type": "text/plain"}, framing="close"))
     client = Client(base_url=api.url, api_key=KEY)

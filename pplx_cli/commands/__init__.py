@@ -83,7 +83,7 @@ def make_client(p: dict, *, key_required: bool = True):
     from pplx_cli.wire.client import Client
     from pplx_cli.store.config import Settings, check_transport, resolve_connection
     from pplx_cli.errors import register_secret
-    from pplx_cli.output.messages import warn
+    from pplx_cli.output.messages import say, warn
 
     conn = resolve_connection(p)
     settings = Settings({"base_url": conn.base_url, "timeout": conn.timeout, "retries": conn.retries,
@@ -93,7 +93,7 @@ def make_client(p: dict, *, key_required: bool = True):
     register_secret(key)
     ca_bundle, ca_source = settings.ca_bundle(url)
     client = Client(base_url=url, api_key=key, timeout=float(settings.get("timeout")), retries=int(settings.get("retries")),
-                    verbose=conn.verbose, quiet=conn.quiet, err=sys.stderr, ca_bundle=ca_bundle, ca_source=ca_source)
+                    verbose=conn.verbose, quiet=conn.quiet, say=say, ca_bundle=ca_bundle, ca_source=ca_source)
     if key:
         client.key_hint = settings.key_hint(key)
     if conn.dry_run:

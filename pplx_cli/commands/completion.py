@@ -24,8 +24,7 @@ def completion(shell):
     """
     from click.shell_completion import get_completion_class
 
-    from pplx_cli.cli import cli
-
+    cli = click.get_current_context().find_root().command  # the group this command was invoked from
     name = "pplx-cli" if os.path.basename(sys.argv[0] or "") == "pplx-cli" else "pplx"
     var = f"_{name.replace('-', '_').upper()}_COMPLETE"
     script = get_completion_class(shell)(cli, {}, name, var).source()

@@ -1,7 +1,6 @@
 """``pplx jobs``: the background runs this machine started, and picking them up."""
 
 import os
-import sys
 
 import click
 
@@ -41,7 +40,7 @@ def _client(p, record):
     """A client for the current connection settings (--base-url, PPLX_BASE_URL, config, the
     default): today's key goes only where today's settings say. A run this machine started on
     another base URL is refused with one line naming both, unless --base-url names it."""
-    from pplx_cli.store.config import shown_url
+    from pplx_cli.wire.client import shown_url
 
     client, settings = make_client(p)
     started_on = (record or {}).get("base_url")
@@ -113,7 +112,8 @@ def wait(run_id, as_stream, **p):
     import time
 
     from pplx_cli.output.messages import say
-    from pplx_cli.dialects.pieces import META, Piece, PieceStream, body_pieces
+    from pplx_cli.dialects.pieces import META, Piece
+    from pplx_cli.dialects.stream import PieceStream, body_pieces
     from pplx_cli.runs.resume import phase, poll
 
     record = _find(run_id)
@@ -151,7 +151,7 @@ def wait(run_id, as_stream, **p):
 def _stream_events(client, rid, say):
     """The run's events from its start, resumed across lost connections; a stream the
     service refuses falls back to polling the run to its end."""
-    from pplx_cli.wire.client import check_stream_type, iter_body
+    from pplx_cli.wire.bodies import check_stream_type, iter_body
     from pplx_cli.errors import APIError, NetworkError
     from pplx_cli.runs.resume import ResumingEvents, run_path
     from pplx_cli.wire.sse import iter_sse

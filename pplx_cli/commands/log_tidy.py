@@ -5,7 +5,7 @@ import re
 import click
 
 from pplx_cli.commands import write_stdout
-from pplx_cli.commands.log import EXCHANGE_ID, _print_rows, _reading, in_sqlite, log
+from pplx_cli.commands.log_view import EXCHANGE_ID, _check_since, _path, _print_rows, _reading, in_sqlite
 from pplx_cli.errors import PplxError, UsageError
 from pplx_cli.commands.options import CONTEXT
 
@@ -13,7 +13,6 @@ from pplx_cli.commands.options import CONTEXT
 def _writing():
     import os
 
-    from pplx_cli.commands.log import _path
     from pplx_cli.store.history import History, HistoryError
 
     path = _path()
@@ -40,7 +39,7 @@ def _remove(history, dry_run, **which):
     return rows
 
 
-@log.command(context_settings=CONTEXT)
+@click.command(context_settings=CONTEXT)
 @click.argument("ids", nargs=-1, type=EXCHANGE_ID, metavar="[ID]...")
 @click.option("--cid", metavar="ID", help="Remove the whole conversation ID.")
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
@@ -74,7 +73,7 @@ def _check_age(ctx, param, value):
     return int(m.group(1)) * {"h": 3600, "d": 86400, "w": 7 * 86400}[m.group(2)]
 
 
-@log.command(context_settings=CONTEXT)
+@click.command(context_settings=CONTEXT)
 @click.option("--before", metavar="DATE", help="Remove the exchanges before DATE (UTC; YYYY-MM-DD or YYYY-MM-DDTHH:MM).")
 @click.option("--older-than", "age", callback=_check_age, metavar="AGE", help="Remove the exchanges older than AGE (90d, 12h, 2w).")
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
@@ -88,7 +87,6 @@ def prune(before, age, dry_run):
     """
     from datetime import datetime, timedelta, timezone
 
-    from pplx_cli.commands.log import _check_since
 
     if (before is None) == (age is None):
         raise UsageError("give --before DATE or --older-than AGE")
@@ -102,7 +100,7 @@ def prune(before, age, dry_run):
     _remove(_writing(), dry_run, before=cutoff)
 
 
-@log.command(context_settings=CONTEXT)
+@click.command(context_settings=CONTEXT)
 @click.option("--cid", metavar="ID", help="The conversation (default: the latest).")
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True,
               help="Markdown to read, or a JSON array of the exchanges.")

@@ -1,7 +1,6 @@
 """``pplx models``: the Agent API's models and their prices."""
 
 import os
-import sys
 
 import click
 
@@ -49,7 +48,7 @@ def models(as_json, **p):
       pplx models --json | jq -r 'select(.owned_by == "anthropic") | .id'
     """
     from pplx_cli import jsonsafe
-    from pplx_cli.wire.client import read_body
+    from pplx_cli.wire.bodies import read_body
     from pplx_cli.store.config import write_model_cache
 
     client, settings = make_client(p, key_required=False)

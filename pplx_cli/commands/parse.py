@@ -25,7 +25,7 @@ def parse(file, **p):
       pplx parse examples/quantum.sse
       pplx raw "hello" | pplx parse --sources
     """
-    from pplx_cli.dialects.pieces import PieceStream
+    from pplx_cli.dialects.stream import PieceStream
     from pplx_cli.wire.sse import iter_sse
 
     writer = make_writer(dict(p, status=False))
@@ -67,8 +67,8 @@ def parse(file, **p):
 def _body(data: bytes, writer):
     """A non-streamed response body of either API, rendered as 'pplx ask' would."""
     from pplx_cli import jsonsafe
-    from pplx_cli.wire.client import MAX_BODY_BYTES
-    from pplx_cli.dialects.pieces import body_pieces
+    from pplx_cli.wire.bodies import MAX_BODY_BYTES
+    from pplx_cli.dialects.stream import body_pieces
 
     if len(data) > MAX_BODY_BYTES:
         raise StreamError(f"the body is larger than {MAX_BODY_BYTES // (1 << 20)} MiB")

@@ -8,7 +8,7 @@ through :mod:`pplx_cli.numbers`.
 
 import time
 
-from pplx_cli.wire.client import read_object
+from pplx_cli.wire.bodies import read_object
 from pplx_cli.errors import APIError, PplxError, StreamError, UsageError
 from pplx_cli.output.messages import note, say, warn
 from pplx_cli.output.stdio import out, out_lines
@@ -219,7 +219,7 @@ def _objects(client, file_id):
     from itertools import chain
 
     from pplx_cli import jsonsafe
-    from pplx_cli.wire.client import iter_body
+    from pplx_cli.wire.bodies import iter_body
     from pplx_cli.wire.sse import iter_lines
 
     response = client.get(f"/v1/files/{_quote(file_id)}/content")
@@ -255,7 +255,8 @@ def _record(cid, prompt, result) -> dict:
     from pplx_cli.errors import outcome
     from pplx_cli.numbers import whole
     from pplx_cli.output.writer import AnswerWriter
-    from pplx_cli.dialects.pieces import body_pieces, error_message
+    from pplx_cli.dialects.stream import body_pieces
+    from pplx_cli.wire.bodies import error_message
 
     writer = AnswerWriter(io.BytesIO(), io.BytesIO(), meta=False)
     status, error = 0, None

@@ -21,7 +21,9 @@ What the service sends that needs care (README "The Agent API"):
 from typing import Iterable, Iterator
 
 from pplx_cli.errors import APIError, StreamIncomplete
-from pplx_cli.dialects.pieces import ANSWER, META, REASONING, TEXT, Dialect, Piece, as_text, error_message, loads_event, typed_meta
+from pplx_cli.dialects.pieces import ANSWER, META, REASONING, TEXT, Dialect, Piece, loads_event, typed_meta
+from pplx_cli.jsonsafe import as_text
+from pplx_cli.wire.bodies import error_message
 from pplx_cli.wire.sse import Event
 
 #: Statuses of a finished run that did not answer in full: exit 1, with what arrived.

@@ -6,7 +6,8 @@ import re
 from typing import Iterable, Iterator
 
 from pplx_cli.errors import APIError, StreamError, StreamIncomplete
-from pplx_cli.dialects.pieces import META, PROGRESS, REASONING, TEXT, Dialect, Piece, error_message, loads_event, typed_meta
+from pplx_cli.dialects.pieces import META, PROGRESS, REASONING, TEXT, Dialect, Piece, loads_event, typed_meta
+from pplx_cli.wire.bodies import error_message
 from pplx_cli.wire.sse import Event
 
 #: Top-level keys of a chat completion (chunk) copied into the metadata.

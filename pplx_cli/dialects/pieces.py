@@ -15,15 +15,15 @@ An error object in the stream raises :class:`~pplx_cli.errors.APIError` after th
 before it; a stream that ends before its final event raises
 :class:`~pplx_cli.errors.StreamIncomplete`. Nothing here does I/O.
 
-The dialects live in :mod:`pplx_cli.dialects`: ``agent`` (the Agent API,
+The dialects live beside this contract (chosen by :mod:`pplx_cli.dialects.stream`): ``agent`` (the Agent API,
 ``/v1/responses``) and ``chat`` (legacy Sonar chat completions, full and concise modes).
 """
 
 import json
-from typing import Iterable, Iterator, NamedTuple
+from typing import NamedTuple
 
 from pplx_cli import jsonsafe
-from pplx_cli.errors import APIError, StreamError
+from pplx_cli.errors import APIError
 from pplx_cli.wire.sse import Event
 
 TEXT = "text"
@@ -43,48 +43,6 @@ class Piece(NamedTuple):
 
     kind: str
     value: object
-
-
-def error_message(err) -> str:
-    """The human message of an API error object (dict, list or string), on one line."""
-    return " ".join(_error_text(err).split()) or "unknown error"
-
-
-def _error_text(err) -> str:
-    if isinstance(err, dict):
-        inner = err.get("error")
-        if isinstance(inner, (dict, str)):
-            return _error_text(inner)
-        detail = err.get("detail")
-        if isinstance(detail, list):  # HTTP 422: [{"loc": [...], "msg": "..."}]
-            return "; ".join(_detail_text(d) for d in detail) or "invalid request"
-        if isinstance(detail, str):
-            return detail
-        message = err.get("message")
-        kind = err.get("type") or err.get("code")
-        if message:
-            message = as_text(message)
-            return f"{message} ({kind})" if isinstance(kind, str) and kind not in message else message
-        if kind:
-            return as_text(kind)
-        return as_text(err)
-    return as_text(err)
-
-
-def _detail_text(detail):
-    if not isinstance(detail, dict):
-        return as_text(detail)
-    loc = detail.get("loc")
-    loc = ".".join(as_text(p) for p in loc if p != "body") if isinstance(loc, list) else ""
-    msg = as_text(detail.get("msg", "invalid"))
-    return f"{loc}: {msg}" if loc else msg
-
-
-def as_text(value, limit: int = 200) -> str:
-    """A value from a response as text for a message: a string as it is, anything else
-    (a number, a list, something nested too deep for ``str``) as at most ``limit``
-    characters of JSON."""
-    return value if isinstance(value, str) else jsonsafe.dumps(value, ensure_ascii=False)[:limit]
 
 
 def excerpt(data: str, limit: int = 60) -> str:
@@ -158,65 +116,3 @@ class Dialect:
         return [Piece(WARNING, message)]
 
 
-def _dialects():
-    from pplx_cli.dialects.agent import AgentDialect
-    from pplx_cli.dialects.chat import ChatDialect
-
-    return {"chat": ChatDialect, "agent": AgentDialect}
-
-
-def detect_dialect(event: Event) -> str:
-    """Name the dialect of a stream from its first event.
-
-    Agent API events carry a ``type`` of ``response.*`` (or ``error``), in the data and
-    sometimes also as the ``event:`` line; chat chunks carry ``object`` instead.
-    """
-    if event.type.startswith("response.") or (event.type == "error" and '"type"' in event.data):
-        return "agent"
-    data = event.data.lstrip()
-    if data.startswith("{"):
-        try:
-            obj = jsonsafe.loads(data)
-        except ValueError:
-            return "chat"
-        if isinstance(obj, dict):
-            kind = obj.get("type")
-            if isinstance(kind, str) and (kind.startswith("response.") or kind == "error"):
-                return "agent"
-    return "chat"
-
-
-class PieceStream:
-    """Iterate the pieces of an event stream, the dialect fixed or detected from the first event.
-
-    After (or during) iteration, ``events`` counts the events read and ``parser`` is the
-    dialect object (``None`` before the first event).
-    """
-
-    def __init__(self, events: Iterable[Event], api: str = None):
-        self._events = iter(events)
-        self._api = api
-        self.parser = None
-
-    @property
-    def events(self) -> int:
-        return self.parser.events if self.parser else 0
-
-    def __iter__(self) -> Iterator[Piece]:
-        first = next(self._events, None)
-        if first is None:
-            raise StreamError("the response is empty: no events")
-        self.parser = _dialects()[self._api or detect_dialect(first)]()
-        return self.parser.iter_stream(_chain(first, self._events))
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
-
-
-def body_pieces(obj, api: str) -> Iterator[Piece]:
-    """Pieces of a non-streamed response body (decoded JSON) of the given dialect."""
-    if not isinstance(obj, dict):
-        raise StreamError("the response is not a JSON object")
-    return _dialects()[api]().iter_body(obj)

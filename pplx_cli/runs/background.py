@@ -76,7 +76,7 @@ class BackgroundRuns:
 
     def _submit(self, response, writer):
         """--detach: the run's id on stdout, for id=$(pplx ...); it goes on on the service."""
-        from pplx_cli.wire.client import read_body
+        from pplx_cli.wire.bodies import read_body
         from pplx_cli.jsonsafe import loads
 
         try:

@@ -212,7 +212,7 @@ class Exchange(BackgroundRuns):
 
         client = Client(
             base_url=self.base_url, api_key=self.key, timeout=self.timeout, retries=int(self.settings.get("retries")),
-            verbose=self.conn.verbose, quiet=self.conn.quiet, err=self.err,
+            verbose=self.conn.verbose, quiet=self.conn.quiet, say=self.warn_line if self.err is not None else None,
             **dict(zip(("ca_bundle", "ca_source"), self.settings.ca_bundle(self.base_url))),
         )
         client.dry_run = self.dry_run_out
@@ -272,7 +272,7 @@ class Exchange(BackgroundRuns):
 
     def raw(self, out):
         """``pplx raw``: the body byte for byte, flushed per read."""
-        from pplx_cli.wire.client import iter_body
+        from pplx_cli.wire.bodies import iter_body
 
         from pplx_cli.output.streams import write_error
 
@@ -287,8 +287,8 @@ class Exchange(BackgroundRuns):
 
     def stream(self, writer):
         """``pplx stream``: each text delta written as its event completes."""
-        from pplx_cli.wire.client import check_stream_type, iter_body
-        from pplx_cli.dialects.pieces import PieceStream
+        from pplx_cli.wire.bodies import check_stream_type, iter_body
+        from pplx_cli.dialects.stream import PieceStream
         from pplx_cli.wire.sse import iter_sse
 
         def run():
@@ -324,8 +324,8 @@ class Exchange(BackgroundRuns):
 
         def run():
             from pplx_cli import jsonsafe
-            from pplx_cli.wire.client import read_body, summarise_body
-            from pplx_cli.dialects.pieces import body_pieces
+            from pplx_cli.wire.bodies import read_body, summarise_body
+            from pplx_cli.dialects.stream import body_pieces
 
             response = self.send()
             if self.p.get("detach") and self.background:
@@ -363,7 +363,7 @@ class Exchange(BackgroundRuns):
 
         from pplx_cli import jsonsafe
         from pplx_cli.output.writer import AnswerWriter
-        from pplx_cli.dialects.pieces import body_pieces
+        from pplx_cli.dialects.stream import body_pieces
 
         collector = AnswerWriter(io.BytesIO(), io.BytesIO(), meta=False)
         collector.write(Piece(META, self.headers_meta))

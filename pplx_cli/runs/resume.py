@@ -145,7 +145,8 @@ class ResumingEvents:
 
     def _resume(self, lost):
         """A new event iterator after ``self.last``, or None when resuming is refused or fails."""
-        from pplx_cli.wire.client import backoff, check_stream_type, iter_body
+        from pplx_cli.wire.bodies import check_stream_type, iter_body
+        from pplx_cli.wire.retrying import backoff
         from pplx_cli.wire.sse import iter_sse
 
         why = "stalled" if getattr(lost, "timed_out", False) else "lost"
@@ -206,7 +207,8 @@ def searches(state: dict) -> int:
 
 def get_run(client, rid: str):
     """``(the run's response object, seconds to wait before asking again or None)``."""
-    from pplx_cli.wire.client import parse_retry_after, read_object
+    from pplx_cli.wire.bodies import read_object
+    from pplx_cli.wire.retrying import parse_retry_after
 
     response = client.get(run_path(rid))
     wait = parse_retry_after(response.headers.get("Retry-After"))
@@ -268,7 +270,7 @@ def _hopeless(error) -> bool:
 
 def cancel(client, rid: str) -> dict:
     """Ask the service to cancel a run; its answer (``{"response_id", "status": "cancelling"}``)."""
-    from pplx_cli.wire.client import read_body
+    from pplx_cli.wire.bodies import read_body
     from pplx_cli.jsonsafe import loads
 
     response = client.post(f"{run_path(rid)}/cancel", {}, stream=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from pplx_cli.errors import AuthError, ConfigError, UsageError
+from pplx_cli.wire.client import shown_url
 
 DEFAULT_BASE_URL = "https://api.perplexity.ai"
 #: The longest idle timeout (a day): the socket layer refuses larger ones, and nan/inf are no timeout.
@@ -234,15 +235,6 @@ def check_base_url(url: str, what: str = "base URL") -> str:
     return url
 
 
-def shown_url(url: str) -> str:
-    """The URL as pplx shows it: any user and password replaced by ``[redacted]``."""
-    at = url.find("@", url.find("//") + 2)
-    slash = url.find("/", url.find("//") + 2)
-    if at < 0 or (0 <= slash < at):
-        return url
-    return url[:url.find("//") + 2] + "[redacted]" + url[at:]
-
-
 def check_transport(url: str, allow_http: bool) -> str:
     """The URL if the key may be sent to it: https, or http to this machine (or ``--allow-http``)."""
     from urllib.parse import urlsplit
@@ -356,7 +348,7 @@ class Settings:
 
     def key_hint(self, key: str) -> str:
         """For a refused key: where it came from, the key shown redacted, and where keys come from."""
-        from pplx_cli.wire.client import redacted
+        from pplx_cli.errors import redacted
 
         return (f"the key ({redacted(key)}) came from {self.key_source()}; pplx reads the key from PPLX_API_KEY, "
                 f"PERPLEXITY_API_KEY, PPLX_API_KEY_CMD, api_key or api_key_cmd in {self.path}, then "

@@ -4,7 +4,6 @@ Nothing here writes to stdout or knows click; diagnostics (retries, ``-v``) go t
 stream it is given, with the key redacted.
 """
 
-import http.client
 import re
 import time
 
@@ -18,72 +17,22 @@ from pplx_cli.errors import (
     AuthError,
     NetworkError,
     RateLimitError,
-    StreamError,
     UsageError,
     redact,
     register_secret,
 )
-from pplx_cli.store.config import shown_url
-from pplx_cli.dialects.pieces import error_message
-from pplx_cli.wire.retrying import backoff, parse_retry_after, retry_wait  # noqa: F401  (part of this module's interface)
+from pplx_cli.errors import redacted
+from pplx_cli.wire.bodies import AGENT_API_ERRORS, describe_body, read_limited
+from pplx_cli.wire.retrying import backoff, retry_wait
 
 #: Statuses worth another try (before any answer output was written).
 RETRY_STATUSES = {429, 500, 502, 503, 504}
-#: The most bytes one read asks for; a read returns as soon as any bytes are there.
-READ_SIZE = 64 * 1024
-#: The largest non-streamed body read (after decompression), like the largest stream event.
-MAX_BODY_BYTES = 64 * 1024 * 1024
-#: Error types of the 403 that says this key must use the Agent API.
-AGENT_API_ERRORS = {"chat_completions_not_available", "agent_api_migration_required"}
-
-
-def redacted(secret: str) -> str:
-    """How a key is shown: its first 5 characters and a mark."""
-    return (secret[:5] if len(secret) > 12 else "") + "…[redacted]"
-
-
-def summarise_body(body: bytes, content_type: str = "") -> str:
-    """A one-line summary of an error body: the API's message, an HTML title, or an excerpt."""
-    return describe_body(body, content_type)[0]
-
-
-def describe_body(body: bytes, content_type: str = ""):
-    """``(summary, error type)`` of an error body, decoding it once.
-
-    The type is the API's ``error.type`` (or an ``error.code`` that names the Agent API
-    migration), None when the body is not a JSON error object.
-    """
-    text = body.decode("utf-8", "replace").strip()
-    if not text:
-        return "empty body", None
-    if "html" in content_type.lower() or text[:200].lower().lstrip().startswith(("<!doctype html", "<html")):
-        m = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
-        title = " ".join(m.group(1).split()) if m else ""
-        return (f"HTML page {title!r}" if title else "HTML page"), None
-    from pplx_cli import jsonsafe
-
-    try:
-        obj = jsonsafe.loads(text)
-    except ValueError:
-        line = redact(" ".join(text.split()))  # redact before cutting: a cut key is no longer found whole
-        return line[:200] + ("..." if len(line) > 200 else ""), None
-    return error_message(obj), _error_type(obj)
-
-
-def _error_type(obj):
-    err = obj.get("error") if isinstance(obj, dict) else None
-    if not isinstance(err, dict):
-        return None
-    for key in ("type", "code"):
-        if isinstance(err.get(key), str) and err[key] in AGENT_API_ERRORS:
-            return err[key]
-    return err.get("type") if isinstance(err.get("type"), str) else None
 
 
 class Client:
     """One API endpoint and key; ``post`` returns a response whose body has not been read."""
 
-    def __init__(self, *, base_url, api_key, timeout=300.0, retries=2, verbose=False, quiet=False, err=None, sleep=time.sleep,
+    def __init__(self, *, base_url, api_key, timeout=300.0, retries=2, verbose=False, quiet=False, say=None, sleep=time.sleep,
                  ca_bundle=None, ca_source=None):
         self.base_url = base_url.rstrip("/")
         self.shown = shown_url(self.base_url)  # for messages: no user or password
@@ -92,7 +41,7 @@ class Client:
         self.retries = retries
         self.verbose = verbose
         self.quiet = quiet
-        self.err = err
+        self.say = say  # where diagnostic lines go (output.messages.say), or nowhere
         self.sleep = sleep
         register_secret(api_key)
         self.session = requests.Session()
@@ -106,15 +55,10 @@ class Client:
         self.dry_run = None  # --dry-run: the stdio.Channel the request is printed on, instead of sending it
 
     def _say(self, line):
-        if self.err is not None:
-            from pplx_cli.output.terminal import clear_status, neutralise_line
-
-            clear_status()  # a progress line on the terminal is erased first
-            try:
-                self.err.write(neutralise_line(redact(line)) + "\n")
-                self.err.flush()
-            except OSError:
-                pass  # nowhere to report to
+        """A diagnostic line (a retry, a -v header), through the ``say`` the command gave: the
+        output layer redacts it, neutralises it and erases a progress line first."""
+        if self.say is not None:
+            self.say(line)
 
     def post(self, path: str, body: dict, *, stream: bool, headers: dict = None) -> requests.Response:
         """POST ``body`` as JSON; retry connection failures, 429 and 5xx; raise on HTTP errors."""
@@ -340,161 +284,10 @@ def _reason(exc) -> str:
     return (words or text)[:200]
 
 
-def read_limited(response, limit: int = 64 * 1024) -> bytes:
-    """Up to ``limit`` bytes of a (probably error) body; what arrived if the connection fails."""
-    parts = []
-    size = 0
-    try:
-        for chunk in iter_body(response):
-            parts.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-    except NetworkError:
-        pass
-    finally:
-        response.close()
-    return b"".join(parts)[:limit]
-
-
-def _reader(response):
-    """The fastest ``read1`` that gives the body's bytes, decompressed.
-
-    urllib3's ``read1`` adds several Python layers per read (thousands of reads in a long
-    stream). When the body has no content coding (pplx asks for ``identity``), the
-    http.client response underneath gives the same bytes, chunked decoding included. A
-    gzip or deflate body is inflated here, never more than ``size`` bytes per read: a body
-    that compresses a thousand to one cannot swell memory before a limit sees it (urllib3
-    inflates a whole read at once).
-    """
-    coding = response.headers.get("Content-Encoding", "identity").strip().lower()
-    fp = getattr(response.raw, "_fp", None)
-    if fp is not None and hasattr(fp, "read1"):
-        if coding in ("", "identity"):
-            return fp.read1, fp
-        if coding in ("gzip", "x-gzip", "deflate"):
-            return _inflating(fp.read1, coding), fp
-    raw_read1 = response.raw.read1  # requests leaves decoding off on .raw: ask for it
-
-    def read1(size):
-        return raw_read1(size, decode_content=True)
-
-    return read1, None
-
-
-def _inflating(read1, coding):
-    """A ``read1`` that inflates what ``read1`` gives, at most ``size`` bytes per call."""
-    import zlib
-
-    # 47: gzip or zlib header, detected; deflate as sent is zlib-wrapped (a raw stream is retried below)
-    state = {"d": zlib.decompressobj(47 if coding != "deflate" else zlib.MAX_WBITS), "pending": b"", "raw": False}
-
-    def read(size):
-        while True:
-            d = state["d"]
-            data = state["pending"]
-            if not data:
-                if d.eof:
-                    return b""
-                data = read1(size)
-                if not data:
-                    return d.flush()
-            try:
-                out = d.decompress(data, size)
-            except zlib.error:
-                if coding == "deflate" and not state["raw"]:  # some servers send raw deflate
-                    state.update(d=zlib.decompressobj(-zlib.MAX_WBITS), raw=True, pending=data)
-                    continue
-                raise StreamError(f"the {coding} body is corrupt") from None
-            state["pending"] = d.unconsumed_tail
-            if out:
-                return out
-
-    return read
-
-
-def iter_body(response, size: int = READ_SIZE):
-    """Yield the body's bytes as they arrive: each read returns whatever is there.
-
-    ``read1`` hands on bytes as soon as they arrive whatever the framing (chunked,
-    Content-Length or connection close); ``iter_content``/``iter_lines`` wait to fill a
-    buffer. An idle timeout raises NetworkError with ``timed_out`` set; a dropped
-    connection (including a body shorter than its Content-Length) raises NetworkError.
-    """
-    read1, fp = _reader(response)
-    whole = False
-    try:
-        while True:
-            chunk = read1(size)
-            if not chunk:
-                break
-            yield chunk
-        if fp is not None and getattr(fp, "length", None):
-            raise NetworkError("the connection closed mid-response")
-        whole = True
-    except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
-        error = NetworkError("timed out waiting for data")
-        error.timed_out = True
-        raise error from None
-    except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, http.client.HTTPException, OSError, ValueError):
-        raise NetworkError("the connection closed mid-response") from None
-    finally:
-        release(response, whole)
-
-
-def release(response, whole: bool):
-    """Done with a response: a body read to its end gives its connection back to the pool
-    (the next request skips the TCP and TLS handshakes); one abandoned midway is closed,
-    since unread bytes would be taken for the next answer.
-
-    The body is read from the http.client response under urllib3 (see ``_reader``), so
-    urllib3 never sees the end and would close the socket: the connection is handed back
-    here once http.client says the body is complete.
-    """
-    raw = response.raw
-    fp = getattr(raw, "_fp", None)
-    if whole and isinstance(fp, http.client.HTTPResponse) and hasattr(raw, "release_conn"):
-        # a Content-Length body read to its end is not marked closed by http.client until a
-        # read past it; closing it lets the connection send its next request
-        if not fp.isclosed() and fp.length == 0:
-            fp.close()
-        if fp.isclosed():
-            raw.release_conn()  # before close(), which would otherwise close the connection
-    response.close()
-
-
-def check_stream_type(response):
-    """Raise if a 200 answer to a streamed request is not an event stream (HTML, JSON)."""
-    content_type = response.headers.get("Content-Type", "")
-    lowered = content_type.lower()
-    if "html" in lowered or "json" in lowered:
-        body = read_limited(response)
-        summary, error_type = describe_body(body, content_type)
-        if "json" in lowered and error_type:
-            raise APIError(f"HTTP {response.status_code}: {summary}")
-        raise StreamError(f"expected an event stream, got {content_type.split(';')[0]}: {summary}")
-
-
-def read_object(response, what: str) -> dict:
-    """The response's JSON body, which must be an object; ``what`` names it in the error."""
-    from pplx_cli.jsonsafe import loads
-
-    try:
-        obj = loads(read_body(response))
-    except ValueError:
-        raise StreamError(f"{what} is not JSON") from None
-    if not isinstance(obj, dict):
-        raise StreamError(f"{what} is not a JSON object")
-    return obj
-
-
-def read_body(response, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The whole body of a non-streamed response (decompressed); StreamError past ``limit``."""
-    parts, size = [], 0
-    for chunk in iter_body(response):
-        size += len(chunk)
-        if size > limit:
-            response.close()
-            raise StreamError(f"the response body is larger than {limit // (1024 * 1024)} MiB; stopped reading")
-        parts.append(chunk)
-    return b"".join(parts)
+def shown_url(url: str) -> str:
+    """The URL as pplx shows it: any user and password replaced by ``[redacted]``."""
+    at = url.find("@", url.find("//") + 2)
+    slash = url.find("/", url.find("//") + 2)
+    if at < 0 or (0 <= slash < at):
+        return url
+    return url[:url.find("//") + 2] + "[redacted]" + url[at:]
