@@ -12,7 +12,8 @@ import responses
 from click.testing import CliRunner
 
 from pplx_cli.cli import cli
-from pplx_cli.store.history import MIGRATIONS, SCHEMA_VERSION, History
+from pplx_cli.store.history import History
+from pplx_cli.store.schema import MIGRATIONS, SCHEMA_VERSION
 from tests.conftest import pplx_executable
 from tests.server import Reply, sse
 

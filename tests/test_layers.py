@@ -97,3 +97,17 @@ def test_few_modules_at_the_top_none_too_long():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = node.end_lineno - node.lineno + 1
                 assert length <= 60, f"{name}.{node.name} has {length} lines"
+
+
+def test_no_dict_of_options_crosses_out_of_commands():
+    """Below commands/ options travel as the typed values of pplx_cli.choices: no module reads
+    a dict of command options (``p.get(...)``, ``p["..."]``)."""
+    import re
+
+    readers = []
+    for name, path in modules().items():
+        if name.startswith(("pplx_cli.commands", "pplx_cli.cli")):
+            continue
+        if re.search(r"(?<![\w.])p(?:\.get\(|\[\")", path.read_text("utf-8")):
+            readers.append(name)
+    assert readers == []

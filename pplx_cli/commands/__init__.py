@@ -81,11 +81,12 @@ def make_client(p: dict, *, key_required: bool = True):
     import os
 
     from pplx_cli.wire.client import Client
-    from pplx_cli.store.config import Settings, check_transport, resolve_connection
+    from pplx_cli.commands.params import connection
+    from pplx_cli.store.config import Settings, check_transport
     from pplx_cli.errors import register_secret
     from pplx_cli.output.messages import say, warn
 
-    conn = resolve_connection(p)
+    conn = connection(p)
     settings = Settings({"base_url": conn.base_url, "timeout": conn.timeout, "retries": conn.retries,
                          "ca_bundle": conn.cacert}, env=os.environ, warn=warn)
     url = check_transport(settings.get("base_url"), conn.allow_http)

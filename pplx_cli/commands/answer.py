@@ -19,12 +19,12 @@ from pplx_cli.commands.prompt import read_prompt
 
 
 def _exchange(mode, words, p):
-    from pplx_cli.runs.exchange import Exchange
+    from pplx_cli.commands.params import exchange as make_exchange
 
     _check_output_options(mode, p)
     _note_misread_continuation(words, p)
     prompt, p = _prompt_and_attachments(words, p)
-    exchange = Exchange(mode, prompt, p, warn=warn, note=note, err=sys.stderr)
+    exchange = make_exchange(mode, prompt, p, warn=warn, note=note, err=sys.stderr)
     if p.get("dry_run"):
         from pplx_cli.output.stdio import stdout
 

@@ -92,83 +92,33 @@ def batch(args, jobs, rate, unordered, answers_only, null, output_path, skip_inv
 
 
 def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
-    import threading
-
-    from pplx_cli.runs.batch import Abandoned, RateLimiter, Signals, run
-    from pplx_cli.commands import make_client
+    from pplx_cli.commands import _isatty, make_client
     from pplx_cli.errors import Terminated, outcome
-    from pplx_cli.runs.records import RecordFile, Sink
+    from pplx_cli.runs.batch import Abandoned, Signals, run
+    from pplx_cli.runs.records import Sink
 
     client, settings = make_client(p)
     if p.get("dry_run"):  # each line's request, in order; nothing sent, nothing recorded, FILE untouched
         return _dry_run([item for item in checked if str(item[0].id) not in _done_ids(output_path)], client)
-    record_file = RecordFile(output_path) if output_path else None  # locked until the batch ends
-    try:
-        done_before = record_file.done_ids() if record_file else set()
-    except OSError as e:
-        record_file.close()
-        raise UsageError(f"cannot read {output_path}: {e.strerror}") from None
-    todo = [item for item in checked if str(item[0].id) not in done_before]
+    record_file, todo = _todo(checked, output_path)
     skipped = len(checked) - len(todo)
     if not p.get("no_log") and settings.get("log"):
         _prepare_history()
-    client.limiter = RateLimiter(rate, say=None if p.get("quiet") else note)
-    client.sleep = client.limiter.sleep  # a worker backing off before a retry gives up when the batch stops
-    from requests.adapters import HTTPAdapter
-
-    for scheme in ("http://", "https://"):  # one pool, one connection kept per worker
-        client.session.mount(scheme, HTTPAdapter(pool_connections=1, pool_maxsize=jobs))
+    _share(client, rate, jobs, quiet=p.get("quiet"))
     batch_id = "b-" + os.urandom(4).hex()
-    said, lock = set(), threading.Lock()
-
-    def once(say):
-        def speak(message):
-            with lock:
-                if message not in said:
-                    said.add(message)
-                    say(message)
-        return speak
-
-    def work(item):
-        return _ask(item, client, batch_id, once(warn), once(note))
-
+    work = _worker(client, batch_id)
     sink = Sink(record_file, answers_only=answers_only, null=null)
     status_line = make_status_line(p)
-
-    from pplx_cli.commands import _isatty
-
     if status_line is not None and _isatty(sys.stdout):
         sink.status = status_line
-
-    def on_stop(in_flight):
-        client.limiter.stop()
-        if status_line:
-            status_line.stop()
-        note(f"stopping: no new request is sent; the {in_flight} in flight finish (Ctrl-C again abandons them)"
-             if in_flight else "stopping: no new request is sent")
-
-    def stop_after(record):
-        if sink.failure is not None:  # FILE cannot take more: what is paid for goes to stdout, nothing more is sent
-            return True
-        if record["status"] == 3:  # the key was refused: every other line would be too
-            warn(f"the key was refused ({record['error']}): no further line is sent")
-            return True
-        return False
-
-    def done(record):
-        sink.done(record)
-        if record["status"] != 0:
-            line = numbers.get(str(record["id"]))
-            warn(f"line {line} (id {record['id']}): {record['error']}" if line else f"id {record['id']}: {record['error']}")
-
-    numbers = {str(line.id): line.number for line, _, _ in todo}
+    watch = _Watch(client, sink, status_line, todo)
     records = []
     signals = Signals()
     try:
         with _noting(signals):
-            records = run(todo, work, jobs=jobs, on_record=lambda r: (records.append(r), sink.write(r)), on_done=done,
+            records = run(todo, work, jobs=jobs, on_record=lambda r: (records.append(r), sink.write(r)), on_done=watch.done,
                           on_progress=(lambda progress: status_line.show(progress.line())) if status_line else None,
-                          on_stop=on_stop, stop_after=stop_after, ordered=ordered, signals=signals)
+                          on_stop=watch.stopping, stop_after=watch.stop_after, ordered=ordered, signals=signals)
     except (KeyboardInterrupt, Terminated, Abandoned) as e:
         if status_line:
             status_line.stop()
@@ -190,6 +140,81 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
         raise Silent(3)
     if any(r["status"] != 0 for r in records):
         raise Silent(1)
+
+
+def _todo(checked, output_path):
+    """``(the locked --output file or None, the lines not done before)``: a re-run skips the
+    ids an earlier run recorded with status 0."""
+    from pplx_cli.runs.records import RecordFile
+
+    record_file = RecordFile(output_path) if output_path else None  # locked until the batch ends
+    try:
+        done_before = record_file.done_ids() if record_file else set()
+    except OSError as e:
+        record_file.close()
+        raise UsageError(f"cannot read {output_path}: {e.strerror}") from None
+    return record_file, [item for item in checked if str(item[0].id) not in done_before]
+
+
+def _share(client, rate, jobs, *, quiet):
+    """One client for every worker: one rate limiter, one connection pool of ``jobs``."""
+    from requests.adapters import HTTPAdapter
+
+    from pplx_cli.runs.batch import RateLimiter
+
+    client.limiter = RateLimiter(rate, say=None if quiet else note)
+    client.sleep = client.limiter.sleep  # a worker backing off before a retry gives up when the batch stops
+    for scheme in ("http://", "https://"):  # one pool, one connection kept per worker
+        client.session.mount(scheme, HTTPAdapter(pool_connections=1, pool_maxsize=jobs))
+
+
+def _worker(client, batch_id):
+    """``work(item) -> record``: one line as one exchange; a warning or note said once per batch."""
+    import threading
+
+    said, lock = set(), threading.Lock()
+
+    def once(say):
+        def speak(message):
+            with lock:
+                if message not in said:
+                    said.add(message)
+                    say(message)
+        return speak
+
+    def work(item):
+        return _ask(item, client, batch_id, once(warn), once(note))
+
+    return work
+
+
+class _Watch:
+    """What the batch hears as it runs: when it stops, what stops it, each finished record."""
+
+    def __init__(self, client, sink, status_line, todo):
+        self.client, self.sink, self.status_line = client, sink, status_line
+        self.numbers = {str(line.id): line.number for line, _, _ in todo}
+
+    def stopping(self, in_flight):
+        self.client.limiter.stop()
+        if self.status_line:
+            self.status_line.stop()
+        note(f"stopping: no new request is sent; the {in_flight} in flight finish (Ctrl-C again abandons them)"
+             if in_flight else "stopping: no new request is sent")
+
+    def stop_after(self, record) -> bool:
+        if self.sink.failure is not None:  # FILE cannot take more: what is paid for goes to stdout, nothing more is sent
+            return True
+        if record["status"] == 3:  # the key was refused: every other line would be too
+            warn(f"the key was refused ({record['error']}): no further line is sent")
+            return True
+        return False
+
+    def done(self, record):
+        self.sink.done(record)
+        if record["status"] != 0:
+            line = self.numbers.get(str(record["id"]))
+            warn(f"line {line} (id {record['id']}): {record['error']}" if line else f"id {record['id']}: {record['error']}")
 
 
 @contextlib.contextmanager
@@ -251,7 +276,7 @@ def _dry_run(todo, client):
     import io
 
     from pplx_cli.errors import DryRun
-    from pplx_cli.runs.exchange import Exchange
+    from pplx_cli.commands.params import exchange as make_exchange
     from pplx_cli.output.writer import AnswerWriter
 
     first = True
@@ -261,7 +286,7 @@ def _dry_run(todo, client):
         if not first:
             _out("\n")  # a blank line between the requests
         first = False
-        exchange = Exchange("ask", line.prompt, dict(with_attachments(p), no_log=True), warn=lambda m: None,
+        exchange = make_exchange("ask", line.prompt, dict(with_attachments(p), no_log=True), warn=lambda m: None,
                             note=lambda m: None)
         exchange.shared_client = client
         try:
@@ -275,7 +300,7 @@ def _ask(item, client, batch_id, warn_once, note_once) -> dict:
     import io
 
     from pplx_cli.errors import NotSent, outcome
-    from pplx_cli.runs.exchange import Exchange
+    from pplx_cli.commands.params import exchange as make_exchange
     from pplx_cli.output.writer import AnswerWriter
 
     line, p, message = item
@@ -284,7 +309,7 @@ def _ask(item, client, batch_id, warn_once, note_once) -> dict:
     writer = AnswerWriter(io.BytesIO(), io.BytesIO(), meta=False)
     status, error = 0, None
     try:
-        exchange = Exchange("ask", line.prompt, with_attachments(p), warn=warn_once, note=note_once)
+        exchange = make_exchange("ask", line.prompt, with_attachments(p), warn=warn_once, note=note_once)
         exchange.shared_client = client
         exchange.batch_id = batch_id
         exchange.ask(writer)

@@ -106,10 +106,10 @@ def check_lines(lines, p) -> list:
 
 def _validate(prompt, p):
     """What ask would refuse before sending: the options and the request they build."""
-    from pplx_cli.runs.exchange import Exchange
+    from pplx_cli.commands.params import exchange as make_exchange
     from pplx_cli.dialects.request import build_body
 
-    exchange = Exchange("ask", prompt, dict(p, no_log=True), warn=lambda m: None, note=lambda m: None)
+    exchange = make_exchange("ask", prompt, dict(p, no_log=True), warn=lambda m: None, note=lambda m: None)
     build_body("chat" if exchange.api_setting == "chat" else "agent", prompt, exchange.opts, stream=False)
 
 

@@ -49,7 +49,7 @@ def models(as_json, **p):
     """
     from pplx_cli import jsonsafe
     from pplx_cli.wire.bodies import read_body
-    from pplx_cli.store.config import write_model_cache
+    from pplx_cli.store.caches import write_model_cache
 
     client, settings = make_client(p, key_required=False)
     try:

@@ -162,7 +162,7 @@ def complete_model(ctx, param, incomplete):
 
     Reads only the cache file that ``pplx models`` writes: never a network call.
     """
-    from pplx_cli.store.config import read_model_cache
+    from pplx_cli.store.caches import read_model_cache
     from pplx_cli.dialects.request import SONAR_MODELS
 
     ids = list(SONAR_MODELS) + [m for m in read_model_cache(os.environ) if m not in SONAR_MODELS]

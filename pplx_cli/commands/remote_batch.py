@@ -78,7 +78,7 @@ def _submit(client, path, p):
 
     from pplx_cli import jsonsafe
     from pplx_cli.commands.batch_input import check_lines, read_input, read_shared_attachments, with_attachments
-    from pplx_cli.runs.exchange import Exchange
+    from pplx_cli.commands.params import exchange as make_exchange
     from pplx_cli.dialects.request import build_body
 
     lines = read_input(path)
@@ -91,7 +91,7 @@ def _submit(client, path, p):
         raise UsageError(f"{len(invalid)} invalid line{'s' if len(invalid) != 1 else ''}: nothing was sent")
     rows = []
     for line, mine, _ in checked:
-        exchange = Exchange("ask", line.prompt, with_attachments(mine), warn=lambda m: None, note=lambda m: None)
+        exchange = make_exchange("ask", line.prompt, with_attachments(mine), warn=lambda m: None, note=lambda m: None)
         body = build_body("agent", line.prompt, exchange.opts, stream=False)
         rows.append(jsonsafe.dumps({"custom_id": str(line.id), "method": "POST", "url": "/v1/responses", "body": body},
                                    ensure_ascii=False))

@@ -294,18 +294,9 @@ def _web_search_tool(opts: RequestOptions) -> dict:
     return tool
 
 
-def build_agent_body(prompt: str, opts: RequestOptions, *, stream: bool, history=(), previous_response_id=None) -> dict:
-    """The ``/v1/responses`` request body (README "The Agent API").
-
-    A model and an effort combine (the effort's configuration with that model); with
-    neither, the effort is :data:`DEFAULT_EFFORT`. A model searches only with the
-    ``web_search`` tool, so it is always offered unless ``--no-search``. An effort brings
-    its own tools, but a ``tools`` list replaces them: when a search option or ``--fetch``
-    is given with an effort, both tools an effort uses are sent (``web_search`` with the
-    options, and ``fetch_url``), never fewer. With an effort, ``--no-search`` sends
-    ``max_tool_calls: 0`` (an effort's tools cannot be removed otherwise). The Agent API
-    rejects unknown fields, so nothing chat-only is sent; ``-o`` still reaches any field.
-    """
+def _agent_model_fields(opts: RequestOptions):
+    """``(body, effort, models)``: the body's model, models and effort fields, and the effort
+    and model ids they resolve to (a Sonar name mapped; with neither, the default effort)."""
     body = {}
     effort = opts.effort
     models = None
@@ -328,6 +319,37 @@ def build_agent_body(prompt: str, opts: RequestOptions, *, stream: bool, history
         effort = DEFAULT_EFFORT
     if effort is not None:
         body["effort"] = effort
+    return body, effort, models
+
+
+def _agent_tools(opts: RequestOptions, effort) -> dict:
+    """The ``tools`` (or ``max_tool_calls``) fields: see :func:`build_agent_body`."""
+    search = _web_search_tool(opts)
+    if effort is not None:
+        if opts.no_search:
+            if opts.fetch:
+                raise UsageError("--no-search with an effort turns off every tool, --fetch included; give a model (-m) to fetch without searching")
+            return {"max_tool_calls": 0}
+        return {"tools": [search, {"type": "fetch_url"}]} if len(search) > 1 or opts.fetch else {}
+    tools = [] if opts.no_search else [search]
+    if opts.fetch:
+        tools.append({"type": "fetch_url"})
+    return {"tools": tools} if tools else {}
+
+
+def build_agent_body(prompt: str, opts: RequestOptions, *, stream: bool, history=(), previous_response_id=None) -> dict:
+    """The ``/v1/responses`` request body (README "The Agent API").
+
+    A model and an effort combine (the effort's configuration with that model); with
+    neither, the effort is :data:`DEFAULT_EFFORT`. A model searches only with the
+    ``web_search`` tool, so it is always offered unless ``--no-search``. An effort brings
+    its own tools, but a ``tools`` list replaces them: when a search option or ``--fetch``
+    is given with an effort, both tools an effort uses are sent (``web_search`` with the
+    options, and ``fetch_url``), never fewer. With an effort, ``--no-search`` sends
+    ``max_tool_calls: 0`` (an effort's tools cannot be removed otherwise). The Agent API
+    rejects unknown fields, so nothing chat-only is sent; ``-o`` still reaches any field.
+    """
+    body, effort, models = _agent_model_fields(opts)
     if opts.attachments:  # the prompt and its files as the parts of one user message
         content = [{"type": "input_text", "text": prompt}, *opts.attachments]
         body["input"] = list(history) + [{"role": "user", "content": content}]
@@ -339,20 +361,7 @@ def build_agent_body(prompt: str, opts: RequestOptions, *, stream: bool, history
         body["instructions"] = opts.system
     body["stream"] = stream
     body["store"] = bool(opts.store)
-    search = _web_search_tool(opts)
-    if effort is not None:
-        if opts.no_search:
-            if opts.fetch:
-                raise UsageError("--no-search with an effort turns off every tool, --fetch included; give a model (-m) to fetch without searching")
-            body["max_tool_calls"] = 0
-        elif len(search) > 1 or opts.fetch:
-            body["tools"] = [search, {"type": "fetch_url"}]
-    else:
-        tools = [] if opts.no_search else [search]
-        if opts.fetch:
-            tools.append({"type": "fetch_url"})
-        if tools:
-            body["tools"] = tools
+    body.update(_agent_tools(opts, effort))
     max_tokens = opts.max_tokens
     if max_tokens is None and any(m.startswith("anthropic/") for m in models or ()):
         max_tokens = ANTHROPIC_MAX_OUTPUT_TOKENS

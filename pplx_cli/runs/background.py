@@ -5,7 +5,7 @@ streamed: the service keeps the run, a lost stream is resumed from the last even
 (:class:`~pplx_cli.runs.resume.ResumingEvents`), a queued answer is polled to its end, Ctrl-C
 detaches, and the run is remembered in the history the moment its id is known.
 :class:`BackgroundRuns` is mixed into :class:`~pplx_cli.runs.exchange.Exchange`, whose state
-(``p``, ``settings``, ``log``, ``note``...) it uses.
+(``run``, ``settings``, ``log``, ``note``...) it uses.
 """
 
 from pplx_cli.runs import resume as runs
@@ -39,7 +39,7 @@ class BackgroundRuns:
     def _background(self, api, body, stream):
         """Run in the background (``background`` and ``store`` true) when asked, or when a
         long effort is streamed, so that a lost connection loses nothing."""
-        asked = self.p.get("background") or self.p.get("detach")
+        asked = self.run.background or self.run.detach
         # a long effort streamed goes to the background by itself, unless the service is not to
         # keep it (--no-store) or the bytes are dumped as they come (raw: nothing could resume)
         automatic = (stream and self.mode == "stream" and runs.is_long_effort(body.get("effort"))
@@ -47,14 +47,14 @@ class BackgroundRuns:
         if not (asked or automatic):
             return
         if api != "agent":
-            if self.p.get("background") or self.p.get("detach"):
+            if asked:
                 raise UsageError("--background needs the Agent API (--api agent): chat completions keep no runs")
             return
         if body.get("store") is False:
             raise UsageError("a background run is kept by the service until it ends: it cannot be --no-store")
         body["background"] = True
         body["store"] = True
-        if self.p.get("detach"):
+        if self.run.detach:
             body["stream"] = False
         self.background = True
 

@@ -193,91 +193,106 @@ def run(lines: list, work, *, jobs: int, on_record, on_done=None, on_progress=No
     :class:`Abandoned` (the caller abandons the rest). A record for which
     ``stop_after(record)`` is true stops sending the same way, with nothing raised.
     Returns the records handed on."""
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    return _Pool(lines, work, jobs, on_record, on_done, on_progress, on_stop, stop_after, ordered,
+                 signals if signals is not None else Signals()).run()
 
-    from pplx_cli.errors import Terminated
 
-    signals = signals if signals is not None else Signals()
-    started = time.monotonic()
-    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pplx-batch")
-    queue = iter(enumerate(lines))
-    futures, finished, handed, skipped = {}, {}, [], set()
-    state = {"next": 0, "stopping": False, "signals": 0, "failed": 0, "cost": 0.0, "done": 0}
+class _Pool:
+    """The state of one :func:`run`: what is in flight, what finished, what was handed on."""
 
-    def submit():
-        while not state["stopping"] and len(futures) < jobs:
+    def __init__(self, lines, work, jobs, on_record, on_done, on_progress, on_stop, stop_after, ordered, signals):
+        self.lines, self.work, self.jobs, self.ordered, self.signals = lines, work, jobs, ordered, signals
+        self.on_record, self.on_done, self.on_progress = on_record, on_done, on_progress
+        self.on_stop, self.stop_after = on_stop, stop_after
+        self.queue = iter(enumerate(lines))
+        self.futures, self.finished, self.handed, self.skipped = {}, {}, [], set()
+        self.next = 0
+        self.stopping = False
+        self.seen_signals = self.failed = self.done = 0
+        self.cost = 0.0
+        self.pool = None
+
+    def run(self) -> list:
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        from pplx_cli.errors import Terminated
+
+        started = time.monotonic()
+        self.pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="pplx-batch")
+        try:
+            self.submit()
+            while self.futures:
+                try:
+                    done, _ = wait(list(self.futures), timeout=0.25, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        self.collect(future)
+                    self.hand_on()
+                    self.submit()
+                    if self.on_progress and not self.stopping:
+                        self.on_progress(Progress(len(self.lines), self.done, self.failed, len(self.futures), self.cost,
+                                                  time.monotonic() - started))
+                except (KeyboardInterrupt, Terminated) as e:  # no handler noted it: raised here
+                    self.signals.note(e)
+                self.heed_signals()
+            self.hand_on(flush=True)  # stopped: what finished after a gap is handed on too
+        finally:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.signals.received:
+            raise self.signals.received[0]
+        return self.handed
+
+    def submit(self):
+        while not self.stopping and len(self.futures) < self.jobs:
             try:
-                index, line = next(queue)
+                index, line = next(self.queue)
             except StopIteration:
                 return
-            futures[pool.submit(work, line)] = index
+            self.futures[self.pool.submit(self.work, line)] = index
 
-    def hand_on(flush=False):
-        while state["next"] in finished or state["next"] in skipped or (flush and finished):
-            if state["next"] in skipped:
-                state["next"] += 1
+    def hand_on(self, flush=False):
+        while self.next in self.finished or self.next in self.skipped or (flush and self.finished):
+            if self.next in self.skipped:
+                self.next += 1
                 continue
-            index = state["next"] if state["next"] in finished else min(finished)
-            handed.append(finished.pop(index))
-            on_record(handed[-1])
-            state["next"] = index + 1
+            index = self.next if self.next in self.finished else min(self.finished)
+            self.handed.append(self.finished.pop(index))
+            self.on_record(self.handed[-1])
+            self.next = index + 1
 
-    def stop():
-        if not state["stopping"]:
-            state["stopping"] = True
-            if on_stop:
-                on_stop(len(futures))
+    def stop(self):
+        if not self.stopping:
+            self.stopping = True
+            if self.on_stop:
+                self.on_stop(len(self.futures))
 
-    def collect(future):
-        index = futures.pop(future)
+    def collect(self, future):
+        index = self.futures.pop(future)
         record = future.result()
         if record is None:  # not sent (stopped): no record, a re-run sends it
-            skipped.add(index)
+            self.skipped.add(index)
             return
-        state["done"] += 1
-        state["failed"] += record["status"] != 0
-        state["cost"] += _cost(record)
-        if on_done:
-            on_done(record)
-        if ordered:
-            finished[index] = record
+        self.done += 1
+        self.failed += record["status"] != 0
+        self.cost += _cost(record)
+        if self.on_done:
+            self.on_done(record)
+        if self.ordered:
+            self.finished[index] = record
         else:
-            handed.append(record)
-            on_record(record)
-        if stop_after and stop_after(record):
-            stop()
+            self.handed.append(record)
+            self.on_record(record)
+        if self.stop_after and self.stop_after(record):
+            self.stop()
 
-    def heed_signals():
+    def heed_signals(self):
         """Act on the signals noted since the last look: the first stops, a second abandons."""
-        if len(signals.received) == state["signals"]:
+        if len(self.signals.received) == self.seen_signals:
             return
-        state["signals"] = len(signals.received)
-        if state["signals"] > 1:
-            hand_on(flush=True)
-            raise Abandoned(signals.received[-1])
-        stop()
-
-    try:
-        submit()
-        while futures:
-            try:
-                done, _ = wait(list(futures), timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in done:
-                    collect(future)
-                hand_on()
-                submit()
-                if on_progress and not state["stopping"]:
-                    on_progress(Progress(len(lines), state["done"], state["failed"], len(futures), state["cost"],
-                                         time.monotonic() - started))
-            except (KeyboardInterrupt, Terminated) as e:  # no handler noted it: raised here
-                signals.note(e)
-            heed_signals()
-        hand_on(flush=True)  # stopped: what finished after a gap is handed on too
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    if signals.received:
-        raise signals.received[0]
-    return handed
+        self.seen_signals = len(self.signals.received)
+        if self.seen_signals > 1:
+            self.hand_on(flush=True)
+            raise Abandoned(self.signals.received[-1])
+        self.stop()
 
 
 def _cost(record) -> float:

@@ -9,9 +9,12 @@ are given.
 
 import time
 
-from pplx_cli.store.config import Settings, check_transport, read_api_choice, remember_api_choice, resolve_connection
-from pplx_cli.runs import resume as runs
+from pplx_cli.choices import Background, Connection, Conversation, Request
+from pplx_cli.store.caches import read_api_choice, remember_api_choice
+from pplx_cli.store.config import Settings, check_transport
 from pplx_cli.runs.background import BackgroundRuns
+from pplx_cli.runs.conversation import Conversations
+from pplx_cli.wire.bodies import header_meta
 from pplx_cli.errors import (
     AgentAPIRequired,
     APIError,
@@ -30,65 +33,48 @@ from pplx_cli.errors import (
 from pplx_cli.dialects.pieces import META, Piece
 from pplx_cli.dialects.request import API_PATHS, RequestOptions, agent_unmapped, build_body, chat_unmapped, ignored_without_search
 
-#: Request options a follow-up takes from its conversation unless -m, --models or --effort is given.
-CONVERSATION_KEYS = ("model", "models", "effort")
 
-
-def request_options(p: dict, settings: Settings) -> RequestOptions:
-    """The command's options as RequestOptions (model, effort and stream mode resolved)."""
-    domains = list(p["domains"]) + ["-" + d.lstrip("-") for d in p["excluded"]]
-    if p["recency"] and (p["after"] or p["before"]):
+def request_options(r: Request, settings: Settings, attachments=()) -> RequestOptions:
+    """The user's request choices as RequestOptions (model, effort and stream mode resolved)."""
+    domains = list(r.domains) + ["-" + d.lstrip("-") for d in r.excluded]
+    if r.recency and (r.after or r.before):
         raise UsageError("--recency cannot be combined with --after or --before (the API refuses it)")
     return RequestOptions(
-        model=None if p["models"] else settings.get("model"), models=p["models"], effort=settings.get("effort"),
-        system=p["system"], max_tokens=p["max_tokens"], temperature=p["temperature"], top_p=p["top_p"],
-        search_type=p["search_type"], max_results=p["max_results"], country=p["country"], domains=domains,
-        recency=p["recency"], after=p["after"], before=p["before"], updated_after=p["updated_after"],
-        updated_before=p["updated_before"], context_size=p["context_size"], fetch=p["fetch"], no_search=p["no_search"],
-        search_mode=p["search_mode"], images=p["images"], related=p["related"], reasoning_effort=p["reasoning_effort"],
-        json_schema=p["json_schema"], store=not p["no_store"], stream_mode=settings.get("stream_mode"),
-        overrides=p["overrides"], attachments=[a.part for a in p.get("attachments") or ()],
+        model=None if r.models else settings.get("model"), models=list(r.models) if r.models else None,
+        effort=settings.get("effort"), system=r.system, max_tokens=r.max_tokens, temperature=r.temperature, top_p=r.top_p,
+        search_type=r.search_type, max_results=r.max_results, country=r.country, domains=domains,
+        recency=r.recency, after=r.after, before=r.before, updated_after=r.updated_after,
+        updated_before=r.updated_before, context_size=r.context_size, fetch=r.fetch, no_search=r.no_search,
+        search_mode=r.search_mode, images=r.images, related=r.related, reasoning_effort=r.reasoning_effort,
+        json_schema=r.json_schema, store=not r.no_store, stream_mode=settings.get("stream_mode"),
+        overrides=list(r.overrides), attachments=[a.part for a in attachments],
     )
 
 
-def header_meta(headers) -> dict:
-    """``request_id`` and ``ratelimit`` (limit, remaining, reset, used) from response headers."""
-    meta = {}
-    if headers.get("x-request-id"):
-        meta["request_id"] = headers["x-request-id"]
-    from pplx_cli.numbers import header_whole
-
-    limits = {}
-    for name in ("limit", "remaining", "reset", "used"):
-        value = header_whole(headers.get(f"x-ratelimit-{name}"))  # a date, text or a sign is no count: left out
-        if value is not None:
-            limits[name] = value
-    if limits:
-        meta["ratelimit"] = limits
-    return meta
-
-
-class Exchange(BackgroundRuns):
+class Exchange(Conversations, BackgroundRuns):
     """A prompt about to be sent, with everything resolved before anything is sent."""
 
-    def __init__(self, mode: str, prompt: str, p: dict, *, warn, note, err=None):
+    def __init__(self, mode: str, prompt: str, *, request: Request, conn: Connection, conversation: Conversation = None,
+                 run: Background = None, attachments=(), warn, note, err=None):
         self.mode = mode  # ask, stream or raw
         self.prompt = prompt
-        self.p = p
+        self.conversation = conversation or Conversation()
+        self.run = run or Background()
+        self.attachments = list(attachments)  # read and checked; --reattach adds the conversation's
         self.warn = warn
         self.note = note
         self.err = err
-        self.conn = resolve_connection(p)
-        effort = p["effort"] or p["preset"]
-        if p["preset"] and not self.conn.quiet:
+        self.conn = conn
+        effort = request.effort or request.preset
+        if request.preset and not conn.quiet:
             note("--preset is deprecated; use --effort (it sends the same field)")
         self.settings = Settings(
-            {"model": p["model"], "effort": effort, "base_url": self.conn.base_url, "timeout": self.conn.timeout,
-             "retries": self.conn.retries, "stream_mode": p.get("stream_mode"), "api": p["api"], "ca_bundle": self.conn.cacert},
+            {"model": request.model, "effort": effort, "base_url": conn.base_url, "timeout": conn.timeout,
+             "retries": conn.retries, "stream_mode": request.stream_mode, "api": request.api, "ca_bundle": conn.cacert},
             warn=warn,
         )
-        self.explicit_model = bool(p["model"] or p["models"] or effort)
-        self.opts = request_options(p, self.settings)
+        self.explicit_model = bool(request.model or request.models or effort)
+        self.opts = request_options(request, self.settings, self.attachments)
         self.key = self.settings.api_key()
         register_secret(self.key)
         self.base_url = check_transport(self.settings.get("base_url"), self.conn.allow_http)
@@ -98,7 +84,7 @@ class Exchange(BackgroundRuns):
         self.requested = None  # the model (or effort) the request named, for the history
         self.headers_meta = {}
         # history: raw records nothing; --no-log or `log = false` turn recording off
-        self.log = mode != "raw" and not p.get("no_log") and self.settings.get("log")
+        self.log = mode != "raw" and not self.conversation.no_log and self.settings.get("log")
         self.cid = None
         self.messages = []
         self.previous_response_id = None
@@ -111,96 +97,11 @@ class Exchange(BackgroundRuns):
         self.batch_id = None
         self._sleep = time.sleep
         self.log_exchange = True
-        if self.log or p.get("cid") or p.get("continue_"):  # `stream --raw -c` continues too
+        if self.log or self.conversation.cid or self.conversation.continue_:  # `stream --raw -c` continues too
             self._resolve_conversation()
 
     # ---- the conversation ----
 
-    def _resolve_conversation(self):
-        from pplx_cli.store.config import history_path, new_cid
-
-        self.history_path = history_path(self.settings.env)
-        wanted = self.p.get("cid")
-        if not (wanted or self.p.get("continue_")):
-            self.cid = new_cid()
-            return
-        from pplx_cli.store.history import HistoryError, history_messages
-
-        try:
-            with self._history(create=False) as history:
-                cid = wanted or history.latest_cid()
-                exchanges = history.conversation(cid) if cid else []
-        except HistoryError as e:
-            raise UsageError(f"cannot continue: {e}") from None
-        if not exchanges:
-            raise UsageError(f"no conversation {wanted!r} in the history" if wanted else "no conversation to continue: the history holds no ask or stream exchange")
-        self.cid = cid
-        self.messages = history_messages(exchanges)
-        last = exchanges[-1]
-        if self.opts.system is None:
-            self.opts.system = last["system"]  # the conversation's system prompt, unless -s replaces it
-        answered = [e for e in exchanges if e["answer"]]
-        options = _options_of(answered[-1] if answered else last)
-        if not self.explicit_model:  # the conversation's model and effort, unless given again
-            for key in CONVERSATION_KEYS:
-                setattr(self.opts, key, options.get(key))
-        if answered:
-            self.previous_response_id = _continuable_id(answered[-1])
-        if self.p.get("reattach"):
-            self._reattach(exchanges)
-
-    def _reattach(self, exchanges):
-        """--reattach: the conversation's earlier attachments, read again from where they
-        were (a file that changed since, by its SHA-256, or is gone is a usage error)."""
-        from pplx_cli.runs.attachments import read_attachments
-
-        earlier = [a for e in exchanges for a in (_options_of(e).get("attachments") or []) if isinstance(a, dict)]
-        for record in earlier:
-            source = record.get("source")
-            if not isinstance(source, str) or source == "-":
-                raise UsageError(f"cannot reattach {record.get('name')}: it was read from stdin")
-            [again] = read_attachments([source])
-            if record.get("sha256") and again.sha256 != record["sha256"]:
-                raise UsageError(f"cannot reattach {source}: it has changed since it was sent")
-            self.p["attachments"] = list(self.p.get("attachments") or []) + [again]
-            self.opts.attachments.append(again.part)
-
-    def _history(self, create=True):
-        from pplx_cli.store.history import History
-
-        return History(self.history_path, create=create)
-
-    def logged_options(self) -> dict:
-        """The request options worth keeping in the history: the ones set."""
-        from dataclasses import asdict
-
-        out = {k: v for k, v in asdict(self.opts).items() if v not in (None, False, [], "") and k != "attachments"}
-        out.pop("system", None)  # its own column
-        if self.p.get("attachments"):  # what they were, never their bytes
-            out["attachments"] = [a.record() for a in self.p["attachments"]]
-        out["store"] = self.opts.store
-        out["api"] = self.api_setting
-        return out
-
-    def record(self, writer, exit_status: int, error, duration: float):
-        """Write the exchange to the history; a failure is one warning, never an error."""
-        if not self.log or not self.log_exchange:
-            return
-        from pplx_cli.store.history import HistoryError
-
-        try:
-            with self._history() as history:
-                exchange_id = history.record(
-                    cid=self.cid, api=self.api, model=self.requested, system=self.opts.system,
-                    prompt=self.prompt, options=self.logged_options(),
-                    answer=writer.answer(), reasoning="".join(writer.reasoning) or None,
-                    meta=writer.metadata(error), duration=duration, exit_status=exit_status, error=error,
-                    batch=self.batch_id,
-                )
-                if self.run_id and runs.ended(self.run_status):
-                    history.set_run(self.run_id, self.run_status, exchange_id)
-        except HistoryError as e:
-            self.warn(f"history not recorded: {e}")
 
     # ---- sending ----
 
@@ -293,7 +194,7 @@ class Exchange(BackgroundRuns):
 
         def run():
             response = self.send()
-            if self.p.get("detach") and self.background:
+            if self.run.detach and self.background:
                 return self._submit(response, writer)
             writer.write(Piece(META, self.headers_meta))
             check_stream_type(response)
@@ -328,7 +229,7 @@ class Exchange(BackgroundRuns):
             from pplx_cli.dialects.stream import body_pieces
 
             response = self.send()
-            if self.p.get("detach") and self.background:
+            if self.run.detach and self.background:
                 return self._submit(response, writer)
             writer.write(Piece(META, self.headers_meta))
             body = read_body(response)
@@ -407,26 +308,3 @@ def _events(n: int) -> str:
     return f"{n} event" if n == 1 else f"{n} events"
 
 
-def _options_of(exchange) -> dict:
-    from pplx_cli import jsonsafe
-
-    try:
-        options = jsonsafe.loads(exchange.get("options") or "{}")
-    except ValueError:
-        return {}
-    return options if isinstance(options, dict) else {}
-
-
-def _continuable_id(exchange):
-    """The response id a follow-up can continue from: an Agent API exchange that completed
-    and was stored (``store`` sent as true), else None."""
-    from pplx_cli import jsonsafe
-
-    if exchange.get("api") != "agent" or exchange.get("exit_status") != 0 or _options_of(exchange).get("store") is not True:
-        return None
-    try:
-        meta = jsonsafe.loads(exchange.get("meta") or "{}")
-    except ValueError:
-        return None
-    rid = meta.get("id") if isinstance(meta, dict) else None
-    return rid if isinstance(rid, str) and rid else None

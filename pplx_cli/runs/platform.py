@@ -50,7 +50,7 @@ class Call:
     def post(self, path: str, body: dict) -> dict:
         """POST ``body``; the answer as a JSON object (a body that is not one is an error)."""
         from pplx_cli.wire.bodies import read_object
-        from pplx_cli.runs.exchange import header_meta
+        from pplx_cli.wire.bodies import header_meta
 
         response = self.client.post(path, body, stream=False)
         self.requests += 1

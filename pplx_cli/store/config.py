@@ -5,10 +5,8 @@ The config file is TOML at ``$XDG_CONFIG_HOME/pplx/config.toml`` (default
 """
 
 import os
-import re
 import stat
 from pathlib import Path
-from typing import NamedTuple
 
 from pplx_cli.errors import AuthError, ConfigError, UsageError
 from pplx_cli.wire.client import shown_url
@@ -58,34 +56,6 @@ TYPES = {
     "ca_bundle": str,
 }
 CHOICES = {"reasoning": ("hide", "show", "stderr"), "citations": ("keep", "strip"), "stream_mode": ("full", "concise"), "api": ("agent", "chat", "auto"), "meta_style": ("auto", "json", "summary")}
-
-
-class Connection(NamedTuple):
-    """How to reach the service, as a command's connection options gave it (unset values are
-    None: settings resolve them)."""
-
-    base_url: str = None
-    timeout: float = None
-    retries: int = None
-    verbose: bool = False
-    quiet: bool = False
-    allow_http: bool = False
-    dry_run: bool = False
-    cacert: str = None
-
-
-def resolve_connection(p: dict) -> Connection:
-    """The connection options among a command's keyword arguments (the deprecated
-    ``--insecure`` said once, unless ``-q``)."""
-    if p.get("insecure") and not p.get("quiet"):
-        from pplx_cli.output.messages import note_once
-
-        note_once("--insecure is deprecated: it is --allow-http (plain http:// to another machine); "
-                  "pplx never skips certificate verification")
-    return Connection(base_url=p.get("base_url"), timeout=p.get("timeout"), retries=p.get("retries"),
-                      verbose=bool(p.get("verbose")), quiet=bool(p.get("quiet")),
-                      allow_http=bool(p.get("allow_http") or p.get("insecure")), dry_run=bool(p.get("dry_run")),
-                      cacert=p.get("cacert"))
 
 
 def xdg_dir(kind: str, env) -> Path:
@@ -416,95 +386,3 @@ def read_perplexity_credentials(env):
     return None
 
 
-def _model_cache_path(env) -> Path:
-    return xdg_dir("CACHE", env) / "pplx" / "models.json"
-
-
-#: A model id completion may offer: a shell inserts it unquoted, so only these characters.
-_PLAIN_ID = re.compile(r"[A-Za-z0-9._/:@-]{1,200}")
-#: The most ids the completion cache keeps, and the largest file it reads.
-MAX_CACHED_MODELS, MAX_MODEL_CACHE_BYTES = 2000, 256 * 1024
-
-
-def plain_ids(ids) -> list:
-    """The ids that are plain (``[A-Za-z0-9._/:@-]``, never a space, quote, ``$`` or ``;``),
-    deduplicated, at most MAX_CACHED_MODELS: what may reach a shell's command line."""
-    out = []
-    for value in ids:
-        if isinstance(value, str) and _PLAIN_ID.fullmatch(value) and not value.startswith("-") and value not in out:
-            out.append(value)
-            if len(out) >= MAX_CACHED_MODELS:
-                break
-    return out
-
-
-def read_model_cache(env) -> list:
-    """The model ids the last ``pplx models`` listed ([] if none): for shell completion. A
-    cache too large, or ids that are not plain, are never offered."""
-    import json
-
-    path = _model_cache_path(env)
-    try:
-        if path.stat().st_size > MAX_MODEL_CACHE_BYTES:
-            return []
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return []
-    return plain_ids(data) if isinstance(data, list) else []
-
-
-def write_model_cache(env, ids) -> bool:
-    """Keep the listed model ids for completion (the plain ones, bounded); False if the cache
-    is not writable."""
-    return _write_atomic(_model_cache_path(env), plain_ids(ids))
-
-
-def _write_atomic(path: Path, data) -> bool:
-    import json
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(data, indent=1) + "\n", "utf-8")
-        os.replace(tmp, path)
-        return True
-    except OSError:
-        return False
-
-
-def _api_cache_path(env) -> Path:
-    return xdg_dir("CACHE", env) / "pplx" / "api.json"
-
-
-def _api_cache_key(base_url: str, api_key: str) -> str:
-    # a fingerprint, never the key itself
-    import hashlib
-
-    return hashlib.sha256(f"{base_url.rstrip('/')}\n{api_key}".encode()).hexdigest()[:24]
-
-
-def read_api_choice(env, base_url: str, api_key: str):
-    """The API remembered for this base URL and key (``agent``), or None."""
-    import json
-
-    try:
-        data = json.loads(_api_cache_path(env).read_text("utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    choice = data.get(_api_cache_key(base_url, api_key)) if isinstance(data, dict) else None
-    return choice if choice in ("chat", "agent") else None
-
-
-def remember_api_choice(env, base_url: str, api_key: str, api: str) -> bool:
-    """Remember that this base URL and key must use ``api``; False if the cache is not writable."""
-    import json
-
-    path = _api_cache_path(env)
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError, RecursionError):
-        data = {}
-    if not isinstance(data, dict):
-        data = {}
-    data[_api_cache_key(base_url, api_key)] = api
-    return _write_atomic(path, data)

@@ -18,132 +18,11 @@ from pplx_cli import jsonsafe
 from pplx_cli.store.config import history_path, new_cid  # noqa: F401  (part of this module's interface)
 from pplx_cli.errors import redact
 from pplx_cli.numbers import number, whole
+from pplx_cli.store.schema import FTS, MIGRATIONS, SCHEMA_VERSION, _statements
 
 #: How long a writer waits for another process's transaction, in milliseconds.
 BUSY_TIMEOUT_MS = 30_000
 
-#: Schema migrations: MIGRATIONS[n] takes a database from version n to n + 1.
-MIGRATIONS = [
-    # 1: the exchanges
-    """
-    CREATE TABLE exchanges (
-        id INTEGER PRIMARY KEY,
-        time TEXT NOT NULL,
-        cid TEXT NOT NULL,
-        api TEXT,
-        model TEXT,
-        system TEXT,
-        prompt TEXT NOT NULL,
-        options TEXT,
-        answer TEXT NOT NULL DEFAULT '',
-        reasoning TEXT,
-        meta TEXT,
-        duration REAL,
-        exit_status INTEGER,
-        error TEXT
-    );
-    CREATE INDEX exchanges_cid ON exchanges (cid, id);
-    """,
-    # 2: cost and tokens as columns, for `log cost` and `log` without parsing every meta
-    """
-    ALTER TABLE exchanges ADD COLUMN cost REAL;
-    ALTER TABLE exchanges ADD COLUMN prompt_tokens INTEGER;
-    ALTER TABLE exchanges ADD COLUMN completion_tokens INTEGER;
-    UPDATE exchanges SET
-        cost = json_extract(meta, '$.usage.cost.total_cost'),
-        prompt_tokens = json_extract(meta, '$.usage.prompt_tokens'),
-        completion_tokens = json_extract(meta, '$.usage.completion_tokens')
-    WHERE json_valid(meta);
-    CREATE INDEX exchanges_time ON exchanges (time);
-    """,
-    # 3: background runs this machine started (the service has no endpoint that lists them)
-    """
-    CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        time TEXT NOT NULL,
-        base_url TEXT,
-        cid TEXT,
-        model TEXT,
-        system TEXT,
-        prompt TEXT NOT NULL,
-        options TEXT,
-        status TEXT,
-        seen TEXT,
-        exchange_id INTEGER
-    );
-    CREATE INDEX runs_time ON runs (time);
-    """,
-    # 4: what kind of exchange (an answer, a search, a fetch, embeddings), and costs that
-    # are pplx's estimate (the Search API returns none)
-    """
-    ALTER TABLE exchanges ADD COLUMN kind TEXT NOT NULL DEFAULT 'answer';
-    ALTER TABLE exchanges ADD COLUMN cost_estimated INTEGER NOT NULL DEFAULT 0;
-    """,
-    # 5: the batch run an exchange was part of (pplx batch; pplx log --batch ID)
-    """
-    ALTER TABLE exchanges ADD COLUMN batch TEXT;
-    CREATE INDEX exchanges_batch ON exchanges (batch, id);
-    """,
-    # 6: ids never handed out twice. Without AUTOINCREMENT SQLite gives the next row the
-    # highest id + 1, so removing the newest exchanges gave their ids to the next ones; a
-    # table cannot gain AUTOINCREMENT in place, so it is rebuilt, every id kept (the full-text
-    # index's rowids stay right; its triggers, dropped with the old table, are put back by
-    # _migrate). The highest id the old database shows was handed out starts the sequence:
-    # its newest row, or a background run's answer that was removed since.
-    """
-    CREATE TABLE exchanges_new (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        time TEXT NOT NULL,
-        cid TEXT NOT NULL,
-        api TEXT,
-        model TEXT,
-        system TEXT,
-        prompt TEXT NOT NULL,
-        options TEXT,
-        answer TEXT NOT NULL DEFAULT '',
-        reasoning TEXT,
-        meta TEXT,
-        duration REAL,
-        exit_status INTEGER,
-        error TEXT,
-        cost REAL,
-        prompt_tokens INTEGER,
-        completion_tokens INTEGER,
-        kind TEXT NOT NULL DEFAULT 'answer',
-        cost_estimated INTEGER NOT NULL DEFAULT 0,
-        batch TEXT
-    );
-    INSERT INTO exchanges_new (id, time, cid, api, model, system, prompt, options, answer, reasoning, meta, duration,
-                               exit_status, error, cost, prompt_tokens, completion_tokens, kind, cost_estimated, batch)
-        SELECT id, time, cid, api, model, system, prompt, options, answer, reasoning, meta, duration,
-               exit_status, error, cost, prompt_tokens, completion_tokens, kind, cost_estimated, batch FROM exchanges;
-    DROP TABLE exchanges;
-    ALTER TABLE exchanges_new RENAME TO exchanges;
-    CREATE INDEX exchanges_cid ON exchanges (cid, id);
-    CREATE INDEX exchanges_time ON exchanges (time);
-    CREATE INDEX exchanges_batch ON exchanges (batch, id);
-    DELETE FROM sqlite_sequence WHERE name = 'exchanges';
-    INSERT INTO sqlite_sequence (name, seq) VALUES ('exchanges', MAX(
-        COALESCE((SELECT MAX(id) FROM exchanges), 0),
-        COALESCE((SELECT MAX(exchange_id) FROM runs WHERE typeof(exchange_id) = 'integer'), 0)));
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
-
-#: The full-text index, added when this SQLite has FTS5 (kept in step by triggers).
-FTS = """
-CREATE VIRTUAL TABLE IF NOT EXISTS exchanges_fts USING fts5(prompt, answer, content='exchanges', content_rowid='id');
-CREATE TRIGGER IF NOT EXISTS exchanges_ai AFTER INSERT ON exchanges BEGIN
-    INSERT INTO exchanges_fts (rowid, prompt, answer) VALUES (new.id, new.prompt, new.answer);
-END;
-CREATE TRIGGER IF NOT EXISTS exchanges_ad AFTER DELETE ON exchanges BEGIN
-    INSERT INTO exchanges_fts (exchanges_fts, rowid, prompt, answer) VALUES ('delete', old.id, old.prompt, old.answer);
-END;
-CREATE TRIGGER IF NOT EXISTS exchanges_au AFTER UPDATE ON exchanges BEGIN
-    INSERT INTO exchanges_fts (exchanges_fts, rowid, prompt, answer) VALUES ('delete', old.id, old.prompt, old.answer);
-    INSERT INTO exchanges_fts (rowid, prompt, answer) VALUES (new.id, new.prompt, new.answer);
-END;
-"""
 
 COLUMNS = ("id", "time", "cid", "api", "model", "system", "prompt", "options", "answer", "reasoning", "meta",
            "duration", "exit_status", "error", "cost", "prompt_tokens", "completion_tokens", "kind", "cost_estimated", "batch")
@@ -420,21 +299,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _statements(script):
-    """Split a SQL script into statements (a trigger's inner ';' does not end it).
-
-    executescript() would do this, but it commits first, and migrations must run inside
-    the transaction that checks the schema version.
-    """
-    out, current = [], ""
-    for line in script.strip().splitlines(keepends=True):
-        current += line
-        if sqlite3.complete_statement(current):
-            out.append(current.strip())
-            current = ""
-    return out
-
-
 def _filters(since, model, cid, table="", batch=None):
     prefix = f"{table}." if table else ""
     clauses, params = [], []
@@ -451,7 +315,6 @@ def _filters(since, model, cid, table="", batch=None):
         clauses.append(f"{prefix}cid = ?")
         params.append(cid)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
 
 
 def history_messages(exchanges) -> list:

@@ -254,3 +254,20 @@ def _detail_text(detail):
     loc = ".".join(as_text(p) for p in loc if p != "body") if isinstance(loc, list) else ""
     msg = as_text(detail.get("msg", "invalid"))
     return f"{loc}: {msg}" if loc else msg
+
+
+def header_meta(headers) -> dict:
+    """``request_id`` and ``ratelimit`` (limit, remaining, reset, used) from response headers."""
+    meta = {}
+    if headers.get("x-request-id"):
+        meta["request_id"] = headers["x-request-id"]
+    from pplx_cli.numbers import header_whole
+
+    limits = {}
+    for name in ("limit", "remaining", "reset", "used"):
+        value = header_whole(headers.get(f"x-ratelimit-{name}"))  # a date, text or a sign is no count: left out
+        if value is not None:
+            limits[name] = value
+    if limits:
+        meta["ratelimit"] = limits
+    return meta

@@ -107,55 +107,15 @@ class Client:
             self._print_request(method, url, headers, data)
         attempt = 0
         while True:
-            if self.verbose:
-                self._say(f"> {method} {self.shown}{path}")
-                if self.api_key:
-                    self._say(f"> Authorization: Bearer {redacted(self.api_key)}")
-                for name, value in headers.items():
-                    self._say(f"> {name}: {value}")
-                if data is not None:
-                    self._say(f"> ({len(data)} bytes of JSON)")
-            if self.limiter is not None:
-                self.limiter.acquire()
-            started = time.monotonic()
-            self.requests_made += 1
             try:
-                # redirects are never followed: a 307 or 308 would send the prompt and key elsewhere
-                response = self.session.request(method, url, data=data, headers=headers, auth=self._bearer, stream=True,
-                                                timeout=(self.timeout, self.timeout), allow_redirects=False,
-                                                verify=self.verify)
-            except requests.exceptions.SSLError as e:  # the handshake failed: nothing was sent, and a retry fails alike
-                trusted = f"{self.verify} from {self.ca_source}" if self.ca_source else None
-                raise TLSError(tls_failure(self.base_url, e, trusted)) from None
-            except requests.exceptions.ConnectionError as e:  # ConnectTimeout included
-                if not _never_connected(e):
-                    # the request reached the server, which closed without an answer: it may be
-                    # running, so sending it again could pay twice
-                    raise NetworkError(f"{self.shown} closed the connection without answering "
-                                       f"(the request was sent, so it is not retried): {_reason(e)}") from None
+                response = self._send(method, path, url, headers, data)
+            except _NotConnected as e:  # it never reached the server: safe to send again
                 if attempt < self.retries:
                     attempt += 1
                     self._retry(backoff(attempt - 1), "connection failure", attempt)
                     continue
-                raise NetworkError(f"cannot connect to {self.shown}: {_reason(e)}") from None
-            except requests.exceptions.Timeout:
-                raise NetworkError(f"no response from {self.shown} within {self.timeout:g}s") from None
-            except requests.exceptions.RequestException as e:
-                raise NetworkError(f"request to {self.shown} failed: {_reason(e)}") from None
-            except ValueError as e:  # e.g. a header value requests refuses
-                raise UsageError(f"the request could not be sent: {redact(str(e))[:200]}") from None
+                raise NetworkError(f"cannot connect to {self.shown}: {e}") from None
             status = response.status_code
-            if self.limiter is not None:
-                self.limiter.observe(status, response.headers)
-            if self.verbose:
-                self._say(f"< HTTP {status} {response.reason or ''} ({time.monotonic() - started:.3f}s)".rstrip())
-                for name, value in response.headers.items():
-                    self._say(f"< {name}: {value}")
-            if 300 <= status < 400:
-                location = response.headers.get("Location", "")
-                response.close()
-                raise APIError(f"HTTP {status}: the server redirects to {shown_url(location) or 'another address'}; "
-                               "pplx does not follow redirects (the prompt and key would go there)", status=status)
             if status < 400:
                 return response
             body_bytes = read_limited(response)
@@ -170,6 +130,55 @@ class Client:
             if status == 401 and self.key_hint:
                 error = AuthError(f"{error.message}; {self.key_hint}")
             raise error
+
+    def _send(self, method, path, url, headers, data) -> requests.Response:
+        """One attempt: the response (a redirect refused), or the failure as pplx's error;
+        _NotConnected when the request never reached the server."""
+        if self.verbose:
+            self._say(f"> {method} {self.shown}{path}")
+            if self.api_key:
+                self._say(f"> Authorization: Bearer {redacted(self.api_key)}")
+            for name, value in headers.items():
+                self._say(f"> {name}: {value}")
+            if data is not None:
+                self._say(f"> ({len(data)} bytes of JSON)")
+        if self.limiter is not None:
+            self.limiter.acquire()
+        started = time.monotonic()
+        self.requests_made += 1
+        try:
+            # redirects are never followed: a 307 or 308 would send the prompt and key elsewhere
+            response = self.session.request(method, url, data=data, headers=headers, auth=self._bearer, stream=True,
+                                            timeout=(self.timeout, self.timeout), allow_redirects=False, verify=self.verify)
+        except requests.exceptions.SSLError as e:  # the handshake failed: nothing was sent, and a retry fails alike
+            trusted = f"{self.verify} from {self.ca_source}" if self.ca_source else None
+            raise TLSError(tls_failure(self.base_url, e, trusted)) from None
+        except requests.exceptions.ConnectionError as e:  # ConnectTimeout included
+            if _never_connected(e):
+                raise _NotConnected(_reason(e)) from None
+            # the request reached the server, which closed without an answer: it may be
+            # running, so sending it again could pay twice
+            raise NetworkError(f"{self.shown} closed the connection without answering "
+                               f"(the request was sent, so it is not retried): {_reason(e)}") from None
+        except requests.exceptions.Timeout:
+            raise NetworkError(f"no response from {self.shown} within {self.timeout:g}s") from None
+        except requests.exceptions.RequestException as e:
+            raise NetworkError(f"request to {self.shown} failed: {_reason(e)}") from None
+        except ValueError as e:  # e.g. a header value requests refuses
+            raise UsageError(f"the request could not be sent: {redact(str(e))[:200]}") from None
+        status = response.status_code
+        if self.limiter is not None:
+            self.limiter.observe(status, response.headers)
+        if self.verbose:
+            self._say(f"< HTTP {status} {response.reason or ''} ({time.monotonic() - started:.3f}s)".rstrip())
+            for name, value in response.headers.items():
+                self._say(f"< {name}: {value}")
+        if 300 <= status < 400:
+            location = response.headers.get("Location", "")
+            response.close()
+            raise APIError(f"HTTP {status}: the server redirects to {shown_url(location) or 'another address'}; "
+                           "pplx does not follow redirects (the prompt and key would go there)", status=status)
+        return response
 
     def _print_request(self, method, url, headers, data):
         """--dry-run: the request (the key redacted, the body as pretty JSON) on stdout, and stop."""
@@ -216,6 +225,10 @@ def http_error(status: int, body: bytes, content_type: str = "") -> Exception:
     if status == 429:
         return RateLimitError(message)
     return APIError(message, status=status, error_type=error_type)
+
+
+class _NotConnected(Exception):
+    """The request never reached the server (refused, unreachable, DNS, connect timeout)."""
 
 
 class TLSError(NetworkError):

@@ -1,0 +1,58 @@
+"""A command's click parameters into the typed values of :mod:`pplx_cli.choices`, once.
+
+Nothing below commands/ takes a dict of options: each command calls these with its keyword
+arguments and hands the values down.
+"""
+
+from dataclasses import fields
+
+from pplx_cli.choices import Background, Connection, Conversation, Request
+
+
+def _build(cls, p: dict):
+    """``cls`` from the keys of ``p`` that are its fields (lists as tuples: the values are frozen)."""
+    values = {}
+    for field in fields(cls):
+        if field.name in p and p[field.name] is not None:
+            value = p[field.name]
+            values[field.name] = tuple(value) if isinstance(value, list) else value
+    return cls(**values)
+
+
+def connection(p: dict) -> Connection:
+    """The connection options (the deprecated --insecure said once, unless -q)."""
+    if p.get("insecure") and not p.get("quiet"):
+        from pplx_cli.output.messages import note_once
+
+        note_once("--insecure is deprecated: it is --allow-http (plain http:// to another machine); "
+                  "pplx never skips certificate verification")
+    values = _build(Connection, p)
+    if p.get("insecure"):
+        from dataclasses import replace
+
+        values = replace(values, allow_http=True)
+    return values
+
+
+def request(p: dict) -> Request:
+    """The options that shape a request."""
+    return _build(Request, p)
+
+
+def conversation(p: dict) -> Conversation:
+    """-c, --cid, --no-log, --reattach."""
+    return _build(Conversation, p)
+
+
+def background(p: dict) -> Background:
+    """--background, --detach."""
+    return _build(Background, p)
+
+
+def exchange(mode: str, prompt: str, p: dict, **kw):
+    """An Exchange of ``mode`` for ``prompt``, from a command's keyword arguments (its
+    ``attachments``, when present, already read and checked)."""
+    from pplx_cli.runs.exchange import Exchange
+
+    return Exchange(mode, prompt, request=request(p), conn=connection(p), conversation=conversation(p),
+                    run=background(p), attachments=p.get("attachments") or (), **kw)
