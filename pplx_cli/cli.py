@@ -103,6 +103,7 @@ COMMANDS = {
     "log": ("pplx_cli.commands.log", "List recent exchanges from the history, newest first."),
     "completion": ("pplx_cli.commands.completion", "Print the completion script for SHELL (bash, zsh or fish)."),
     "models": ("pplx_cli.commands.models", "List the Agent API's models (GET /v1/models) with their prices."),
+    "help": ("pplx_cli.commands.help", "Show a command's manual page, or pplx(1) without COMMAND."),
 }
 
 
@@ -127,7 +128,7 @@ class PplxGroup(click.Group):
         if name and name not in COMMANDS and not name.startswith("-"):
             import difflib
 
-            close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.75)
+            close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)  # aks, lgo, serch
             if close:
                 ctx.fail(f"no such command {name!r}; did you mean 'pplx {close[0]}'?")
             if " " in name.strip() or len(args) > 1 or name.endswith("?"):
@@ -142,6 +143,9 @@ class PplxGroup(click.Group):
 
     def invoke(self, ctx):
         try:
+            from pplx_cli.store.config import register_known_keys
+
+            register_known_keys(os.environ)  # no command prints a key, even one that never asks for it
             return super().invoke(ctx)
         except PplxError as e:
             ctx.exit(_report(e))

@@ -148,6 +148,9 @@ def outcome(exc: BaseException):
 
 #: Secrets in use (the API key): no message pplx prints may show them.
 _SECRETS = []
+#: The secrets as registered (without the variants derived from them): what a stream holds
+#: back the start of (see StreamRedactor).
+_WHOLE = []
 
 
 def register_secret(secret: str):
@@ -155,6 +158,10 @@ def register_secret(secret: str):
     hidden without mangling ordinary words, and is no real key)."""
     if secret and len(secret) >= 8 and secret not in _SECRETS:
         _SECRETS.append(secret)
+        _WHOLE.append(secret)
+        rest = secret[len("pplx-"):] if secret.startswith("pplx-") else ""
+        if len(rest) >= 12 and rest not in _SECRETS:  # the key without its prefix is the key all the same
+            _SECRETS.append(rest)
 
 
 def redact(text: str) -> str:
@@ -214,10 +221,10 @@ class StreamRedactor:
 
 
 def _possible_start(text: str) -> int:
-    """Where the longest end of ``text`` that is a proper start of a secret begins (len(text)
-    when none is)."""
+    """Where the longest end of ``text`` that is a proper start of a secret as registered
+    begins (len(text) when none is): a delta ending in "p" waits for the next one."""
     cut = len(text)
-    for secret in _SECRETS:
+    for secret in _WHOLE:
         first = secret[0]
         at = text.find(first, max(0, len(text) - len(secret) + 1))
         while at >= 0:

@@ -28,6 +28,12 @@ def number(value):
     return result if math.isfinite(result) else None
 
 
+def nonnegative(value):
+    """A cost or a price: a finite number from 0 up, else None (a negative cost is none)."""
+    result = number(value)
+    return result if result is not None and result >= 0 else None
+
+
 def whole(value):
     """A whole number from 0 to MAX_WHOLE (an int, or a float with no fraction); else None."""
     if isinstance(value, bool):
@@ -56,8 +62,8 @@ def header_whole(value):
 
 def dollars(value) -> str:
     """A cost for a person: ``$0.0012``; one too small for four decimals is ``<$0.0001``;
-    not a number: ``-``."""
-    cost = number(value)
+    not a number, or a negative one: ``-``."""
+    cost = nonnegative(value)
     if cost is None:
         return "-"
     if abs(cost) >= 1e9:  # no real cost: a figure of hundreds of digits would swamp the line

@@ -1,5 +1,6 @@
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,12 @@ import pytest
 from tests.server import FakeAPI
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# A suite started in the background by a non-interactive shell inherits SIGINT ignored, and
+# so would every pplx it starts: the tests that send Ctrl-C would see nothing. Restored here,
+# the children get the default disposition (a handler becomes the default across exec).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 ROOT = Path(__file__).parent.parent
 KEY = "pplx-test-0123456789abcdef"
 

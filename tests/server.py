@@ -586,8 +586,9 @@ def make_certificate(directory) -> tuple:
 class FakeAPI:
     """The server; use as a context manager. ``url`` is its base URL."""
 
-    def __init__(self, tls=None):
-        """``tls``: ``(cert, key)`` files (see :func:`make_certificate`) to speak HTTPS."""
+    def __init__(self, tls=None, port=0):
+        """``tls``: ``(cert, key)`` files (see :func:`make_certificate`) to speak HTTPS;
+        ``port``: on 127.0.0.1, 0 for any free one."""
         self.routes = {}
         self.requests = []
         self.connections = 0  # TCP connections accepted
@@ -603,7 +604,7 @@ class FakeAPI:
         self._closed = threading.Event()
         from . import batch_server  # the enforced rate limit, latency, files and batches (imported late: it builds on this module)
         batch_server.install(self)  # their knobs and state: api.rate_limit, api.latency, api.files, api.batches, ...
-        self.httpd = _Server(("127.0.0.1", 0), _Handler)
+        self.httpd = _Server(("127.0.0.1", port), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.api = self
         if tls is not None:
@@ -832,3 +833,26 @@ class FakeAPI:
             self._changed.notify_all()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def main(argv=None):
+    """``python -m tests.server [--port N]``: the local server on its own, to try every command
+    without a Perplexity key. It prints the two lines to export, then serves until Ctrl-C."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(prog="python -m tests.server", description=main.__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: any free one)")
+    args = parser.parse_args(argv)
+    api = FakeAPI(port=args.port)
+    api.rate_limit = 50  # 50 requests a second, as the Agent API's headers say: x-ratelimit-* as the service sends them
+    stop = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # waited for below, in this thread
+    with api:
+        print(f"export PPLX_BASE_URL={api.url}\nexport PPLX_API_KEY=pplx-local-test-key", flush=True)
+        print("# answers: the Agent API, search, fetch, embed, batch --remote, models; Ctrl-C stops", flush=True)
+        signal.sigwait(stop)
+
+
+if __name__ == "__main__":
+    main()

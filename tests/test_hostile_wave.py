@@ -282,3 +282,81 @@ def test_json_output_escapes_del_c1_and_bidi_controls(api, home):
         json.loads(text.splitlines()[-1])
     assert "\\u009b31m\\u202eevil\\u007f\\u2028" in logged
     assert json.loads(logged)["answer"] == f"answer {EVIL}\x7f\u2028"  # the same text, escaped
+
+
+# ---- a second trial: other instances of the same classes ----
+
+
+def test_the_key_in_a_model_name_reaches_neither_the_history_nor_the_completion_cache(api, home):
+    from tests.conftest import KEY
+
+    api.add(AGENT, AgentRun(model="openai/" + KEY, text=f"echoed {KEY} here"))
+    assert run_cli(api, "ask", "q", "--no-meta").returncode == 0
+    for args in (["log"], ["log", "--json"], ["log", "cost"], ["log", "export"]):
+        shown = run_cli(api, *args)
+        assert KEY.encode() not in shown.stdout and KEY[5:].encode() not in shown.stdout, args
+    raw = run_cli(api, "raw", "q")
+    (home / "k.sse").write_bytes(raw.stdout)
+    parsed = run_cli(api, "parse", str(home / "k.sse"), "--no-meta")  # parse never asks for the key
+    assert parsed.returncode == 0 and b"echoed [redacted] here" in parsed.stdout and KEY.encode() not in parsed.stdout
+    api.models = [{"id": KEY, "object": "model"}, {"id": "p/fine", "object": "model"}]
+    assert run_cli(api, "models").returncode == 0
+    assert json.loads((home / ".cache" / "pplx" / "models.json").read_text()) == ["p/fine"]
+
+
+def test_embedding_indexes_that_do_not_number_the_inputs_are_an_error(api, home):
+    import base64
+
+    vector = base64.b64encode(bytes(128)).decode()
+    for indexes in ([0, 0, 1], [5, 7, 9]):
+        api.routes.clear()
+        data = [{"index": i, "embedding": vector} for i in indexes]
+        api.add("/v1/embeddings", json_reply({"data": data, "model": "pplx-embed-v1-0.6b"}))
+        result = run_cli(api, "embed", "--dimensions", "128", "a", "b", "c", "--no-meta")
+        assert result.returncode == 1 and result.stdout == b""
+        assert result.stderr.decode() == (f"pplx: error: the Embeddings API's indexes {json.dumps(indexes)} do not number "
+                                          "its 3 answers 0 to N-1 once each: the vectors cannot be paired with the texts\n")
+
+
+def test_an_absurd_sequence_number_does_not_skip_the_rest_of_a_stream(api, home):
+    rid = "resp_seq"
+    events = [{"type": "response.created", "sequence_number": 0, "response": {"id": rid, "status": "in_progress", "output": []}},
+              {"type": "response.output_text.delta", "sequence_number": 2**63, "item_id": "m", "delta": "Hello "},
+              {"type": "response.output_text.delta", "sequence_number": 2, "item_id": "m", "delta": "world."},
+              {"type": "response.completed", "sequence_number": 3,
+               "response": {"id": rid, "status": "completed", "output": [], "usage": None}}]
+    api.add(AGENT, Reply(parts=[sse(*events)]))
+    result = run_cli(api, "stream", "q", "--background", "--no-meta")
+    assert result.returncode == 0 and result.stdout == b"Hello world.\n" and result.stderr == b""
+
+
+def test_a_negative_cost_is_no_cost(api, home):
+    usage = {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2, "cost": {"total_cost": -1}}
+    api.add(AGENT, AgentRun(usage=usage))
+    assert run_cli(api, "ask", "q", "--no-meta").returncode == 0
+    assert json.loads(run_cli(api, "log", "--json", "-n", "1").stdout)["cost"] is None
+    assert "$-" not in run_cli(api, "log", "cost").stdout.decode()
+
+
+def test_fetch_pairs_a_page_written_another_way(api, home):
+    asked = ["https://a.example/docs", "https://bücher.example/", "https://c.example/~user", "http://d.example/x"]
+    answered = ["https://a.example/docs/", "https://xn--bcher-kva.example/", "https://c.example/%7Euser", "https://d.example:443/x"]
+    api.add("/v1/context", json_reply({"results": [{"url": url, "status": {"type": "ok"}, "markdown": f"page {i}\n"}
+                                                   for i, url in enumerate(answered)]}))
+    result = run_cli(api, "fetch", *asked, "--no-meta")
+    assert result.returncode == 0, result.stderr
+    assert [line for line in result.stdout.decode().splitlines() if line.startswith("page")] == [f"page {i}" for i in range(4)]
+
+
+def test_close_typos_of_commands_and_strict_ids(api, home):
+    for typo, meant in (("aks", "ask"), ("lgo", "log"), ("serch", "search")):
+        result = run_cli(api, typo, "hello")
+        assert result.stderr.decode().startswith(f"pplx: error: no such command '{typo}'; did you mean 'pplx {meant}'?"), typo
+    for spelling in ("9_9", "+39", "\uff13\uff19"):
+        assert run_cli(api, "log", "show", spelling).returncode == 2
+
+
+def test_search_urls_leaves_out_urls_with_bidi_or_control_characters(api, home):
+    api.search_results = [{"title": "evil", "url": "https://\u202emoc.evil"}, {"title": "ok", "url": "https://ok.example/"}]
+    result = run_cli(api, "search", "q", "--urls", "--no-meta")
+    assert result.stdout == b"https://ok.example/\n" and b"\xe2\x80\xae" not in result.stdout

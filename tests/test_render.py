@@ -520,3 +520,32 @@ def test_a_long_table_paragraph_or_quote_renders_in_linear_time():
     short = plain(5_000)
     assert _render_time("".join(f"word{i} and more words here\n" for i in range(5_000)) + "\nafter\n") < 4 * short
     assert _render_time("".join(f"> quoted line {i}\n" for i in range(5_000)) + "\nafter\n") < 4 * short
+
+
+# ---- nothing is lost, however the answer nests or however wide its table ----
+
+
+def test_deep_nesting_loses_nothing():
+    nested = "Intro.\n\n" + "".join("  " * i + f"- item {i}\n" for i in range(10)) + "\nAFTER one.\n\n## Two\n\nAFTER two.\n"
+    seen = visible(render(nested, width=80, color=False).decode())
+    for word in ["Intro.", *(f"item {i}" for i in range(10)), "AFTER one.", "Two", "AFTER two."]:
+        assert word in seen, word
+    deep = visible(render(">" * 45 + " deeper quote\n\nafter\n", width=80, color=False).decode())
+    assert "deeper quote" in deep and "after" in deep
+
+
+def test_a_table_too_wide_for_the_terminal_is_shown_a_row_at_a_time():
+    table = ("| Year | " + " | ".join(f"M{i}" for i in range(12)) + " |\n|" + "---|" * 13 + "\n"
+             "| Calendar 2024 | " + " | ".join(str(1000 + i) for i in range(12)) + " |\n")
+    seen = visible(render(table, width=80, color=False).decode())
+    assert "…" not in seen
+    assert seen.splitlines()[:3] == ["Year: Calendar 2024", "M0: 1000", "M1: 1001"]
+    narrow = visible(render("| a | b |\n|---|---|\n| 1 | 2 |\n", width=80, color=False).decode())
+    assert "│ a │ b │" in narrow  # one that fits is a table
+
+
+def test_an_emoji_with_its_presentation_selector_is_two_columns():
+    from pplx_cli.output.terminal import cells, fit
+
+    assert cells("\u2764\ufe0f") == 2 and cells("\u2764") == 1 and cells("日本") == 4
+    assert cells(fit("\u2764\ufe0f" * 60, 80)) <= 80

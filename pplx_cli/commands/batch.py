@@ -262,7 +262,7 @@ def _done_ids(path) -> set:
 def _prepare_history():
     """Create and migrate the history once, before the workers: a first use from many
     threads at once would race to switch it to WAL mode (and lose records to 'locked')."""
-    from pplx_cli.store.config import history_path
+    from pplx_cli.store.paths import history_path
     from pplx_cli.store.history import History, HistoryError
 
     try:

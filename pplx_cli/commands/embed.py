@@ -5,7 +5,7 @@ import sys
 import click
 
 from pplx_cli.commands import platform_call, platform_writer
-from pplx_cli.errors import UsageError
+from pplx_cli.errors import StreamError, UsageError
 from pplx_cli.output.messages import warn
 from pplx_cli.commands.options import CONTEXT, connection_options, meta_options
 
@@ -99,7 +99,6 @@ def _pieces(call, writer, answers, options, contextual):
     """Write each answer's embeddings as they are decoded; the metadata (usage summed over
     the requests) last."""
     from pplx_cli import jsonsafe
-    from pplx_cli.errors import StreamError
     from pplx_cli.dialects.pieces import META, Piece
     from pplx_cli.runs.platform import FULL_DIMENSIONS, decode_embedding
 
@@ -136,19 +135,30 @@ def _pieces(call, writer, answers, options, contextual):
 
 
 def _in_order(entries: list) -> list:
-    """Entries by their ``index`` when each has a distinct whole one below their count (as
-    the API sends them, in any order); else as they came."""
+    """Entries by their ``index`` (the API sends them in any order): as they came when none
+    has one; StreamError when the indexes are not each of 0..N-1 once (a vector paired with
+    the wrong text is worse than none)."""
     from pplx_cli.numbers import whole
 
+    given = [e.get("index") for e in entries if isinstance(e, dict) and "index" in e]
+    if not given:
+        return list(entries)
     indexes = [whole(e.get("index")) if isinstance(e, dict) else None for e in entries]
-    if sorted(i for i in indexes if i is not None) == list(range(len(entries))):
-        return [entries[indexes.index(i)] for i in range(len(entries))]
-    return list(entries)
+    if sorted(i for i in indexes if i is not None) != list(range(len(entries))):
+        raise StreamError(f"the Embeddings API's indexes {_shown(given)} do not number its {len(entries)} answers "
+                          "0 to N-1 once each: the vectors cannot be paired with the texts")
+    return [entries[indexes.index(i)] for i in range(len(entries))]
+
+
+def _shown(values) -> str:
+    from pplx_cli.jsonsafe import as_text
+
+    return as_text(values[:10], 60)
 
 
 def _add_usage(total: dict, usage):
     """Sum the requests' usage: tokens and cost."""
-    from pplx_cli.numbers import number, whole
+    from pplx_cli.numbers import nonnegative, whole
 
     if not isinstance(usage, dict):
         return
@@ -159,7 +169,7 @@ def _add_usage(total: dict, usage):
     if isinstance(cost, dict):
         mine = total.setdefault("cost", {})
         for key, value in cost.items():
-            if number(value) is not None:
-                mine[key] = round(mine.get(key, 0) + number(value), 10)
+            if nonnegative(value) is not None:  # a negative cost is none
+                mine[key] = round(mine.get(key, 0) + nonnegative(value), 10)
             elif isinstance(value, str):
                 mine[key] = value

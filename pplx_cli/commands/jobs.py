@@ -12,7 +12,7 @@ from pplx_cli.output.stdio import out_lines
 
 
 def _history(create=False):
-    from pplx_cli.store.config import history_path
+    from pplx_cli.store.paths import history_path
     from pplx_cli.store.history import History, HistoryError
 
     path = history_path(os.environ)

@@ -28,7 +28,22 @@ COUNT = click.IntRange(min=1, max=2**63 - 1)
 
 
 #: An exchange id: never negative; one past 64 bits is valid and names no exchange (exit 1).
-EXCHANGE_ID = click.IntRange(min=0)
+class _Digits(click.ParamType):
+    """An exchange id as ``pplx log`` prints it: ASCII digits only (int() would also take
+    '9_9', '+39' or fullwidth digits, and name another exchange than the one typed)."""
+
+    name = "integer"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if not (text.isascii() and text.isdigit()):
+            self.fail(f"{value!r} is not an exchange id (digits, as pplx log shows them)", param, ctx)
+        return int(text)
+
+
+EXCHANGE_ID = _Digits()
 
 
 def in_sqlite(exchange_id: int) -> bool:
@@ -37,7 +52,7 @@ def in_sqlite(exchange_id: int) -> bool:
 
 
 def _path():
-    from pplx_cli.store.history import history_path
+    from pplx_cli.store.paths import history_path
 
     return history_path(os.environ)
 

@@ -17,9 +17,9 @@ MAX_LIST_BYTES = 4 * 1024 * 1024
 
 
 def _price(pricing, name) -> str:
-    from pplx_cli.numbers import plain
+    from pplx_cli.numbers import nonnegative, plain
 
-    return plain(pricing.get(name) if isinstance(pricing, dict) else None)
+    return plain(nonnegative(pricing.get(name) if isinstance(pricing, dict) else None))
 
 
 def model_rows(models) -> list:

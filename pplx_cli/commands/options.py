@@ -178,7 +178,7 @@ def complete_models(ctx, param, incomplete):
 
 def complete_cid(ctx, param, incomplete):
     """Conversation ids from the history, newest first (read only; nothing is created)."""
-    from pplx_cli.store.config import history_path
+    from pplx_cli.store.paths import history_path
 
     path = history_path(os.environ)
     if not os.path.exists(path):

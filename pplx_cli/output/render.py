@@ -44,9 +44,16 @@ from pplx_cli.output.render_blocks import _Renderer
 from pplx_cli.output.terminal import neutralise, osc8
 
 
+#: How deep the parser nests blocks (markdown-it's default is 20: ten levels of list).
+MAX_NESTING = 40
+
+
 def build_parser() -> MarkdownIt:
     """The Markdown parser: CommonMark, GFM tables and strikethrough, raw HTML as text."""
-    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    # nesting past maxNesting makes markdown-it drop the rest of the text: 40 levels is more
+    # than any answer nests (the default is 20: ten levels of list); what is dropped all the
+    # same is printed as plain text at the end (MarkdownStream._emit)
+    return MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING}).enable(["table", "strikethrough"])
 
 
 @lru_cache(maxsize=None)
@@ -205,7 +212,7 @@ class MarkdownStream:
                 self.open_block = units[-1].kind
         if not ready:
             if final:
-                self.pending = ""
+                self._leftover(lines, 0, [])
             return
         out = []
         begin = 0
@@ -226,15 +233,35 @@ class MarkdownStream:
                 self.separator = "\n" if following.start and not lines[following.start - 1].strip() else ""
             else:
                 self.separator = "\n"
-        rest = lines[begin:] if not final else []
-        self.pending = "".join(line + "\n" for line in rest)
+        if final:
+            return self._leftover(lines, begin, out)
+        self.pending = "".join(line + "\n" for line in lines[begin:])
+        if out:
+            self.wrote = True
+            self._write("".join(out))
+
+    def _leftover(self, lines, begin, out):
+        """At the end: write what was rendered, then any line no block took (markdown-it stops
+        at a nesting too deep for it) as it is, already neutralised: nothing is lost."""
+        rest = list(lines[begin:])
+        while rest and not rest[-1].strip():
+            rest.pop()
+        if any(line.strip() for line in rest):
+            if self.wrote or out:
+                out.append(self.separator)
+            out.append("".join(line.rstrip() + "\n" for line in rest).lstrip("\n"))
+        self.pending = ""
         if out:
             self.wrote = True
             self._write("".join(out))
 
     def render_unit(self, text: str) -> str:
-        """One unit's Markdown as terminal text: lines each ending in a newline, or ''."""
-        root = SyntaxTreeNode(self.parser.parse(text))
+        """One unit's Markdown as terminal text: lines each ending in a newline, or ''. A unit
+        nested as deep as the parser goes is shown as it is: the parser drops what is deeper."""
+        tokens = self.parser.parse(text)
+        if any(token.level >= MAX_NESTING - 1 for token in tokens):
+            return "".join(line.rstrip() + "\n" for line in text.strip("\n").split("\n"))
+        root = SyntaxTreeNode(tokens)
         renderer = _Renderer(self.console, self.color, self.links, text.split("\n"))
         lines = renderer.blocks(root.children, self.width, depth=0)
         while lines and not lines[-1]:

@@ -49,6 +49,11 @@ _THEME = ANSISyntaxTheme(ANSI_DARK)
 _ALIGN = re.compile(r"text-align:\s*(left|center|right)")
 
 
+def _longest_word(text) -> int:
+    """The terminal columns of the longest word of a cell (where it may not be broken)."""
+    return max((cell_len(word) for word in text.plain.split()), default=1)
+
+
 class _Renderer:
     """Markdown syntax tree -> lines of rich Segments, for one unit."""
 
@@ -163,13 +168,37 @@ class _Renderer:
             show_header=bool(head), expand=False,
         )
         header = head[0].children if head else []
-        for cell in header:
+        titles = [self.cell(cell) for cell in header]
+        rows = [[self.cell(cell) for cell in row.children[: len(header)]] for row in body]
+        # a column is as narrow as its longest word; a table that cannot fit so is shown a
+        # row at a time ("Header: value" lines), never with its cells cut to "…"
+        needed = sum(max((_longest_word(t) for t in [title, *(row[i] for row in rows if i < len(row))]), default=1) + 3
+                     for i, title in enumerate(titles)) + 1
+        if needed > width:
+            return self.records(titles, rows, width)
+        for cell, title in zip(header, titles):
             match = _ALIGN.search(str(cell.attrs.get("style", "")))
-            table.add_column(self.cell(cell), justify=match.group(1) if match else "left")
-        for row in body:
-            table.add_row(*(self.cell(cell) for cell in row.children[: len(header)]))
+            table.add_column(title, justify=match.group(1) if match else "left", overflow="fold")
+        for row in rows:
+            table.add_row(*row)
         options = self.console.options.update(width=width)
         return self.console.render_lines(table, options, pad=False)
+
+    def records(self, titles, rows, width) -> list:
+        """A table too wide for the terminal, a row at a time: each cell on its own line after
+        its column's header, rows apart by a blank line."""
+        lines = []
+        for row in rows:
+            if lines:
+                lines.append([])
+            for title, cell in zip(titles, row):
+                text = Text(end="")
+                text.append_text(title.copy())
+                text.stylize(STYLES["table.header"])
+                text.append(": ")
+                text.append_text(cell)
+                lines += self.wrap(text, width)
+        return lines
 
     def cell(self, node) -> Text:
         return self.inline(node) if node.children else Text()

@@ -115,7 +115,20 @@ def cells(text: str) -> int:
     one. Controls are not counted right: neutralise them first."""
     if text.isascii():
         return len(text)
-    return sum(_cell(char) for char in text)
+    return sum(_widths(text))
+
+
+def _widths(text: str):
+    """Each character's columns, in order; the emoji presentation selector U+FE0F makes the
+    one-column character before it two wide (it counts the extra column)."""
+    last = 0
+    for char in text:
+        if char == "\ufe0f" and last == 1:
+            last = 2
+            yield 1
+            continue
+        last = _cell(char)
+        yield last
 
 
 def _cell(char: str) -> int:
@@ -135,10 +148,11 @@ def fit(text: str, columns: int) -> str:
     if cells(text) <= columns:
         return text
     room, used = columns - 1, 0
-    for i, char in enumerate(text):
-        used += _cell(char)
+    for i, width in enumerate(_widths(text)):
+        used += width
         if used > room:
-            return text[:i] + "…"
+            end = i - 1 if width == 1 and text[i] == "\ufe0f" else i  # a selector goes with its character
+            return text[:end] + "…"
     return text
 
 

@@ -137,6 +137,7 @@ class AnswerWriter:
             elif self.status is not None and not self.wrote_text:
                 self.status.show("writing")  # on the same terminal: gone with the first byte written
             self._keep(self.text, value)
+            self._end_reasoning()
             if self.reasoning_open:  # reasoning on stderr ends with its own newline before the answer
                 self._err(b"\n")
                 self.reasoning_open = False
@@ -177,6 +178,18 @@ class AnswerWriter:
             self.text[:] = [value]
         elif kind == PROGRESS and self.status is not None:
             self.status.show(value)
+
+    def _end_reasoning(self):
+        """Reasoning is over (the answer begins, or the response ends): what it held back as
+        a key's possible start is written where the reasoning went."""
+        rest = self.reasoning_redactor.flush()
+        if not rest:
+            return
+        if self.reasoning_mode == "show" and self.reasoning_on_stdout and not self.wrote_text:
+            self._write((rest if self.renderer is None and self.neutraliser is None else _neutralise(rest)).encode("utf-8", "replace"))
+        elif self.reasoning_mode == "stderr":
+            self._err((_neutralise(rest) if self.err_terminal else rest).encode("utf-8", "replace"))
+            self.reasoning_open = not rest.endswith("\n")
 
     def _text_out(self, value: str, final: bool = False):
         """Answer text to stdout, redacted: rendered, neutralised for a terminal, or as received."""
@@ -252,11 +265,7 @@ class AnswerWriter:
         is still worth having; an interruption or a lost connection lists none."""
         self.stop_status()
         self._text_out(self.stripper.flush() if self.stripper is not None else "", final=True)
-        rest = self.reasoning_redactor.flush()  # reasoning that ended on what could have been a key's start
-        if rest and self.reasoning_mode == "show" and self.reasoning_on_stdout and not self.wrote_text:
-            self._write((rest if self.renderer is None and self.neutraliser is None else _neutralise(rest)).encode("utf-8", "replace"))
-        elif rest and self.reasoning_mode == "stderr":
-            self._err((_neutralise(rest) if self.err_terminal else rest).encode("utf-8", "replace"))
+        self._end_reasoning()
         if self.neutraliser is not None:
             rest = self.neutraliser.flush()
             if rest:
@@ -358,7 +367,7 @@ def is_number(value) -> bool:
 
 def _phase(reasoning: str) -> str:
     """The progress line's phase for a piece of reasoning."""
-    line = reasoning.strip().splitlines()[-1] if reasoning.strip() else "thinking"
+    line = reasoning.strip().split("\n")[-1] if reasoning.strip() else "thinking"
     if line.startswith("Searching: "):
         return f'searching for "{line[len("Searching: "):]}"'
     if line.startswith("Reading: "):

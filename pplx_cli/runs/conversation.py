@@ -13,7 +13,8 @@ CONVERSATION_KEYS = ("model", "models", "effort")
 
 class Conversations:
     def _resolve_conversation(self):
-        from pplx_cli.store.config import history_path, new_cid
+        from pplx_cli.store.config import new_cid
+        from pplx_cli.store.paths import history_path
 
         self.history_path = history_path(self.settings.env)
         wanted = self.conversation.cid

@@ -63,7 +63,8 @@ class Call:
         if not self.log:
             return
         from pplx_cli.store.config import new_cid
-        from pplx_cli.store.history import History, HistoryError, history_path
+        from pplx_cli.store.history import History, HistoryError
+        from pplx_cli.store.paths import history_path
         import os
 
         try:
@@ -173,8 +174,9 @@ def is_http_url(url) -> bool:
     """An absolute http(s) URL with a host and no white space (never an option's spelling)."""
     from urllib.parse import urlsplit
 
-    if not isinstance(url, str) or any(c.isspace() for c in url):
-        return False
+    if not isinstance(url, str) or any(c.isspace() or not c.isprintable() or "\u202a" <= c <= "\u202e"
+                                       or "\u2066" <= c <= "\u2069" for c in url):
+        return False  # white space, controls, bidi overrides: no URL a link may carry
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -201,17 +203,24 @@ def check_urls(urls: list) -> list:
 
 def pair_results(urls: list, results: list) -> list:
     """For each URL asked for, its result (a dict) or None: paired by the result's ``url``
-    (scheme and host in any case, an empty path as ``/``), so a short or reordered answer
-    never puts a page's content under another URL; only an answer whose results name no URL
-    at all is paired by position."""
-    from urllib.parse import urlsplit
+    as the same page however it is written (http or https, the host in any case or as IDNA,
+    a default port, percent-escapes, a trailing slash), so a short or reordered answer never
+    puts a page's content under another URL; only an answer whose results name no URL at
+    all is paired by position."""
+    from urllib.parse import unquote, urlsplit
 
     def key(url):
         try:
             parts = urlsplit(url.strip())
+            host = (parts.hostname or "").lower()
+            port = parts.port
         except ValueError:
             return url
-        return (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", parts.query)
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            pass
+        return (host, None if port in (80, 443) else port, unquote(parts.path).rstrip("/"), parts.query)
 
     pages = [r for r in results if isinstance(r, dict)]
     named = {}

@@ -25,7 +25,7 @@ MAX_NAMELESS = 5
 #: Efforts whose runs take long enough to be worth running in the background when streamed.
 LONG_EFFORTS = {"medium", "high", "xhigh"}
 
-_SEQUENCE = re.compile(r'"sequence_number"\s*:\s*(-?\d+)')
+_SEQUENCE = re.compile(r'"sequence_number"\s*:\s*(\d{1,15})[,}\s]')
 _TYPE = re.compile(r'"type"\s*:\s*"([^"]+)"')
 
 
@@ -40,7 +40,8 @@ def is_long_effort(effort) -> bool:
 
 
 def sequence_of(event: Event):
-    """An event's ``sequence_number`` (read without decoding the whole event), or None."""
+    """An event's ``sequence_number`` (read without decoding the whole event), or None: a
+    negative one, or one past 15 digits (2**63, 10**400), is no cursor to resume after."""
     m = _SEQUENCE.search(event.data)
     return int(m.group(1)) if m else None
 

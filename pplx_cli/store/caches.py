@@ -7,7 +7,8 @@ import os
 import re
 from pathlib import Path
 
-from pplx_cli.store.config import xdg_dir
+from pplx_cli.errors import redact
+from pplx_cli.store.paths import xdg_dir
 
 
 def _model_cache_path(env) -> Path:
@@ -30,7 +31,8 @@ def plain_ids(ids) -> list:
     deduplicated, at most MAX_CACHED_MODELS: what may reach a shell's command line."""
     out = []
     for value in ids:
-        if isinstance(value, str) and _PLAIN_ID.fullmatch(value) and not value.startswith("-") and value not in out:
+        if (isinstance(value, str) and _PLAIN_ID.fullmatch(value) and not value.startswith("-") and value not in out
+                and redact(value) == value):  # never the key, whatever a server calls a model
             out.append(value)
             if len(out) >= MAX_CACHED_MODELS:
                 break

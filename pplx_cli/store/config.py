@@ -9,6 +9,8 @@ import stat
 from pathlib import Path
 
 from pplx_cli.errors import AuthError, ConfigError, UsageError
+from pplx_cli.store.keys import read_perplexity_credentials, run_key_command
+from pplx_cli.store.paths import config_path, perplexity_credentials_path
 from pplx_cli.wire.client import shown_url
 
 DEFAULT_BASE_URL = "https://api.perplexity.ai"
@@ -58,28 +60,9 @@ TYPES = {
 CHOICES = {"reasoning": ("hide", "show", "stderr"), "citations": ("keep", "strip"), "stream_mode": ("full", "concise"), "api": ("agent", "chat", "auto"), "meta_style": ("auto", "json", "summary")}
 
 
-def xdg_dir(kind: str, env) -> Path:
-    """``$XDG_<KIND>_HOME`` or its default under the home directory."""
-    defaults = {"CONFIG": ".config", "CACHE": ".cache", "DATA": ".local/share"}
-    value = env.get(f"XDG_{kind}_HOME")
-    if value and os.path.isabs(value):
-        return Path(value)
-    return Path(env.get("HOME") or os.path.expanduser("~")) / defaults[kind]
-
-
-def history_path(env) -> str:
-    """Where the history database lives: PPLX_HISTORY, else under XDG_DATA_HOME."""
-    return env.get("PPLX_HISTORY") or str(xdg_dir("DATA", env) / "pplx" / "history.db")
-
-
 def new_cid() -> str:
     """A new conversation id (here, not in history.py, so that sqlite3 is imported only to record)."""
     return os.urandom(6).hex()
-
-
-def config_path(env) -> Path:
-    """Where the config file is looked for."""
-    return xdg_dir("CONFIG", env) / "pplx" / "config.toml"
 
 
 def read_config(path: Path, warn) -> dict:
@@ -329,60 +312,22 @@ class Settings:
         return getattr(self, "source", None) or str(perplexity_credentials_path(self.env))
 
 
-#: Key commands already run in this process, and what they printed: a batch asks for the
-#: key once per line, and the command (a password manager's prompt, say) runs once.
-_KEY_COMMANDS = {}
+def register_known_keys(env):
+    """Register as secrets the keys that can be read without running anything (the key
+    variables, the config file's ``api_key``, Perplexity's credentials file), so that a
+    command that never asks for the key (``parse``, ``log``) cannot print one either. A key
+    command is never run for this; a broken config file is left for the command to report."""
+    from pplx_cli.errors import register_secret
 
-
-def run_key_command(command: str, source: str) -> str:
-    """The first line of a key command's stdout (``pass show`` prints the secret first); its
-    failure is an AuthError with the first line of its stderr (exit 3), in which whatever it
-    printed on stdout is redacted. Run once per process."""
-    if command not in _KEY_COMMANDS:
-        _KEY_COMMANDS[command] = _run_key_command(command, source)
-    return _KEY_COMMANDS[command]
-
-
-def _run_key_command(command: str, source: str) -> str:
-    import subprocess
-
+    for var in ENV["api_key"]:
+        if env.get(var):
+            register_secret(env[var].strip())
     try:
-        done = subprocess.run(command, shell=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=120)
-    except subprocess.TimeoutExpired:
-        raise AuthError(f"the key command ({source}) did not finish within 120 s") from None
-    except OSError as e:
-        raise AuthError(f"the key command ({source}) could not run: {e.strerror}") from None
-    if done.returncode != 0:
-        from pplx_cli.errors import redact, register_secret
-
-        for line in done.stdout.decode("utf-8", "replace").splitlines():  # a key it printed before failing
-            register_secret(line.strip())
-        first = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise AuthError(f"the key command ({source}) failed with status {done.returncode}"
-                        + (f": {redact(first[0])[:200]}" if first else ""))
-    lines = done.stdout.decode("utf-8", "replace").splitlines()
-    return lines[0] if lines else ""
-
-
-def perplexity_credentials_path(env) -> Path:
-    """Where Perplexity's own CLI keeps the key its ``pplx auth login`` stores."""
-    return xdg_dir("CONFIG", env) / "perplexity" / "credentials.json"
-
-
-def read_perplexity_credentials(env):
-    """The key in Perplexity's own CLI's credentials file, or None (missing or unreadable:
-    it is a last resort, never an error)."""
-    import json
-
-    try:
-        data = json.loads(perplexity_credentials_path(env).read_text("utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    for name in ("api_key", "apiKey", "key"):
-        if isinstance(data.get(name), str) and data[name].strip():
-            return data[name]
-    return None
-
-
+        config = read_config(config_path(env), lambda message: None)
+    except ConfigError:
+        config = {}
+    if isinstance(config.get("api_key"), str):
+        register_secret(config["api_key"].strip())
+    stored = read_perplexity_credentials(env)
+    if stored:
+        register_secret(stored.strip())

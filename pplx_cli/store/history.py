@@ -15,9 +15,8 @@ import sqlite3
 from datetime import datetime, timezone
 
 from pplx_cli import jsonsafe
-from pplx_cli.store.config import history_path, new_cid  # noqa: F401  (part of this module's interface)
 from pplx_cli.errors import redact
-from pplx_cli.numbers import number, whole
+from pplx_cli.numbers import nonnegative, number, whole
 from pplx_cli.store.schema import FTS, MIGRATIONS, SCHEMA_VERSION, _statements
 
 #: How long a writer waits for another process's transaction, in milliseconds.
@@ -142,15 +141,16 @@ class History:
             "duration": number(fields.get("duration")),
             "exit_status": fields.get("exit_status"),
             "error": redact(str(fields["error"])) if fields.get("error") else None,
-            "cost": number(cost.get("total_cost")),
+            "cost": nonnegative(cost.get("total_cost")),
             "prompt_tokens": whole(usage.get("prompt_tokens")),
             "completion_tokens": whole(usage.get("completion_tokens")),
             "kind": fields.get("kind") or "answer",
             "cost_estimated": 1 if cost.get("estimated") is True else 0,
             "batch": fields.get("batch"),
         }
-        # SQLite stores UTF-8: a lone surrogate (JSON can carry one) becomes '?'
-        row = {k: v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else v for k, v in row.items()}
+        # every text column redacted (a server may put the key in the model's name too); SQLite
+        # stores UTF-8: a lone surrogate (JSON can carry one) becomes '?'
+        row = {k: redact(v).encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else v for k, v in row.items()}
         names = ", ".join(row)
         marks = ", ".join(f":{k}" for k in row)
         try:
