@@ -135,7 +135,7 @@ def test_the_progress_line_shows_the_phase_on_a_terminal_and_is_gone_before_the_
 def test_the_progress_line_never_reaches_a_pipe_or_a_quiet_terminal(api, home):
     from tests.test_hostile import run_in_pty
 
-    api.add(AGENT, AgentRun(delay=0.4))
+    api.add(AGENT, AgentRun(delay=0.1))  # some 1.5 s: longer than the line waits to show itself
     piped = run_cli(api, "stream", "q", "--meta-style", "json")
     assert piped.returncode == 0 and b"\x1b" not in piped.stderr and b"searching" not in piped.stderr
     json.loads(piped.stderr)

@@ -40,7 +40,7 @@ def _client(p, record):
     """A client for the current connection settings (--base-url, PPLX_BASE_URL, config, the
     default): today's key goes only where today's settings say. A run this machine started on
     another base URL is refused with one line naming both, unless --base-url names it."""
-    from pplx_cli.wire.client import shown_url
+    from pplx_cli.wire.urls import shown_url
 
     client, settings = make_client(p)
     started_on = (record or {}).get("base_url")

@@ -11,7 +11,7 @@ from pathlib import Path
 from pplx_cli.errors import AuthError, ConfigError, UsageError
 from pplx_cli.store.keys import read_perplexity_credentials, run_key_command
 from pplx_cli.store.paths import config_path, perplexity_credentials_path
-from pplx_cli.wire.client import shown_url
+from pplx_cli.wire.urls import shown_url
 
 DEFAULT_BASE_URL = "https://api.perplexity.ai"
 #: The longest idle timeout (a day): the socket layer refuses larger ones, and nan/inf are no timeout.

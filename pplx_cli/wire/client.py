@@ -22,6 +22,7 @@ from pplx_cli.errors import (
     register_secret,
 )
 from pplx_cli.errors import redacted
+from pplx_cli.wire.urls import shown_url
 from pplx_cli.wire.bodies import AGENT_API_ERRORS, describe_body, read_limited
 from pplx_cli.wire.retrying import backoff, retry_wait
 
@@ -297,10 +298,3 @@ def _reason(exc) -> str:
     return (words or text)[:200]
 
 
-def shown_url(url: str) -> str:
-    """The URL as pplx shows it: any user and password replaced by ``[redacted]``."""
-    at = url.find("@", url.find("//") + 2)
-    slash = url.find("/", url.find("//") + 2)
-    if at < 0 or (0 <= slash < at):
-        return url
-    return url[:url.find("//") + 2] + "[redacted]" + url[at:]
