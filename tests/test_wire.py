@@ -203,3 +203,27 @@ def test_a_batch_over_https_makes_one_handshake_per_connection(tls_api, home, ce
     assert result.returncode == 0, result.stderr
     assert len(tls_api.requests) == 12
     assert tls_api.handshakes == tls_api.connections <= 3
+
+
+def test_requests_is_imported_without_a_character_set_detector():
+    """pplx_cli.wire.library hides charset_normalizer and chardet while requests is imported
+    (about 8 ms of every process that sends): pinned here, because it relies on how requests
+    resolves its detector. None is imported, requests says nothing about it (even with
+    warnings as errors), Response.apparent_encoding falls back to UTF-8, and the detectors
+    stay importable for anyone else."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pplx_cli.wire import client\n"
+        "print(sorted(m for m in ('charset_normalizer', 'chardet') if sys.modules.get(m)))\n"
+        "import requests\n"
+        "r = requests.Response(); r._content = b'caf\\xc3\\xa9'\n"
+        "print(r.apparent_encoding, r.text)\n"
+        "import importlib.util\n"
+        "print(importlib.util.find_spec('charset_normalizer') is not None)\n"
+    )
+    done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stderr == ""
+    assert done.stdout.splitlines() == ["[]", "utf-8 café", "True"]

@@ -24,7 +24,10 @@ def _exchange(mode, words, p):
     _check_output_options(mode, p)
     _note_misread_continuation(words, p)
     prompt, p = _prompt_and_attachments(words, p)
+    from pplx_cli.output.streams import let_go_of_stdout
+
     exchange = make_exchange(mode, prompt, p, warn=warn, note=note, err=sys.stderr)
+    exchange.answered = let_go_of_stdout  # the reader has the answer before the history is written
     if p.get("dry_run"):
         from pplx_cli.output.stdio import stdout
 
@@ -35,24 +38,33 @@ def _exchange(mode, words, p):
 def _prompt_and_attachments(words, p):
     """The prompt, and the attachments read and checked; with '-a -' the prompt is the
     arguments and stdin is the attachment."""
-    from pplx_cli.runs.attachments import read_attachments
     from pplx_cli.errors import UsageError
 
     specs = p.get("attach") or ()
+    if not specs:  # no -a: the attachments' module (hashlib, mimetypes) is not needed
+        return _prompt(words), dict(p, attachments=[])
+    from pplx_cli.runs.attachments import read_attachments
+
     if "-" in specs:
         if not words or list(words) == ["-"] or sys.stdin is None or sys.stdin.isatty():
             raise UsageError("'-a -' reads the attachment from piped stdin: give the prompt as arguments")
         prompt = read_prompt(words, stdin=False)
         return prompt, dict(p, attachments=read_attachments(specs, stdin=sys.stdin.buffer))
+    return _prompt(words), dict(p, attachments=read_attachments(specs))
+
+
+def _prompt(words) -> str:
+    """The prompt from the words and stdin; an empty one names the words read as options."""
+    from pplx_cli.errors import UsageError
+
     try:
-        prompt = read_prompt(words)
+        return read_prompt(words)
     except UsageError as e:
         taken = _options_given()
         if e.message.startswith("no prompt") and taken:  # 'pplx ask -c -v' meant as words, say
             raise UsageError(f"{e.message}; these words were read as options: {', '.join(taken)} "
                              "(quote the prompt, or put -- before it)") from None
         raise
-    return prompt, dict(p, attachments=read_attachments(specs))
 
 
 #: Options that make a follow-up: typed among the prompt's words, they are easy to miss.

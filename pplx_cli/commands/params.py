@@ -4,18 +4,16 @@ Nothing below commands/ takes a dict of options: each command calls these with i
 arguments and hands the values down.
 """
 
-from dataclasses import fields
-
 from pplx_cli.choices import Background, Connection, Conversation, Request
 
 
 def _build(cls, p: dict):
     """``cls`` from the keys of ``p`` that are its fields (lists as tuples: the values are frozen)."""
     values = {}
-    for field in fields(cls):
-        if field.name in p and p[field.name] is not None:
-            value = p[field.name]
-            values[field.name] = tuple(value) if isinstance(value, list) else value
+    for name in cls._fields:
+        if name in p and p[name] is not None:
+            value = p[name]
+            values[name] = tuple(value) if isinstance(value, list) else value
     return cls(**values)
 
 
@@ -28,9 +26,7 @@ def connection(p: dict) -> Connection:
                   "pplx never skips certificate verification")
     values = _build(Connection, p)
     if p.get("insecure"):
-        from dataclasses import replace
-
-        values = replace(values, allow_http=True)
+        values = values._replace(allow_http=True)
     return values
 
 

@@ -38,6 +38,27 @@ def guard_standard_streams():
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
 
 
+def let_go_of_stdout():
+    """The answer is out: flush standard output and close it (/dev/null takes descriptor 1),
+    so a reader waiting for its end (``$(pplx ask q)``, ``| wc``) has it now, not after the
+    history is written and the process has left. A write that fails here fails as any write
+    to stdout does (a closed pipe, or the one ``cannot write to stdout`` error)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise write_error(e) from None
+    try:
+        if sys.stdout.fileno() != 1:
+            return  # stdout is not the process's descriptor 1 (a test runner's buffer): nothing to let go of
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        return  # stdout stays open until the process leaves, as it always did
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+
 def write_error(exc: OSError):
     """The WriteError for a failed write to stdout."""
     from pplx_cli.errors import WriteError

@@ -97,6 +97,7 @@ class Exchange(Conversations, BackgroundRuns):
         self.batch_id = None
         self._sleep = time.sleep
         self.log_exchange = True
+        self.answered = None  # called once the answer is written, before the history (pplx ask lets go of stdout)
         if self.log or self.conversation.cid or self.conversation.continue_:  # `stream --raw -c` continues too
             self._resolve_conversation()
 
@@ -281,6 +282,8 @@ class Exchange(Conversations, BackgroundRuns):
         status, error = int(ExitCode.OK), None
         try:
             writer = run() or writer
+            if self.answered is not None:
+                self.answered()
         except (DryRun, NotSent, UsageError):
             self.log_exchange = False  # nothing was sent (a usage error is found before sending): nothing to record
             raise

@@ -5,8 +5,7 @@ bodies summarised in one line. Nothing here writes or knows a command."""
 import http.client
 import re
 
-import requests
-import urllib3
+from pplx_cli.wire.library import requests, urllib3
 
 from pplx_cli import jsonsafe
 from pplx_cli.errors import APIError, NetworkError, StreamError, redact

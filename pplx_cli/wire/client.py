@@ -7,8 +7,7 @@ stream it is given, with the key redacted.
 import re
 import time
 
-import requests
-import urllib3
+from pplx_cli.wire.library import requests, urllib3
 
 from pplx_cli import __version__
 from pplx_cli.errors import (
