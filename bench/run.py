@@ -479,7 +479,10 @@ def latency_row(label, peers, lat, framing):
 
 
 def print_table(title, peers, results):
-    header = ["figure", "pplx"] + [f"{n} (pplx ratio)" for n in peers if n != "pplx"]
+    if peers and peers[0] == "figure":  # a table that names its own columns
+        header = list(peers)
+    else:
+        header = ["figure", "pplx"] + [f"{n} (pplx ratio)" for n in peers if n != "pplx"]
     print(f"{title}\n")
     print("| " + " | ".join(header) + " | goal | met |")
     print("|" + "---|" * (len(header) + 2))
@@ -492,8 +495,9 @@ def print_table(title, peers, results):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs per timing (median taken)")
-    parser.add_argument("--only", choices=("chat", "agent", "embed", "batch", "tls"),
-                        help="only one table: chat completions, Agent API, embed, batch, or connections over HTTPS")
+    parser.add_argument("--only", choices=("chat", "agent", "embed", "batch", "tls", "speed"),
+                        help="only one table: chat completions, Agent API, embed, batch, connections over HTTPS, "
+                             "or where people wait (issue 20's figures, CPU beside wall time)")
     parser.add_argument("--pplx", metavar="SRC", type=Path, default=ROOT,
                         help="install pplx from this source tree instead of the working tree")
     args = parser.parse_args()
@@ -513,6 +517,7 @@ def main():
     tables = []
     with timed(FakeAPI()) as api:
         b = Bench(api, args.runs)
+        print(f"load average at the start: {open('/proc/loadavg').read().split()[:3]}")
         print(f"machine: {os.uname().machine}, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
               f"{args.runs} runs per timing; pplx-cli {versions.get('pplx-cli', '?')}, requests {versions.get('requests', '?')}, "
               f"perplexityai {versions.get('perplexityai', 'not installed')}; chat peers: {', '.join(b.peers)}; "
@@ -527,6 +532,11 @@ def main():
         if args.only in (None, "batch"):
             peers, rows = batch_figures(b, max(1, args.runs // 3))
             tables.append(("Batch (pplx batch -j 16 < 400 prompts)", peers, rows))
+        if args.only in (None, "speed"):
+            from bench.speed import speed_figures
+
+            header, rows = speed_figures(b, args.runs)
+            tables.append(("Where people wait: pplx beside its reference, CPU ms (wall ms), medians", header, rows))
     if args.only in (None, "tls"):
         from bench.tls import tls_figures
 
@@ -535,7 +545,7 @@ def main():
 
     for title, peers, results in tables:
         print_table(title, peers, results)
-    print(f"({time.monotonic() - started:.0f} s)")
+    print(f"({time.monotonic() - started:.0f} s; load average at the end: {open('/proc/loadavg').read().split()[:3]})")
     shutil.rmtree(b.home, ignore_errors=True)
     return 0 if all(met for _, _, results in tables for _, _, met in results) else 1
 

@@ -151,6 +151,8 @@ _SECRETS = []
 #: The secrets as registered (without the variants derived from them): what a stream holds
 #: back the start of (see StreamRedactor).
 _WHOLE = []
+#: The first characters of the secrets: a text that has none of them holds no secret.
+_FIRSTS = []
 
 
 def register_secret(secret: str):
@@ -162,6 +164,7 @@ def register_secret(secret: str):
         rest = secret[len("pplx-"):] if secret.startswith("pplx-") else ""
         if len(rest) >= 12 and rest not in _SECRETS:  # the key without its prefix is the key all the same
             _SECRETS.append(rest)
+        _FIRSTS[:] = sorted({s[0] for s in _SECRETS})
 
 
 def redact(text: str) -> str:
@@ -171,6 +174,8 @@ def redact(text: str) -> str:
     somewhere holds it: callers redact before they cut, and this catches one that did not.
     """
     for secret in _SECRETS:
+        if secret[0] not in text:
+            continue  # the usual case, found by one scan for one character
         if secret in text:
             text = text.replace(secret, "[redacted]")
         head = secret[:PARTIAL]
@@ -207,9 +212,14 @@ class StreamRedactor:
 
     def feed(self, text: str) -> str:
         """What can be written now, redacted."""
-        if not _SECRETS:
-            return text  # no key in use: nothing to hold back (and nothing to pay per piece)
-        text = self.held + text
+        if self.held:
+            text = self.held + text
+        else:
+            for first in _FIRSTS:
+                if first in text:
+                    break
+            else:
+                return text  # no secret can start here: nothing to redact or hold back (most deltas)
         cut = _possible_start(text)
         self.held = text[cut:]
         return redact(text[:cut])

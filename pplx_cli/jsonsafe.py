@@ -27,6 +27,27 @@ def _no_constant(name):
 _decode = json.JSONDecoder(parse_constant=_no_constant).decode
 
 
+_raw_decode = json.JSONDecoder(parse_constant=_no_constant).raw_decode
+
+
+def decode(text: str):
+    """Parse a JSON text (str): ``loads`` without its checks, for the hot path of a stream
+    (too deep is a ValueError all the same). A text with no space around its value (every
+    event the service sends) skips the decoder's two whitespace scans."""
+    try:
+        obj, end = _raw_decode(text)
+        if end == len(text):
+            return obj
+    except ValueError:  # leading space, or not JSON: decode() says which
+        pass
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    try:
+        return _decode(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def loads(text):
     """Parse JSON (str or bytes); NaN and Infinity become None; too deep is a ValueError."""
     if isinstance(text, (bytes, bytearray)):

@@ -22,7 +22,7 @@ from typing import Iterable, Iterator
 
 from pplx_cli.errors import APIError, StreamIncomplete
 from pplx_cli.dialects.pieces import ANSWER, META, REASONING, TEXT, Dialect, Piece, loads_event, typed_meta
-from pplx_cli.jsonsafe import as_text
+from pplx_cli.jsonsafe import as_text, decode
 from pplx_cli.wire.bodies import error_message
 from pplx_cli.wire.sse import Event
 
@@ -117,12 +117,14 @@ class AgentDialect(Dialect):
         if not isinstance(full, str) or not full:
             return []
         key = self._key(item_id)
-        printed = "".join(self.emitted.get(key, ()))
+        parts = self.emitted.get(key, ())
+        printed = _prefix_length(full, parts)  # compared part by part: a long answer is not joined again
         self.emitted[key] = [full]
-        if full == printed:
-            return []
-        if full.startswith(printed):
-            return [Piece(TEXT, full[len(printed):])]
+        if printed == len(full):
+            return [Piece(ANSWER, full)] if len(self.emitted) == 1 else []  # the answer kept is the one string
+        if printed is not None:
+            return [Piece(TEXT, full[printed:])]
+        printed = "".join(parts)
         # what was printed cannot be taken back: the complete answer follows it, and the
         # answer kept (history, -c) is the complete one alone
         answer = "".join("".join(parts) for parts in self.emitted.values())
@@ -134,45 +136,70 @@ class AgentDialect(Dialect):
     def iter_stream(self, events: Iterable[Event]) -> Iterator[Piece]:
         """Yield the pieces of an Agent API event stream."""
         yield Piece(META, {"api": self.name})
+        emitted = self.emitted
         for event in events:
             self.events += 1
-            if event.data == "[DONE]":  # not sent by the Agent API, but harmless
+            data = event.data
+            if data == "[DONE]":  # not sent by the Agent API, but harmless
                 break
-            obj, bad = loads_event(event, self.events)
-            if bad:
-                yield bad
-                continue
-            kind = obj.get("type") if isinstance(obj.get("type"), str) else event.type
-            if kind == "response.output_text.delta":
+            try:  # the usual event, decoded here; anything else is loads_event's to judge
+                obj = decode(data)
+            except ValueError:
+                obj = None
+            if type(obj) is not dict:
+                obj, bad = loads_event(event, self.events)
+                if bad:
+                    yield bad
+                    continue
+            kind = obj.get("type")
+            if type(kind) is not str:
+                kind = event.type
+            if kind == "response.output_text.delta":  # most events: kept short
                 delta = obj.get("delta")
-                if isinstance(delta, str):
+                if type(delta) is str:
                     if delta:
-                        yield self._delta(obj.get("item_id"), delta)
+                        item = obj.get("item_id")
+                        parts = emitted.get(item) if type(item) is str else None
+                        if parts is None:
+                            yield self._delta(item, delta)
+                        else:
+                            parts.append(delta)
+                            yield Piece(TEXT, delta)
                 elif delta is not None:
                     self.note_malformed("text delta")
-            elif kind == "response.output_text.done":
-                yield from self._complete_text(obj.get("item_id"), obj.get("text"))
-            elif kind.startswith("response.reasoning."):
-                yield from self._reasoning(kind, obj)
-            elif kind == "response.output_item.done":
-                yield from self._item(obj.get("item"))
-            elif kind in ("response.created", "response.in_progress", "response.queued"):
-                response = obj.get("response")
-                if isinstance(response, dict):
-                    yield Piece(META, self._response_meta(response, final=False))
-            elif kind in TERMINAL_EVENTS:
-                self.complete = True
-                response = obj.get("response") if isinstance(obj.get("response"), dict) else obj
-                yield from self._final(response, kind.rpartition(".")[2])
+                if self.malformed is not None:
+                    yield from self.warning()
+                event = data = obj = None  # not held while the next event is read: a large one is held once
+                continue
+            yield from self._event(kind, obj)
+            event = data = obj = None
+            if self.complete:
                 return
-            elif kind == "error" or (obj.get("error") and not kind.startswith("response.")):
-                # in a flat error event ({"type": "error", "message", "code"}) the type is the event's, not the error's
-                raise APIError(error_message({k: v for k, v in obj.items() if k not in ("type", "sequence_number")}))
-            elif kind not in IGNORED_EVENTS:
-                self.unknown[kind] = self.unknown.get(kind, 0) + 1
             yield from self.warning()
         if not self.complete:
             raise StreamIncomplete(f"the stream ended before its final event after {self.events} events", events=self.events)
+
+    def _event(self, kind: str, obj: dict):
+        """The pieces of an event other than a text delta; the final event sets ``complete``."""
+        if kind == "response.output_text.done":
+            yield from self._complete_text(obj.get("item_id"), obj.get("text"))
+        elif kind.startswith("response.reasoning."):
+            yield from self._reasoning(kind, obj)
+        elif kind == "response.output_item.done":
+            yield from self._item(obj.get("item"))
+        elif kind in ("response.created", "response.in_progress", "response.queued"):
+            response = obj.get("response")
+            if isinstance(response, dict):
+                yield Piece(META, self._response_meta(response, final=False))
+        elif kind in TERMINAL_EVENTS:
+            self.complete = True
+            response = obj.get("response") if isinstance(obj.get("response"), dict) else obj
+            yield from self._final(response, kind.rpartition(".")[2])
+        elif kind == "error" or (obj.get("error") and not kind.startswith("response.")):
+            # in a flat error event ({"type": "error", "message", "code"}) the type is the event's, not the error's
+            raise APIError(error_message({k: v for k, v in obj.items() if k not in ("type", "sequence_number")}))
+        elif kind not in IGNORED_EVENTS:
+            self.unknown[kind] = self.unknown.get(kind, 0) + 1
 
     def _item(self, item) -> list:
         """The pieces of a finished output item."""
@@ -332,6 +359,16 @@ def _by_id(result):
     if isinstance(key, (int, float)) and not isinstance(key, bool):
         return (0, key)
     return (1, 0)
+
+
+def _prefix_length(full: str, parts) -> int:
+    """len of the text ``parts`` make when it is a start of ``full`` (their join, unjoined); else None."""
+    at = 0
+    for part in parts:
+        if not full.startswith(part, at):
+            return None
+        at += len(part)
+    return at
 
 
 def _message_text(item) -> str:

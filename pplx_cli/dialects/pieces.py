@@ -32,7 +32,8 @@ META = "meta"
 BAD = "bad"
 WARNING = "warning"
 #: The complete answer, when what was printed cannot be (deltas were lost mid-stream): the
-#: answer to keep for the history and a follow-up; nothing is printed for it.
+#: answer to keep for the history and a follow-up; nothing is printed for it. Also sent when
+#: the complete text equals what was printed, so that one string stands for the deltas.
 ANSWER = "answer"
 #: Where a long run is (a chat deep-research progress chunk): only the status line shows it.
 PROGRESS = "progress"

@@ -131,19 +131,10 @@ class AnswerWriter:
     def write(self, piece):
         """Write one piece."""
         kind, value = piece
-        if kind == TEXT:
-            if not self.out_terminal:
-                self.stop_status()  # gone when the answer starts
-            elif self.status is not None and not self.wrote_text:
-                self.status.show("writing")  # on the same terminal: gone with the first byte written
+        if kind == TEXT:  # most pieces: what only the first or one after reasoning needs is set apart
+            if not self.wrote_text or self.reasoning_open or self.reasoning_redactor.held:
+                self._text_begins()
             self._keep(self.text, value)
-            self._end_reasoning()
-            if self.reasoning_open:  # reasoning on stderr ends with its own newline before the answer
-                self._err(b"\n")
-                self.reasoning_open = False
-            if self.reasoning_on_stdout and not self.wrote_text:
-                self._write(b"\n" if self.last == b"\n" else b"\n\n")
-            self.wrote_text = True
             if self.stripper is not None:
                 value = self.stripper.feed(value)
             self._text_out(value)
@@ -178,6 +169,20 @@ class AnswerWriter:
             self.text[:] = [value]
         elif kind == PROGRESS and self.status is not None:
             self.status.show(value)
+
+    def _text_begins(self):
+        """Answer text follows: the progress line goes, reasoning held back or left open ends."""
+        if not self.out_terminal:
+            self.stop_status()  # gone when the answer starts
+        elif self.status is not None and not self.wrote_text:
+            self.status.show("writing")  # on the same terminal: gone with the first byte written
+        self._end_reasoning()
+        if self.reasoning_open:  # reasoning on stderr ends with its own newline before the answer
+            self._err(b"\n")
+            self.reasoning_open = False
+        if self.reasoning_on_stdout and not self.wrote_text:
+            self._write(b"\n" if self.last == b"\n" else b"\n\n")
+        self.wrote_text = True
 
     def _end_reasoning(self):
         """Reasoning is over (the answer begins, or the response ends): what it held back as

@@ -17,6 +17,8 @@ from pplx_cli.errors import StreamError
 BOM = b"\xef\xbb\xbf"
 #: The largest line or event accepted: past it the stream is an error, not an out-of-memory.
 MAX_EVENT_BYTES = 64 * 1024 * 1024
+#: A data line longer than this is read through a view rather than sliced (a copy).
+_LARGE = 64 * 1024
 
 
 class Event(NamedTuple):
@@ -56,8 +58,7 @@ def iter_line_batches(chunks: Iterable[bytes], max_line: int = MAX_EVENT_BYTES) 
     it can only belong to an event that was never dispatched. Lists rather than single
     lines keep the per-line cost of a long stream down.
     """
-    parts = []  # pieces of the line still open
-    size = 0
+    parts = None  # the line still open: bytes, then a bytearray once a second piece comes
     skip_lf = False
     for chunk in chunks:
         if not chunk:
@@ -72,27 +73,48 @@ def iter_line_batches(chunks: Iterable[bytes], max_line: int = MAX_EVENT_BYTES) 
             skip_lf = chunk[-1:] == b"\r"
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         if b"\n" not in chunk:
-            parts.append(chunk)
-            size += len(chunk)
-            if size > max_line:
-                raise _too_large(size, max_line)
+            if parts is None:
+                parts = chunk
+            else:  # grown in place: a long line is never held twice (pieces and their join)
+                if not isinstance(parts, bytearray):
+                    parts = bytearray(parts)
+                parts += chunk
+            if len(parts) > max_line:
+                raise _too_large(len(parts), max_line)
             continue
         lines = chunk.split(b"\n")
+        chunk = None
         tail = lines.pop()
-        if parts:
-            parts.append(lines[0])
-            lines[0] = b"".join(parts)
+        if parts is not None:
+            if not isinstance(parts, bytearray):
+                parts = bytearray(parts)
+            parts += lines[0]
+            lines[0], parts = (parts if len(parts) > _LARGE else bytes(parts)), None
             if len(lines[0]) > max_line:
                 raise _too_large(len(lines[0]), max_line)
-        yield lines
-        parts = [tail] if tail else []
-        size = len(tail)
+            if len(lines[0]) > _LARGE:  # alone in its batch, so that its reader can let go of it
+                yield [lines.pop(0)]
+        if lines:
+            yield lines
+        lines = None
+        parts = tail or None
 
 
 def iter_lines(chunks: Iterable[bytes], max_line: int = MAX_EVENT_BYTES) -> Iterator[bytes]:
     """Yield each complete line as bytes, without its line end (see iter_line_batches)."""
     for batch in iter_line_batches(chunks, max_line):
         yield from batch
+
+
+#: Event type names seen, by their bytes: a stream names a few types thousands of times.
+_TYPES = {}
+
+
+def _type_name(value) -> str:
+    name = bytes(value).decode("utf-8", "replace")
+    if len(_TYPES) < 256:
+        _TYPES[bytes(value)] = name
+    return name
 
 
 def iter_events(lines: Iterable[bytes], max_event: int = MAX_EVENT_BYTES) -> Iterator[Event]:
@@ -112,15 +134,25 @@ def _iter_events_of_batches(batches, max_event: int = MAX_EVENT_BYTES) -> Iterat
         for line in batch:
             if not line:
                 if data is not None:
-                    yield Event(event_type or "message", data.decode("utf-8", "replace"), last_id)
-                    data = None
+                    event = Event(event_type or "message", str(data, "utf-8", "replace"), last_id)
+                    data = value = None  # the bytes go before the event is handed on: a large event is held once
                     size = 0
+                    yield event
+                    event = None
                 event_type = ""
                 continue
-            if line[:5] == b"data:":
-                value = line[5:]
-                if value[:1] == b" ":
-                    value = value[1:]
+            if line.startswith(b"event: "):  # the usual two lines of an event first, each in one step
+                value = line[7:]
+                event_type = (_TYPES.get(value) if type(value) is bytes else None) or _type_name(value)
+                continue
+            if line.startswith(b"data:"):
+                if len(line) > _LARGE:  # a view, not a copy of a large line (decoded by str() as it is)
+                    value = memoryview(line)[6 if line[5:6] == b" " else 5:]
+                    if type(batch) is list and len(batch) == 1:
+                        batch.clear()  # alone in its batch: only the view holds it, until the event is made
+                    line = None
+                else:
+                    value = line[6:] if line[5:6] == b" " else line[5:]
             elif line[:1] == b":":
                 continue  # a comment, e.g. a keep-alive ping
             else:
@@ -128,7 +160,7 @@ def _iter_events_of_batches(batches, max_event: int = MAX_EVENT_BYTES) -> Iterat
                 if value[:1] == b" ":
                     value = value[1:]
                 if field == b"event":
-                    event_type = value.decode("utf-8", "replace")
+                    event_type = _type_name(value)
                     continue
                 if field == b"id":
                     if b"\0" not in value:
