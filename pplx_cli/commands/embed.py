@@ -100,7 +100,8 @@ def _pieces(call, writer, answers, options, contextual):
     the requests) last."""
     from pplx_cli import jsonsafe
     from pplx_cli.dialects.pieces import META, Piece
-    from pplx_cli.runs.platform import FULL_DIMENSIONS, decode_embedding
+    from pplx_cli.dialects.embeddings import decode_embedding
+    from pplx_cli.runs.platform import FULL_DIMENSIONS
 
     encoding = options["encoding_format"]
     # how many numbers each vector must have: what was asked for, else the model's full size
