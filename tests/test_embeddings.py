@@ -1,14 +1,21 @@
-"""Embedding vectors decoded in one call give what the value-by-value decoding gave, with the
-same checks and errors (pplx_cli/dialects/embeddings.py)."""
+"""Embedding vectors decoded in one call, and written as JSON without a Python int per value,
+give what the value-by-value decoding and json.dumps gave, with the same checks and errors
+(pplx_cli/dialects/embeddings.py); ``pplx embed`` prints the same bytes as before."""
 
 import base64
+import json
+import os
 import random
+import subprocess
 
 import pytest
 from hypothesis import given, strategies as st
 
-from pplx_cli.dialects.embeddings import MAX_DIMENSIONS, decode_embedding
+from pplx_cli import jsonsafe
+from pplx_cli.dialects.embeddings import MAX_DIMENSIONS, decode_embedding, embedding_json
 from pplx_cli.errors import StreamError
+from tests.conftest import pplx_executable
+from tests.server import Reply
 
 EDGES = bytes([0x00, 0x01, 0x7F, 0x80, 0x81, 0xFE, 0xFF])
 
@@ -49,10 +56,25 @@ def test_one_call_decoding_is_the_value_by_value_decoding(raw):
         assert decode_embedding(b64(raw), "base64_binary") == bits_by_value(raw)
 
 
+@pytest.mark.parametrize("raw", list(vectors()), ids=lambda raw: f"{len(raw)}B:{raw[:4].hex()}")
+def test_the_json_text_is_json_dumps_of_the_value_by_value_decoding(raw):
+    assert embedding_json(b64(raw), "base64_int8", len(raw)) == json.dumps(int8_by_value(raw)).encode()
+    if len(raw) * 8 <= MAX_DIMENSIONS:
+        assert embedding_json(b64(raw), "base64_binary", len(raw) * 8) == json.dumps(bits_by_value(raw)).encode()
+
+
 @given(st.binary(max_size=1024))
 def test_any_bytes_decode_as_before(raw):
     assert decode_embedding(b64(raw), "base64_int8") == int8_by_value(raw)
     assert decode_embedding(b64(raw), "base64_binary") == bits_by_value(raw)
+    assert embedding_json(b64(raw), "base64_int8") == json.dumps(int8_by_value(raw)).encode()
+    assert embedding_json(b64(raw), "base64_binary") == json.dumps(bits_by_value(raw)).encode()
+
+
+def test_every_byte_alone_is_its_number():
+    for b in range(256):
+        assert embedding_json(b64(bytes([b])), "base64_int8") == f"[{b - 256 if b > 127 else b}]".encode()
+        assert embedding_json(b64(bytes([b])), "base64_binary") == json.dumps(bits_by_value(bytes([b]))).encode()
 
 
 def test_decoded_values_are_plain_ints():
@@ -62,6 +84,7 @@ def test_decoded_values_are_plain_ints():
 
 def test_an_empty_vector_is_empty_in_both_encodings():
     assert decode_embedding("", "base64_int8") == [] == decode_embedding("", "base64_binary")
+    assert embedding_json("", "base64_int8") == b"[]" == embedding_json("", "base64_binary")
 
 
 def test_binary_is_least_significant_bit_first():
@@ -90,11 +113,55 @@ def test_binary_is_least_significant_bit_first():
     ([1, 2, 3], "base64_int8", 2, "an embedding has 3 values, not the 2 asked for"),
 ])
 def test_errors_are_as_before(data, encoding, dimensions, message):
-    with pytest.raises(StreamError) as caught:
-        decode_embedding(data, encoding, dimensions)
-    assert caught.value.message == message
+    for decode in (decode_embedding, embedding_json):
+        with pytest.raises(StreamError) as caught:
+            decode(data, encoding, dimensions)
+        assert caught.value.message == message
 
 
 def test_a_list_of_finite_numbers_is_taken_as_it_is():
-    values = [1, -2.5, 0, 3e-5]
-    assert decode_embedding(values, "base64_int8", 4) is values
+    values = [1, -2.5, 0, 3e-5, 10**20, 1e300]
+    assert decode_embedding(values, "base64_int8", 6) is values
+    assert embedding_json(values, "base64_int8", 6) == json.dumps(values).encode() == b"[1, -2.5, 0, 3e-05, 100000000000000000000, 1e+300]"
+
+
+# ---- pplx embed: the same bytes as e13ff76 wrote, a jsonsafe.dumps of each line's dict ----
+
+
+def run_embed(api, *args, stdin=b""):
+    env = dict(os.environ, PPLX_BASE_URL=api.url)
+    result = subprocess.run([pplx_executable(), "embed", "--no-meta", *args], input=stdin, capture_output=True, env=env,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def before(lines) -> bytes:
+    """What pplx wrote before: one jsonsafe.dumps of each line's dict, newline-ended."""
+    return ("\n".join(jsonsafe.dumps(line) for line in lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("encoding", ["int8", "binary"])
+def test_pplx_embed_prints_the_same_bytes_as_before(api, home, encoding):
+    from tests.platform_server import expected_embedding
+
+    texts = [f"text {i}" for i in range(600)]
+    out = run_embed(api, "--dimensions", "256", "--encoding", encoding, stdin="".join(t + "\n" for t in texts).encode())
+    assert out == before({"index": i, "embedding": expected_embedding(t, 256, f"base64_{encoding}")} for i, t in enumerate(texts))
+
+
+def test_pplx_embed_contextual_prints_the_same_bytes_as_before(api, home):
+    from tests.platform_server import expected_contextualized_embedding
+
+    out = run_embed(api, "--contextual", "--dimensions", "128", stdin=b"a1\na2\n\nb1\n")
+    documents = [["a1", "a2"], ["b1"]]
+    assert out == before({"index": n, "document": d, "chunk": c, "embedding": expected_contextualized_embedding(documents[d], c, 128)}
+                         for n, (d, c) in enumerate([(0, 0), (0, 1), (1, 0)]))
+
+
+def test_pplx_embed_of_vectors_sent_as_numbers_prints_them_as_json_dumps_did(api, home):
+    vectors = [[0.5, -1, 1e-7, 3.0] * 32, [2**53, -0.0, 1.5e300, 7] * 32]
+    body = {"model": "pplx-embed-v1-0.6b", "data": [{"index": 1, "embedding": vectors[1]}, {"index": 0, "embedding": vectors[0]}]}
+    api.add("/v1/embeddings", Reply(parts=[json.dumps(body).encode()], headers={"Content-Type": "application/json"}, framing="length"))
+    out = run_embed(api, "--dimensions", "128", "one", "two")
+    assert out == before({"index": i, "embedding": v} for i, v in enumerate(vectors))

@@ -1,4 +1,5 @@
-"""Embedding vectors as the Embeddings API sends them: base64 text into numbers.
+"""Embedding vectors as the Embeddings API sends them: base64 text into numbers, or straight
+into the JSON text of the numbers.
 
 ``base64_int8`` is one signed byte per dimension. ``base64_binary`` is packed bits, one per
 dimension, least significant bit first within each byte: Perplexity's embeddings guide
@@ -7,7 +8,8 @@ A list of finite numbers is taken as it is.
 
 ``pplx embed`` of 100,000 lines at 256 dimensions is 25.6 million values: what is done per
 value is what the command costs. So a vector is decoded in one call (``array``,
-``int.from_bytes``), not value by value.
+``int.from_bytes``), and :func:`embedding_json` writes its JSON text with a few passes over
+its bytes in C, never making a Python int or string of each value.
 """
 
 import binascii
@@ -33,6 +35,19 @@ def decode_embedding(data, encoding: str, dimensions: int = None) -> list:
     if encoding == "base64_binary":
         return list(_bit_digits(raw).translate(_DIGIT_VALUES))
     return array("b", raw).tolist()
+
+
+def embedding_json(data, encoding: str, dimensions: int = None) -> bytes:
+    """The embedding as a JSON array, byte for byte ``jsonsafe.dumps(decode_embedding(...))``
+    (``", "`` between the numbers), with the same checks and errors."""
+    raw = _checked(data, encoding, dimensions)
+    if isinstance(raw, list):
+        from pplx_cli.jsonsafe import dumps
+
+        return dumps(raw).encode()
+    if encoding == "base64_binary":
+        return _json_array([_bit_digits(raw)], len(raw) * 8)
+    return _json_array([raw.translate(table) for table in _INT8_COLUMNS], len(raw))
 
 
 def _checked(data, encoding: str, dimensions):
@@ -81,3 +96,23 @@ def _bit_digits(raw: bytes) -> bytes:
 
 
 _DIGIT_VALUES = bytes.maketrans(b"01", b"\x00\x01")
+
+#: The text of each signed byte (-128 to 127) in four columns of one character each, short
+#: ones padded with NUL: column k's translation table gives byte b's k-th character.
+_INT8_TEXT = [str(b - 256 if b > 127 else b).encode() for b in range(256)]
+_INT8_COLUMNS = [bytes(text[k] if k < len(text) else 0 for text in _INT8_TEXT) for k in range(4)]
+
+
+def _json_array(columns: list, n: int) -> bytes:
+    """The JSON array of ``n`` numbers whose texts are given column by column
+    (``columns[k][i]`` is the k-th character of number i, NUL when number i is shorter): the
+    columns interleaved with ", " by slice assignment, then the padding deleted."""
+    width = len(columns) + 2
+    out = bytearray(width * n)
+    for k, column in enumerate(columns):
+        out[k::width] = column
+    out[width - 2::width] = b"," * n
+    out[width - 1::width] = b" " * n
+    if len(columns) > 1:
+        out = out.translate(None, b"\0")
+    return b"[" + out[:-2] + b"]"
