@@ -165,3 +165,50 @@ def test_pplx_embed_of_vectors_sent_as_numbers_prints_them_as_json_dumps_did(api
     api.add("/v1/embeddings", Reply(parts=[json.dumps(body).encode()], headers={"Content-Type": "application/json"}, framing="length"))
     out = run_embed(api, "--dimensions", "128", "one", "two")
     assert out == before({"index": i, "embedding": v} for i, v in enumerate(vectors))
+
+
+# ---- answers put in order by their index, in one pass ----
+
+
+def in_order_before(entries):
+    """e13ff76's ordering: the index of each position looked up in the list (quadratic)."""
+    from pplx_cli.numbers import whole
+
+    given = [e.get("index") for e in entries if isinstance(e, dict) and "index" in e]
+    if not given:
+        return list(entries)
+    indexes = [whole(e.get("index")) if isinstance(e, dict) else None for e in entries]
+    if sorted(i for i in indexes if i is not None) != list(range(len(entries))):
+        raise StreamError("refused")
+    return [entries[indexes.index(i)] for i in range(len(entries))]
+
+
+def index_cases():
+    rng = random.Random(7)
+    for n in (1, 2, 3, 512):
+        order = list(range(n))
+        rng.shuffle(order)
+        yield [{"index": i, "embedding": f"v{i}"} for i in order]
+        yield [{"index": float(i), "embedding": f"v{i}"} for i in order]  # 3.0 is index 3
+        yield [{"embedding": f"v{i}"} for i in order]  # no index at all: as they came
+    yield [{"index": 0}, {"index": 0}]
+    yield [{"index": 1}, {"index": 2}]
+    yield [{"index": 0}, {"index": True}]
+    yield [{"index": 0}, {"index": 1.5}]
+    yield [{"index": 0}, {"index": "1"}]
+    yield [{"index": 1}, "not an object", {"index": 0}]
+    yield [{"index": 1}, {"embedding": "none"}]
+    yield [{"index": 0}, {"index": 1}, {"index": 1}]
+
+
+@pytest.mark.parametrize("entries", list(index_cases()), ids=lambda e: f"{len(e)}:{str(e)[:30]}")
+def test_answers_are_put_in_order_as_before(entries):
+    from pplx_cli.commands.embed import _in_order
+
+    try:
+        expected = in_order_before(entries)
+    except StreamError:
+        with pytest.raises(StreamError, match="do not number its"):
+            _in_order(entries)
+    else:
+        assert _in_order(entries) == expected

@@ -148,7 +148,10 @@ def _in_order(entries: list) -> list:
     if sorted(i for i in indexes if i is not None) != list(range(len(entries))):
         raise StreamError(f"the Embeddings API's indexes {_shown(given)} do not number its {len(entries)} answers "
                           "0 to N-1 once each: the vectors cannot be paired with the texts")
-    return [entries[indexes.index(i)] for i in range(len(entries))]
+    ordered = [None] * len(entries)  # each of 0..N-1 once (checked above): a place for every entry
+    for entry, i in zip(entries, indexes):
+        ordered[i] = entry
+    return ordered
 
 
 def _shown(values) -> str:
