@@ -527,8 +527,11 @@ def main():
         if args.only in (None, "agent"):
             tables.append(("Agent API (pplx stream q --api agent --no-meta)", b.agent_peers, agent_figures(b, args.runs)))
         if args.only in (None, "embed"):
+            from bench.embed import embed_cpu_rows
+
             peers, rows = embed_figures(b, args.runs)
-            tables.append(("Embeddings (pplx embed --dimensions 256 < 10,000 lines)", peers, rows))
+            rows += embed_cpu_rows(peers, b.env, args.runs)
+            tables.append(("Embeddings (pplx embed --dimensions 256 --no-meta --no-log < lines)", peers, rows))
         if args.only in (None, "batch"):
             peers, rows = batch_figures(b, max(1, args.runs // 3))
             tables.append(("Batch (pplx batch -j 16 < 400 prompts)", peers, rows))

@@ -216,7 +216,7 @@ def unpackbits_little(raw: bytes) -> list:
 def test_binary_embeddings_decode_as_the_guide_unpacks_them():
     """docs.perplexity.ai/docs/embeddings/best-practices: base64_binary is "packed bits (1 bit
     per dimension, LSB first)", unpacked with ``bitorder="little"``: byte 0x01 is dimension 0."""
-    from pplx_cli.runs.platform import decode_embedding
+    from pplx_cli.dialects.embeddings import decode_embedding
 
     raw = bytes([0x01, 0x80, 0b00000110])
     assert decode_embedding(base64.b64encode(raw).decode(), "base64_binary") == [

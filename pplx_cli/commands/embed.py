@@ -97,10 +97,11 @@ def _answers(call, items, options, contextual):
 
 def _pieces(call, writer, answers, options, contextual):
     """Write each answer's embeddings as they are decoded; the metadata (usage summed over
-    the requests) last."""
-    from pplx_cli import jsonsafe
+    the requests) last. Each line is what ``jsonsafe.dumps`` gives for its dict, formatted
+    here: every value is an int (the vector is JSON already, see embedding_json)."""
     from pplx_cli.dialects.pieces import META, Piece
-    from pplx_cli.runs.platform import FULL_DIMENSIONS, decode_embedding
+    from pplx_cli.dialects.embeddings import embedding_json
+    from pplx_cli.runs.platform import FULL_DIMENSIONS
 
     encoding = options["encoding_format"]
     # how many numbers each vector must have: what was asked for, else the model's full size
@@ -121,13 +122,13 @@ def _pieces(call, writer, answers, options, contextual):
                     raise StreamError(f"a contextualized embedding has {len(chunks) if isinstance(chunks, list) else 'no'} "
                                       f"chunks for the {len(batch[d])} of its document")
                 for c, chunk in enumerate(_in_order(chunks)):
-                    vector = decode_embedding(chunk.get("embedding") if isinstance(chunk, dict) else None, encoding, dimensions)
-                    lines.append(jsonsafe.dumps({"index": index, "document": start + d, "chunk": c, "embedding": vector}))
+                    vector = embedding_json(chunk.get("embedding") if isinstance(chunk, dict) else None, encoding, dimensions)
+                    lines.append(b'{"index": %d, "document": %d, "chunk": %d, "embedding": %b}\n' % (index, start + d, c, vector))
                     index += 1
             else:
-                vector = decode_embedding(entry.get("embedding") if isinstance(entry, dict) else None, encoding, dimensions)
-                lines.append(jsonsafe.dumps({"index": start + d, "embedding": vector}))
-        writer.emit(("\n".join(lines) + "\n").encode())
+                vector = embedding_json(entry.get("embedding") if isinstance(entry, dict) else None, encoding, dimensions)
+                lines.append(b'{"index": %d, "embedding": %b}\n' % (start + d, vector))
+        writer.emit(b"".join(lines))
         written += len(lines)
         _add_usage(usage, obj.get("usage"))
     yield Piece(META, {"kind": "embed", "model": model, "requests": call.requests, "embeddings": written,
@@ -147,7 +148,10 @@ def _in_order(entries: list) -> list:
     if sorted(i for i in indexes if i is not None) != list(range(len(entries))):
         raise StreamError(f"the Embeddings API's indexes {_shown(given)} do not number its {len(entries)} answers "
                           "0 to N-1 once each: the vectors cannot be paired with the texts")
-    return [entries[indexes.index(i)] for i in range(len(entries))]
+    ordered = [None] * len(entries)  # each of 0..N-1 once (checked above): a place for every entry
+    for entry, i in zip(entries, indexes):
+        ordered[i] = entry
+    return ordered
 
 
 def _shown(values) -> str:

@@ -6,7 +6,6 @@ history with its kind. :class:`Call` holds what they share; the request bodies a
 the answers read here, with no click and no ``sys.stdout``.
 """
 
-import base64
 import time
 
 from pplx_cli.errors import StreamError, UsageError, outcome
@@ -28,10 +27,10 @@ MAX_CHUNKS = 16_000
 EMBEDDING_MODELS = ("pplx-embed-v1-0.6b", "pplx-embed-v1-4b")
 CONTEXTUAL_MODELS = ("pplx-embed-context-v1-0.6b", "pplx-embed-context-v1-4b")
 #: Each model's full number of dimensions (its embeddings without --dimensions), from the
-#: API reference; for a model pplx does not know, MAX_DIMENSIONS bounds what it accepts.
+#: API reference; for a model pplx does not know, dialects.embeddings.MAX_DIMENSIONS bounds
+#: what it accepts.
 FULL_DIMENSIONS = {"pplx-embed-v1-0.6b": 1024, "pplx-embed-v1-4b": 2560,
                    "pplx-embed-context-v1-0.6b": 1024, "pplx-embed-context-v1-4b": 2560}
-MAX_DIMENSIONS = 8192
 MAX_URLS = 50
 MAX_QUERIES = 5
 
@@ -261,50 +260,6 @@ def page_text(result: dict, formats: list) -> str:
 
 
 # ---- embeddings ----
-
-
-def decode_embedding(data, encoding: str, dimensions: int = None) -> list:
-    """An embedding as numbers: ``base64_int8`` -> signed bytes, ``base64_binary`` -> bits,
-    least significant first within each byte (Perplexity's embeddings guide unpacks them with
-    ``np.unpackbits(..., bitorder="little")``: byte 0x01 is dimension 0 set); a list of
-    finite numbers is taken as it is.
-
-    ``dimensions`` is how many numbers were asked for: a vector of any other length is a
-    StreamError, found from the base64 text's length before a byte is decoded, so an answer
-    that inflates to gigabytes of numbers is refused at its size, not after it. Without it,
-    MAX_DIMENSIONS bounds the length. A value that is not a finite number is an error, not null."""
-    expected = dimensions
-    limit = dimensions or MAX_DIMENSIONS
-    if isinstance(data, list):
-        if len(data) > limit or (expected and len(data) != expected):
-            raise StreamError(_wrong_length(len(data), expected, limit))
-        from pplx_cli.numbers import number
-
-        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and number(x) is not None for x in data):
-            raise StreamError("an embedding holds a value that is not a finite number")
-        return data
-    if not isinstance(data, str):
-        raise StreamError("an embedding is neither base64 nor a list of numbers")
-    per_byte = 8 if encoding == "base64_binary" else 1
-    # 4 base64 characters carry 3 bytes: the length says the vector's size before decoding it
-    if len(data) > 4 * (-(-limit // per_byte) // 3 + 1):
-        size = len(data) * 3 // 4 - (len(data) - len(data.rstrip("=")))  # the bytes it would decode to
-        raise StreamError(_wrong_length(size * per_byte, expected, limit))
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except ValueError:
-        raise StreamError("an embedding is not valid base64") from None
-    if (expected and len(raw) * per_byte != expected) or len(raw) * per_byte > limit:
-        raise StreamError(_wrong_length(len(raw) * per_byte, expected, limit))
-    if encoding == "base64_binary":
-        return [(byte >> i) & 1 for byte in raw for i in range(8)]
-    return [b - 256 if b > 127 else b for b in raw]
-
-
-def _wrong_length(got, expected, limit) -> str:
-    if expected:
-        return f"an embedding has {got:,} values, not the {expected:,} asked for"
-    return f"an embedding has {got:,} values, more than the {limit:,} any model gives"
 
 
 def iter_batches(items: list, size_of, *, max_items: int, max_size: int):
