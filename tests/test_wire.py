@@ -227,3 +227,43 @@ def test_requests_is_imported_without_a_character_set_detector():
     done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stderr == ""
     assert done.stdout.splitlines() == ["[]", "utf-8 café", "True"]
+
+
+@pytest.fixture
+def proxy():
+    """A forward proxy on 127.0.0.1 that records each request line and refuses it (502)."""
+    import http.server
+    import threading
+
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen.append(self.requestline)
+            self.send_response(502)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"proxy")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+
+
+@pytest.mark.parametrize("no_proxy", ["", "127.0.0.1"])
+def test_the_environments_proxy_is_used_and_no_proxy_is_honoured(api, home, proxy, no_proxy):
+    """requests no longer reads the environment per request (the client reads the proxy for
+    its base URL once): HTTP_PROXY still carries the request, NO_PROXY still bypasses it."""
+    url, seen = proxy
+    env = {"HTTP_PROXY": url, "http_proxy": url, "NO_PROXY": no_proxy, "no_proxy": no_proxy}
+    done = run_cli(api, "ask", "q", "--no-meta", "--retries", "0", env=env)
+    if no_proxy:
+        assert done.returncode == 0 and seen == []
+    else:
+        assert seen == [f"POST {api.url}/v1/responses HTTP/1.1"]
+        assert done.returncode != 0 and api.requests == []

@@ -69,9 +69,8 @@ class Conversations:
 
     def logged_options(self) -> dict:
         """The request options worth keeping in the history: the ones set."""
-        from dataclasses import asdict
-
-        out = {k: v for k, v in asdict(self.opts).items() if v not in (None, False, [], "") and k != "attachments"}
+        # the fields as they are (asdict would deep-copy each list and schema, for a record that is only written)
+        out = {k: v for k, v in vars(self.opts).items() if v not in (None, False, [], "") and k != "attachments"}
         out.pop("system", None)  # its own column
         if self.attachments:  # what they were, never their bytes
             out["attachments"] = [a.record() for a in self.attachments]

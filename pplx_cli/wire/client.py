@@ -45,6 +45,11 @@ class Client:
         self.sleep = sleep
         register_secret(api_key)
         self.session = requests.Session()
+        # the proxy for the base URL (HTTPS_PROXY, NO_PROXY...) read from the environment once,
+        # not on every request as requests would (about 0.4 ms each: a batch pays it per line);
+        # the certificate authorities from the environment come through ``ca_bundle``
+        self.session.proxies = requests.utils.get_environ_proxies(self.base_url)
+        self.session.trust_env = False
         # the certificate authorities to trust: a file given (--cacert, REQUESTS_CA_BUNDLE,
         # SSL_CERT_FILE, config ca_bundle), else requests' own; never False: pplx always verifies
         self.verify = ca_bundle or True
