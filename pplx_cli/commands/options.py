@@ -227,7 +227,7 @@ connection_options = option_bundle(
     click.option("--cacert", metavar="FILE", callback=_check_cacert,
                  help="Trust the certificate authorities in FILE (PEM) for https. [env: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE; config: ca_bundle]"),
     click.option("-v", "--verbose", is_flag=True, help="Show the request and response headers on stderr (the key redacted)."),
-    click.option("-q", "--quiet", is_flag=True, help="No retry, fallback and deprecation notes on stderr."),
+    click.option("-q", "--quiet", is_flag=True, help="No retry, fallback, deprecation and not-sent notes on stderr."),
     click.option("--dry-run", is_flag=True, help="Print the request (the key redacted) on stdout instead of sending it; record nothing."),
 )
 
