@@ -509,17 +509,17 @@ def _render_time(text):
 
 def test_a_long_table_paragraph_or_quote_renders_in_linear_time():
     """Each new line of a long open block used to parse the whole block again (quadratic: a
-    1,000-row table took 14 s). Now a line that cannot end the block is only held: 20,000 rows
-    in one table, and 5,000 lines of one paragraph or one quote, render within a few times
-    what as many short paragraphs take."""
+    1,000-row table took 14 s). Now a line that cannot end the block is only held: 5,000 rows
+    in one table, and 2,000 lines of one paragraph or one quote (quadratic, each would take a
+    minute or more), render within a few times what as many short paragraphs take."""
     def plain(n):
         return _render_time("".join(f"para {i}\n\n" for i in range(n)))
 
-    table = _render_time("| a | b |\n|---|---|\n" + "".join(f"| {i} | row {i} |\n" for i in range(20_000)) + "\nafter\n")
-    assert table < 4 * plain(20_000)
-    short = plain(5_000)
-    assert _render_time("".join(f"word{i} and more words here\n" for i in range(5_000)) + "\nafter\n") < 4 * short
-    assert _render_time("".join(f"> quoted line {i}\n" for i in range(5_000)) + "\nafter\n") < 4 * short
+    table = _render_time("| a | b |\n|---|---|\n" + "".join(f"| {i} | row {i} |\n" for i in range(5_000)) + "\nafter\n")
+    assert table < 4 * plain(5_000)
+    short = plain(2_000)
+    assert _render_time("".join(f"word{i} and more words here\n" for i in range(2_000)) + "\nafter\n") < 4 * short
+    assert _render_time("".join(f"> quoted line {i}\n" for i in range(2_000)) + "\nafter\n") < 4 * short
 
 
 # ---- nothing is lost, however the answer nests or however wide its table ----
