@@ -199,9 +199,8 @@ class History:
             # each term a phrase; "term*" a prefix
             query = " ".join('"' + t.rstrip("*").replace('"', '""') + '"' + ("*" if t.endswith("*") and t.strip("*") else "")
                              for t in terms)
-            sql = (f"SELECT e.* FROM exchanges_fts JOIN exchanges e ON e.id = exchanges_fts.rowid "
-                   f"WHERE exchanges_fts MATCH ?{where.replace(' WHERE ', ' AND ')} ORDER BY e.id DESC LIMIT ?")
-            rows = self._query(sql, (query, *params, limit))
+            sql, narrowing = _newest_matches(where, cid, since)
+            rows = self._query(sql, (query, *params, *narrowing, limit))
             if rows:
                 return rows
             # nothing by words: a substring search finds text without word breaks (CJK, say)
@@ -293,6 +292,29 @@ class History:
             "GROUP BY day, model ORDER BY day, model",
             params,
         )
+
+
+def _newest_matches(where: str, cid, since):
+    """``(sql, parameters)`` of the full-text search for the newest matches first: the index
+    is read newest first (FTS5 walks its rowids down cheaply) and the join stops at LIMIT,
+    so a word in every answer costs a few rows, not a sort of all of them (ordered by
+    ``e.id``, SQLite cannot see that the index gives that order, and sorts every match).
+
+    ``where`` (the filters on ``e``) decides what matches; a conversation and a time also
+    narrow what the index reads, so a few matching exchanges among many matches of the word
+    are found without walking every match: the conversation's ids (a handful), and ids from
+    the lowest of those since the time on (``id + 0``: MIN(id) would walk the table by id,
+    not the time index). The SQL's parameters: the query, ``where``'s, these, the limit."""
+    narrow, parameters = "", []
+    if cid:
+        narrow += " AND exchanges_fts.rowid IN (SELECT id FROM exchanges WHERE cid = ?)"
+        parameters.append(cid)
+    if since:
+        narrow += " AND exchanges_fts.rowid >= (SELECT MIN(id + 0) FROM exchanges WHERE time >= ?)"
+        parameters.append(since)
+    sql = (f"SELECT e.* FROM exchanges_fts JOIN exchanges e ON e.id = exchanges_fts.rowid "
+           f"WHERE exchanges_fts MATCH ?{where.replace(' WHERE ', ' AND ')}{narrow} ORDER BY exchanges_fts.rowid DESC LIMIT ?")
+    return sql, parameters
 
 
 def _now() -> str:
