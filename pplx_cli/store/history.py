@@ -276,22 +276,13 @@ class History:
             raise HistoryError(f"{_describe(e)} ({self.path})") from None
 
     def cost(self, since=None, model=None) -> list:
-        """Cost and tokens summed by day (UTC) and model."""
-        where, params = _filters(since, model, None)
-        # TOTAL, not SUM: SUM fails the whole query on integer overflow (counts may come from
-        # an older pplx, or a hand, unchecked); a sum past 64 bits is no count: NULL, not the
-        # 2**63 - 1 that casting it back to INTEGER would saturate at
-        def tokens(column):
-            return (f"CASE WHEN TOTAL({column}) BETWEEN -9223372036854775808.0 AND 9223372036854774784.0 "
-                    f"THEN CAST(TOTAL({column}) AS INTEGER) END AS {column}")
+        """Cost and tokens summed by day (UTC) and model, oldest first (see pplx_cli.store.costs)."""
+        from pplx_cli.store.costs import read_costs
 
-        return self._query(
-            "SELECT substr(time, 1, 10) AS day, model, COUNT(*) AS exchanges, "
-            f"COALESCE(SUM(cost), 0) AS cost, SUM(cost_estimated) AS estimated, {tokens('prompt_tokens')}, "
-            f"{tokens('completion_tokens')} FROM exchanges{where} "
-            "GROUP BY day, model ORDER BY day, model",
-            params,
-        )
+        try:
+            return read_costs(self.db, since, model)
+        except sqlite3.Error as e:
+            raise HistoryError(f"{_describe(e)} ({self.path})") from None
 
 
 def _newest_matches(where: str, cid, since):
