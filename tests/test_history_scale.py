@@ -9,6 +9,8 @@ import threading
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pplx_cli.cli import cli
 from pplx_cli.store.costs import read_costs
@@ -274,3 +276,45 @@ def test_log_cost_reads_only_the_kept_sums_when_nothing_changed(db):
         history.db.set_trace_callback(statements.append)
         assert history.cost() == whole_table(db)
         assert statements and not [s for s in statements if "exchanges " in s or s.endswith("exchanges")]
+
+
+def cell_by_cell(rows, header, right, terminal, columns):
+    """The table as log printed it before printable ASCII rows took a quicker way."""
+    from pplx_cli.output.terminal import cells, fit, neutralise_line
+
+    rows = [[neutralise_line(cell) for cell in row] for row in rows]
+    if terminal:
+        rows = [header] + rows
+    widths = [max(cells(row[i]) for row in rows) for i in range(len(header) - 1)]
+    room = max(columns - sum(widths) - 2 * len(widths), 10) if terminal else None
+    out = []
+    for row in rows:
+        padded = []
+        for i, (cell, w) in enumerate(zip(row, widths)):
+            fill = " " * (w - cells(cell))
+            padded.append(fill + cell if i in right else cell + fill)
+        last = fit(row[-1], room) if room is not None else row[-1]
+        out.append(("  ".join(padded + [last])).rstrip())
+    return out
+
+
+CELLS = st.one_of(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=12),
+                  st.text(max_size=8), st.sampled_from(["量子", "e\u0301", "\x1b[31m", "a\tb", "\u202e", "👍\ufe0f", " "]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.lists(CELLS, min_size=4, max_size=4), min_size=1, max_size=6), terminal=st.booleans(),
+       columns=st.integers(1, 120))
+def test_the_table_is_the_one_laid_out_cell_by_cell(rows, terminal, columns, monkeypatch_module):
+    from pplx_cli.commands import log_view
+
+    monkeypatch_module.setattr("pplx_cli.commands._isatty", lambda stream: terminal)
+    monkeypatch_module.setenv("COLUMNS", str(columns))
+    header = ["ID", "NAME", "COST", "TEXT"]
+    assert log_view._table(rows, header, right=(0, 2)) == cell_by_cell(rows, header, (0, 2), terminal, columns)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
