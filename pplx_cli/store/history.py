@@ -12,6 +12,7 @@ database or file problem) and warn.
 
 import os
 import sqlite3
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from pplx_cli import jsonsafe
@@ -41,7 +42,7 @@ def _describe(exc) -> str:
 class History:
     """One open history database. Use as a context manager."""
 
-    def __init__(self, path: str, create: bool = True):
+    def __init__(self, path: str, create: bool = True, threads: bool = False):
         self.path = path
         self.fts = False
         try:
@@ -53,7 +54,8 @@ class History:
                     raise HistoryError(f"{parent} is not a directory ({path})")
                 os.makedirs(parent, mode=0o700, exist_ok=True)
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # mode 600 before sqlite writes a byte
-            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            # threads: used from several, one at a time (SharedHistory's lock)
+            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=not threads)
             self.db.row_factory = sqlite3.Row
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -283,6 +285,34 @@ class History:
             return read_costs(self.db, since, model)
         except sqlite3.Error as e:
             raise HistoryError(f"{_describe(e)} ({self.path})") from None
+
+
+class SharedHistory:
+    """One history for the threads of a batch: opened (created, migrated) once and closed at
+    the end, not once a line. ``using()`` lends it to one thread at a time; each record is
+    still its own transaction, committed before the line's record is handed on."""
+
+    def __init__(self, path: str):
+        import threading
+
+        self.path = path
+        self.history = History(path, threads=True)  # HistoryError: the caller says it once
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def using(self):
+        """The History, this thread's alone until the block ends (it stays open)."""
+        with self.lock:
+            if self.history is None:
+                raise HistoryError(f"closed ({self.path})")
+            yield self.history
+
+    def close(self):
+        """Close it once whoever is using it is done; a later ``using()`` is a HistoryError."""
+        with self.lock:
+            if self.history is not None:
+                self.history.db.close()
+                self.history = None
 
 
 def _newest_matches(where: str, cid, since):
