@@ -63,6 +63,8 @@ def header_whole(value):
 def dollars(value) -> str:
     """A cost for a person: ``$0.0012``; one too small for four decimals is ``<$0.0001``;
     not a number, or a negative one: ``-``."""
+    if type(value) is float and 0.00005 <= value < 1e9:  # the usual cost, at once (a table of years of days)
+        return f"${value:.4f}"
     cost = nonnegative(value)
     if cost is None:
         return "-"
@@ -73,6 +75,8 @@ def dollars(value) -> str:
 
 def thousands(value) -> str:
     """A count for a person, ``12,345``; not a whole number: ``-``."""
+    if type(value) is int and 0 <= value <= MAX_WHOLE:  # the usual count, at once
+        return f"{value:,}"
     count = whole(value)
     return "-" if count is None else f"{count:,}"
 

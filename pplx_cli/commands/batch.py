@@ -102,11 +102,10 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
         return _dry_run([item for item in checked if str(item[0].id) not in _done_ids(output_path)], client)
     record_file, todo = _todo(checked, output_path)
     skipped = len(checked) - len(todo)
-    if not p.get("no_log") and settings.get("log"):
-        _prepare_history()
     _share(client, rate, jobs, quiet=p.get("quiet"))
     batch_id = "b-" + os.urandom(4).hex()
-    work = _worker(client, batch_id)
+    history = _open_history() if not p.get("no_log") and settings.get("log") else None
+    work = _worker(client, batch_id, history)
     sink = Sink(record_file, answers_only=answers_only, null=null)
     status_line = make_status_line(p)
     if status_line is not None and _isatty(sys.stdout):
@@ -132,6 +131,8 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
         if status_line:
             status_line.stop()
         sink.close()
+        if history is not None:
+            history.close()
     _summary(batch_id, records, len(todo), skipped)
     if sink.failure is not None:
         raise sink.failure
@@ -168,8 +169,9 @@ def _share(client, rate, jobs, *, quiet):
         client.session.mount(scheme, HTTPAdapter(pool_connections=1, pool_maxsize=jobs))
 
 
-def _worker(client, batch_id):
-    """``work(item) -> record``: one line as one exchange; a warning or note said once per batch."""
+def _worker(client, batch_id, history):
+    """``work(item) -> record``: one line as one exchange, recorded in ``history`` (a
+    SharedHistory; None: not recorded); a warning or note said once per batch."""
     import threading
 
     said, lock = set(), threading.Lock()
@@ -183,7 +185,7 @@ def _worker(client, batch_id):
         return speak
 
     def work(item):
-        return _ask(item, client, batch_id, once(warn), once(note))
+        return _ask(item, client, batch_id, once(warn), once(note), history)
 
     return work
 
@@ -259,17 +261,19 @@ def _done_ids(path) -> set:
         raise UsageError(f"cannot read {path}: {e.strerror}") from None
 
 
-def _prepare_history():
-    """Create and migrate the history once, before the workers: a first use from many
-    threads at once would race to switch it to WAL mode (and lose records to 'locked')."""
+def _open_history():
+    """The history every line is recorded in, opened (created, migrated) once before the
+    workers: opening it for each line cost more CPU than the INSERT, and a first use from
+    many threads at once would race to switch it to WAL mode. None, said once, when it
+    cannot be opened: the batch runs unrecorded (not each line trying again)."""
     from pplx_cli.store.paths import history_path
-    from pplx_cli.store.history import History, HistoryError
+    from pplx_cli.store.history import HistoryError, SharedHistory
 
     try:
-        with History(history_path(os.environ)):
-            pass
+        return SharedHistory(history_path(os.environ))
     except HistoryError as e:
         warn(f"history not recorded: {e}")
+        return None
 
 
 def _dry_run(todo, client):
@@ -295,8 +299,8 @@ def _dry_run(todo, client):
             pass
 
 
-def _ask(item, client, batch_id, warn_once, note_once) -> dict:
-    """One line as one ask exchange: its record."""
+def _ask(item, client, batch_id, warn_once, note_once, history) -> dict:
+    """One line as one ask exchange: its record (in ``history`` too, if not None)."""
     import io
 
     from pplx_cli.errors import NotSent, outcome
@@ -311,6 +315,8 @@ def _ask(item, client, batch_id, warn_once, note_once) -> dict:
     try:
         exchange = make_exchange("ask", line.prompt, with_attachments(p), warn=warn_once, note=note_once)
         exchange.shared_client = client
+        exchange.shared_history = history
+        exchange.log = exchange.log and history is not None  # not opened (said once): not recorded
         exchange.batch_id = batch_id
         exchange.ask(writer)
     except NotSent:

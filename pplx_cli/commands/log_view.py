@@ -105,17 +105,30 @@ def _table(rows, header, right=(), estimate=None) -> list:
     if not rows:
         return []
     terminal = _isatty(sys.stdout)
-    rows = [[neutralise_line(cell) for cell in row] for row in rows]
     if terminal:
         rows = [header] + rows
-    widths = [max(cells(row[i]) for row in rows) for i in range(len(header) - 1)]
+    # a row of printable ASCII (most are) is shown as it is, a character a column: it is
+    # padded by str.format, the rest cell by cell (a table of years of days stays quick)
+    plain = [_printable_ascii("".join(row)) for row in rows]
+    rows = [row if ascii_only else [neutralise_line(cell) for cell in row] for row, ascii_only in zip(rows, plain)]
+    n = len(header) - 1
+    sizes = [[len(cell) for cell in row[:n]] if ascii_only else [cells(cell) for cell in row[:n]]
+             for row, ascii_only in zip(rows, plain)]
+    widths = [max(column) for column in zip(*sizes)]
     room = max(width(sys.stdout, os.environ) - sum(widths) - 2 * len(widths), 10) if terminal else None
+    fmt = "  ".join(f"{{:{'>' if i in right else '<'}{w}}}" for i, w in enumerate(widths))
     out = []
-    for row in rows:
-        padded = []
-        for i, (cell, w) in enumerate(zip(row, widths)):
-            fill = " " * (w - cells(cell))
-            padded.append(fill + cell if i in right else cell + fill)
+    for row, ascii_only, size in zip(rows, plain, sizes):
+        if ascii_only:
+            line = fmt.format(*row[:n])
+        else:
+            line = "  ".join(" " * (w - c) + cell if i in right else cell + " " * (w - c)
+                             for i, (cell, w, c) in enumerate(zip(row, widths, size)))
         last = fit(row[-1], room) if room is not None else row[-1]
-        out.append(("  ".join(padded + [last])).rstrip())
+        out.append((line + "  " + last).rstrip())
     return out
+
+
+def _printable_ascii(text: str) -> bool:
+    """Whether ``text`` is printable ASCII: shown unchanged, one column a character."""
+    return text.isascii() and text.isprintable()

@@ -63,6 +63,10 @@ class Conversations:
             self.opts.attachments.append(again.part)
 
     def _history(self, create=True):
+        """The history as a context manager: the batch's shared one (lent to this thread for
+        the block), else this exchange's own, opened for the block."""
+        if self.shared_history is not None:
+            return self.shared_history.using()
         from pplx_cli.store.history import History
 
         return History(self.history_path, create=create)
@@ -84,15 +88,13 @@ class Conversations:
             return
         from pplx_cli.store.history import HistoryError
 
+        fields = dict(cid=self.cid, api=self.api, model=self.requested, system=self.opts.system, prompt=self.prompt,
+                      options=self.logged_options(), answer=writer.answer(), reasoning="".join(writer.reasoning) or None,
+                      meta=writer.metadata(error), duration=duration, exit_status=exit_status, error=error,
+                      batch=self.batch_id)
         try:
             with self._history() as history:
-                exchange_id = history.record(
-                    cid=self.cid, api=self.api, model=self.requested, system=self.opts.system,
-                    prompt=self.prompt, options=self.logged_options(),
-                    answer=writer.answer(), reasoning="".join(writer.reasoning) or None,
-                    meta=writer.metadata(error), duration=duration, exit_status=exit_status, error=error,
-                    batch=self.batch_id,
-                )
+                exchange_id = history.record(**fields)
                 if self.run_id and runs.ended(self.run_status):
                     history.set_run(self.run_id, self.run_status, exchange_id)
         except HistoryError as e:

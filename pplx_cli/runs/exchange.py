@@ -93,6 +93,7 @@ class Exchange(Conversations, BackgroundRuns):
         self.run_status = None
         self._client = None
         self.shared_client = None  # pplx batch: one client (connection pool, rate limiter) for every line
+        self.shared_history = None  # pplx batch: one history (a SharedHistory) for every line
         self.dry_run_out = None  # --dry-run: where the request is printed instead of sent
         self.batch_id = None
         self._sleep = time.sleep

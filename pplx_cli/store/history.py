@@ -12,6 +12,7 @@ database or file problem) and warn.
 
 import os
 import sqlite3
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from pplx_cli import jsonsafe
@@ -41,7 +42,7 @@ def _describe(exc) -> str:
 class History:
     """One open history database. Use as a context manager."""
 
-    def __init__(self, path: str, create: bool = True):
+    def __init__(self, path: str, create: bool = True, threads: bool = False):
         self.path = path
         self.fts = False
         try:
@@ -53,7 +54,8 @@ class History:
                     raise HistoryError(f"{parent} is not a directory ({path})")
                 os.makedirs(parent, mode=0o700, exist_ok=True)
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # mode 600 before sqlite writes a byte
-            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            # threads: used from several, one at a time (SharedHistory's lock)
+            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=not threads)
             self.db.row_factory = sqlite3.Row
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if self.db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -199,9 +201,8 @@ class History:
             # each term a phrase; "term*" a prefix
             query = " ".join('"' + t.rstrip("*").replace('"', '""') + '"' + ("*" if t.endswith("*") and t.strip("*") else "")
                              for t in terms)
-            sql = (f"SELECT e.* FROM exchanges_fts JOIN exchanges e ON e.id = exchanges_fts.rowid "
-                   f"WHERE exchanges_fts MATCH ?{where.replace(' WHERE ', ' AND ')} ORDER BY e.id DESC LIMIT ?")
-            rows = self._query(sql, (query, *params, limit))
+            sql, narrowing = _newest_matches(where, cid, since)
+            rows = self._query(sql, (query, *params, *narrowing, limit))
             if rows:
                 return rows
             # nothing by words: a substring search finds text without word breaks (CJK, say)
@@ -277,22 +278,64 @@ class History:
             raise HistoryError(f"{_describe(e)} ({self.path})") from None
 
     def cost(self, since=None, model=None) -> list:
-        """Cost and tokens summed by day (UTC) and model."""
-        where, params = _filters(since, model, None)
-        # TOTAL, not SUM: SUM fails the whole query on integer overflow (counts may come from
-        # an older pplx, or a hand, unchecked); a sum past 64 bits is no count: NULL, not the
-        # 2**63 - 1 that casting it back to INTEGER would saturate at
-        def tokens(column):
-            return (f"CASE WHEN TOTAL({column}) BETWEEN -9223372036854775808.0 AND 9223372036854774784.0 "
-                    f"THEN CAST(TOTAL({column}) AS INTEGER) END AS {column}")
+        """Cost and tokens summed by day (UTC) and model, oldest first (see pplx_cli.store.costs)."""
+        from pplx_cli.store.costs import read_costs
 
-        return self._query(
-            "SELECT substr(time, 1, 10) AS day, model, COUNT(*) AS exchanges, "
-            f"COALESCE(SUM(cost), 0) AS cost, SUM(cost_estimated) AS estimated, {tokens('prompt_tokens')}, "
-            f"{tokens('completion_tokens')} FROM exchanges{where} "
-            "GROUP BY day, model ORDER BY day, model",
-            params,
-        )
+        try:
+            return read_costs(self.db, since, model)
+        except sqlite3.Error as e:
+            raise HistoryError(f"{_describe(e)} ({self.path})") from None
+
+
+class SharedHistory:
+    """One history for the threads of a batch: opened (created, migrated) once and closed at
+    the end, not once a line. ``using()`` lends it to one thread at a time; each record is
+    still its own transaction, committed before the line's record is handed on."""
+
+    def __init__(self, path: str):
+        import threading
+
+        self.path = path
+        self.history = History(path, threads=True)  # HistoryError: the caller says it once
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def using(self):
+        """The History, this thread's alone until the block ends (it stays open)."""
+        with self.lock:
+            if self.history is None:
+                raise HistoryError(f"closed ({self.path})")
+            yield self.history
+
+    def close(self):
+        """Close it once whoever is using it is done; a later ``using()`` is a HistoryError."""
+        with self.lock:
+            if self.history is not None:
+                self.history.db.close()
+                self.history = None
+
+
+def _newest_matches(where: str, cid, since):
+    """``(sql, parameters)`` of the full-text search for the newest matches first: the index
+    is read newest first (FTS5 walks its rowids down cheaply) and the join stops at LIMIT,
+    so a word in every answer costs a few rows, not a sort of all of them (ordered by
+    ``e.id``, SQLite cannot see that the index gives that order, and sorts every match).
+
+    ``where`` (the filters on ``e``) decides what matches; a conversation and a time also
+    narrow what the index reads, so a few matching exchanges among many matches of the word
+    are found without walking every match: the conversation's ids (a handful), and ids from
+    the lowest of those since the time on (``id + 0``: MIN(id) would walk the table by id,
+    not the time index). The SQL's parameters: the query, ``where``'s, these, the limit."""
+    narrow, parameters = "", []
+    if cid:
+        narrow += " AND exchanges_fts.rowid IN (SELECT id FROM exchanges WHERE cid = ?)"
+        parameters.append(cid)
+    if since:
+        narrow += " AND exchanges_fts.rowid >= (SELECT MIN(id + 0) FROM exchanges WHERE time >= ?)"
+        parameters.append(since)
+    sql = (f"SELECT e.* FROM exchanges_fts JOIN exchanges e ON e.id = exchanges_fts.rowid "
+           f"WHERE exchanges_fts MATCH ?{where.replace(' WHERE ', ' AND ')}{narrow} ORDER BY exchanges_fts.rowid DESC LIMIT ?")
+    return sql, parameters
 
 
 def _now() -> str:

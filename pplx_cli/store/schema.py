@@ -109,6 +109,38 @@ MIGRATIONS = [
         COALESCE((SELECT MAX(id) FROM exchanges), 0),
         COALESCE((SELECT MAX(exchange_id) FROM runs WHERE typeof(exchange_id) = 'integer'), 0)));
     """,
+    # 7: `log cost` from sums kept a day and model at a time (pplx_cli.store.costs), not from
+    # every exchange. The triggers only note which days changed (a key lookup, nothing that
+    # can fail on odd values); the reader sums a changed day again from its exchanges, so
+    # the sums are what summing every exchange gives. Every day starts changed: nothing is
+    # summed here, a migration must not fail on values an older pplx or a hand left. The
+    # value columns have no type: a sum is kept as SQLite returned it. (A migration that
+    # rebuilds the table, as 6 does, drops these triggers with it: it must create them again.)
+    """
+    CREATE TABLE cost_days (
+        day TEXT NOT NULL,
+        model TEXT,
+        exchanges,
+        cost,
+        estimated,
+        prompt_tokens,
+        completion_tokens
+    );
+    CREATE INDEX cost_days_day ON cost_days (day, model);
+    CREATE TABLE cost_days_changed (day TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+    INSERT OR IGNORE INTO cost_days_changed (day) SELECT DISTINCT substr(time, 1, 10) FROM exchanges;
+    CREATE TRIGGER exchanges_cost_ai AFTER INSERT ON exchanges BEGIN
+        INSERT OR IGNORE INTO cost_days_changed (day) VALUES (substr(new.time, 1, 10));
+    END;
+    CREATE TRIGGER exchanges_cost_ad AFTER DELETE ON exchanges BEGIN
+        INSERT OR IGNORE INTO cost_days_changed (day) VALUES (substr(old.time, 1, 10));
+    END;
+    CREATE TRIGGER exchanges_cost_au AFTER UPDATE OF time, model, cost, cost_estimated, prompt_tokens, completion_tokens
+    ON exchanges BEGIN
+        INSERT OR IGNORE INTO cost_days_changed (day) VALUES (substr(old.time, 1, 10));
+        INSERT OR IGNORE INTO cost_days_changed (day) VALUES (substr(new.time, 1, 10));
+    END;
+    """,
 ]
 
 
