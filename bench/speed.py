@@ -171,10 +171,6 @@ def speed_figures(b, runs):
         row = extra(b, runs)
         if row is not None:
             rows.append(row)
-    try:
-        from bench.history import history_rows
-    except ImportError:
-        history_rows = None
-    if history_rows is not None:
-        rows += history_rows(b.pplx, runs)
+    # the history's rows (log search, log cost, 100,000 exchanges) are bench/history.py's, and
+    # embed of 100,000 lines is --only embed's: each builds its own inputs
     return ["figure", "pplx", "reference", "pplx ratio"], rows

@@ -1,5 +1,5 @@
 """The floor under pplx's whole-process figures: the streaming guide's requests loop
-(guide_agent_loop.py) as a minimal click command. pplx is built on click and requests (fixed by
+(guide_agent_loop.py), printing as it does, as a minimal click command. pplx is built on click and requests (fixed by
 its design), so no pplx can start, stream and leave in less than this does."""
 
 import json
@@ -25,8 +25,8 @@ def main(base_url):
                 except json.JSONDecodeError:
                     continue
                 if event.get("type") == "response.output_text.delta":
-                    click.echo(event["delta"], nl=False)
-    click.echo()
+                    print(event["delta"], end="", flush=True)
+    print()
 
 
 if __name__ == "__main__":
