@@ -97,6 +97,7 @@ COMMANDS = {
     "parse": ("pplx_cli.commands.parse", "Render a captured event stream offline."),
     "search": ("pplx_cli.commands.search", "Search the web (the Search API): ranked results, no answer."),
     "fetch": ("pplx_cli.commands.fetch", "Fetch pages' content (the Context API), as Markdown by default."),
+    "content": ("pplx_cli.commands.official", "Page snippets or one page, as Perplexity's CLI gives them (JSON)."),
     "embed": ("pplx_cli.commands.embed", "Embed texts as JSON Lines of numbers (the Embeddings API)."),
     "batch": ("pplx_cli.commands.batch", "Ask many questions: one per line of FILE (or stdin), in parallel."),
     "jobs": ("pplx_cli.commands.jobs", "List the background runs this machine started, newest first."),
@@ -125,6 +126,10 @@ class PplxGroup(click.Group):
         """An unknown command is one usage line that suggests what was meant: a close command
         name, or 'pplx ask' for a question typed as the command (llm's habit)."""
         name = args[0] if args else ""
+        if name == "search" and args[1:2] == ["web"]:  # Perplexity's CLI's form, always (pplx search -- web: ours)
+            from pplx_cli.commands.official import web
+
+            return "search web", web, args[2:]
         if name and name not in COMMANDS and not name.startswith("-"):
             import difflib
 
