@@ -104,6 +104,7 @@ COMMANDS = {
     "log": ("pplx_cli.commands.log", "List recent exchanges from the history, newest first."),
     "completion": ("pplx_cli.commands.completion", "Print the completion script for SHELL (bash, zsh or fish)."),
     "models": ("pplx_cli.commands.models", "List the Agent API's models (GET /v1/models) with their prices."),
+    "auth": ("pplx_cli.commands.auth", "Store, check or remove the API key (Perplexity CLI's auth)."),
     "help": ("pplx_cli.commands.help", "Show a command's manual page, or pplx(1) without COMMAND."),
 }
 
