@@ -29,9 +29,11 @@ class Printed:
         self.delivered = False
 
     def answer(self) -> str:
+        """The JSON printed ("" when nothing was)."""
         return self.text
 
     def metadata(self, error=None) -> dict:
+        """The metadata recorded, with ``error`` when the verb failed."""
         return dict(self.meta, error=error) if error is not None else dict(self.meta)
 
 
