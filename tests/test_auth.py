@@ -18,6 +18,8 @@ from tests.test_official import OOM, failed, pplx, succeeded
 
 TYPED = "pplx-typed-0123456789abcdef"
 PROMPT = b"Perplexity API key: "
+TAKE_THE_TERMINAL = ("import fcntl, os, sys, termios; os.setsid(); fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+                     "os.execv(sys.argv[1], sys.argv[1:])")
 
 
 def credentials(home) -> Path:
@@ -28,19 +30,15 @@ def on_terminal(api, args, env=None, typed=None):
     """pplx with a pseudo-terminal as its controlling terminal, stdin and (unless given)
     nothing else: stdout and stderr are pipes. ``typed`` is written once the prompt shows.
     Returns (the CompletedProcess-like result, everything the terminal showed)."""
-    import fcntl
     import pty
-    import termios
+    import sys
 
     master, slave = pty.openpty()
-
-    def take_the_terminal():  # in the child: a session of its own, the pty as its terminal
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
     full = {**os.environ, "PPLX_BASE_URL": api.url, **(env or {})}
-    proc = subprocess.Popen([pplx_executable(), *args], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=full, preexec_fn=take_the_terminal)
+    # a session of its own with the pty (its stdin) as its terminal, then pplx in its place
+    # (no preexec_fn: this process has the server's threads)
+    proc = subprocess.Popen([sys.executable, "-c", TAKE_THE_TERMINAL, pplx_executable(), *args], stdin=slave,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full)
     os.close(slave)
     shown = b""
     deadline = time.monotonic() + 30
