@@ -97,12 +97,14 @@ COMMANDS = {
     "parse": ("pplx_cli.commands.parse", "Render a captured event stream offline."),
     "search": ("pplx_cli.commands.search", "Search the web (the Search API): ranked results, no answer."),
     "fetch": ("pplx_cli.commands.fetch", "Fetch pages' content (the Context API), as Markdown by default."),
+    "content": ("pplx_cli.commands.official", "Page snippets or one page, as Perplexity's CLI gives them (JSON)."),
     "embed": ("pplx_cli.commands.embed", "Embed texts as JSON Lines of numbers (the Embeddings API)."),
     "batch": ("pplx_cli.commands.batch", "Ask many questions: one per line of FILE (or stdin), in parallel."),
     "jobs": ("pplx_cli.commands.jobs", "List the background runs this machine started, newest first."),
     "log": ("pplx_cli.commands.log", "List recent exchanges from the history, newest first."),
     "completion": ("pplx_cli.commands.completion", "Print the completion script for SHELL (bash, zsh or fish)."),
     "models": ("pplx_cli.commands.models", "List the Agent API's models (GET /v1/models) with their prices."),
+    "auth": ("pplx_cli.commands.auth", "Store, check or remove the API key (Perplexity CLI's auth)."),
     "help": ("pplx_cli.commands.help", "Show a command's manual page, or pplx(1) without COMMAND."),
 }
 
@@ -125,6 +127,10 @@ class PplxGroup(click.Group):
         """An unknown command is one usage line that suggests what was meant: a close command
         name, or 'pplx ask' for a question typed as the command (llm's habit)."""
         name = args[0] if args else ""
+        if name == "search" and args[1:2] == ["web"]:  # Perplexity's CLI's form, always (pplx search -- web: ours)
+            from pplx_cli.commands.official import web
+
+            return "search web", web, args[2:]
         if name and name not in COMMANDS and not name.startswith("-"):
             import difflib
 

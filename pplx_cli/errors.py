@@ -92,6 +92,18 @@ class APIError(PplxError):
         self.error_type = error_type
 
 
+class OfficialError(PplxError):
+    """A failure of a command in the vocabulary of Perplexity's own CLI (``pplx search web``,
+    ``pplx content``, ``pplx auth``): said as one JSON object on stderr,
+    ``{"error": {"code", "message", "command", "hint"?}}``, with ``code`` from that CLI's list
+    (see :mod:`pplx_cli.dialects.official`); exit 1 unless a signal ended the run."""
+
+    def __init__(self, code: str, message: str, *, hint: str = None, exit_code=None):
+        super().__init__(message, exit_code=exit_code)
+        self.code = code
+        self.hint = hint
+
+
 class NotSent(Exception):
     """pplx batch stopped before this request was sent: nothing is recorded, a re-run sends it."""
 

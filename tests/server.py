@@ -16,6 +16,9 @@ Background runs (``"background": true``) live on the server as a :class:`RunStat
 ``GET /v1/responses/{id}`` polls one, ``?stream=true&starting_after=N`` replays its events after N
 (then follows it live), and ``POST /v1/responses/{id}/cancel`` cancels it.
 
+A test may set ``api.keys`` to the set of keys the service accepts; any other key gets the
+service's 401 (``invalid_api_key``) on every path that checks keys.
+
 tests/batch_server.py adds an enforced request rate limit (``api.rate_limit``), a latency
 (``api.latency``) and the Files and Batch APIs; tests/platform_server.py the Search, Context and
 Embeddings APIs.
@@ -594,6 +597,7 @@ class FakeAPI:
         self.connections = 0  # TCP connections accepted
         self.handshakes = 0  # TLS handshakes completed
         self.strict = True  # validate Agent API requests and keys as the service does
+        self.keys = None  # the keys the service accepts (a set); None: any bearer key
         self.responses = {}  # response id -> {"response": the completed response, "request": its request body}
         self.ratelimit = {"limit": 50, "used": 0, "reset": None}  # reset None: a minute from each request
         self.models = copy.deepcopy(MODELS)  # what GET /v1/models lists
@@ -772,9 +776,10 @@ class FakeAPI:
                 return queue.pop(0)
         return None
 
-    @staticmethod
-    def authorized(headers):
-        return re.fullmatch(r"Bearer \S+", headers.get("Authorization") or "") is not None
+    def authorized(self, headers):
+        """A bearer key, and one of ``keys`` when the test set them (a refused key is a 401)."""
+        m = re.fullmatch(r"Bearer (\S+)", headers.get("Authorization") or "")
+        return m is not None and (self.keys is None or m.group(1) in self.keys)
 
     def validate(self, headers, body):
         """The service's rejection of an Agent API request (a Reply), or None if it is valid."""

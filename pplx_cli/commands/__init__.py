@@ -75,9 +75,12 @@ def status_line(p: dict):
     return StatusLine(sys.stderr.buffer, width=width(sys.stderr, os.environ))
 
 
-def make_client(p: dict, *, key_required: bool = True):
+def make_client(p: dict, *, key_required: bool = True, silent: bool = False, key_first: str = None):
     """``(client, settings)`` for a command's connection options (--base-url, else the
-    settings'); the key registered as a secret so no line pplx writes shows it."""
+    settings'); the key registered as a secret so no line pplx writes shows it. ``silent``:
+    no warning, retry or diagnostic line on stderr (Perplexity's CLI's verbs, whose stderr is
+    one JSON object or nothing); ``key_first``: an environment variable read before every
+    other key source."""
     import os
 
     from pplx_cli.wire.client import Client
@@ -86,9 +89,11 @@ def make_client(p: dict, *, key_required: bool = True):
     from pplx_cli.errors import register_secret
     from pplx_cli.output.messages import say, warn
 
+    if silent:
+        p, say, warn = dict(p, quiet=True, verbose=False), None, None
     conn = connection(p)
     settings = Settings({"base_url": conn.base_url, "timeout": conn.timeout, "retries": conn.retries,
-                         "ca_bundle": conn.cacert}, env=os.environ, warn=warn)
+                         "ca_bundle": conn.cacert}, env=os.environ, warn=warn, key_first=key_first)
     url = check_transport(settings.get("base_url"), conn.allow_http)
     key = settings.api_key(required=key_required)
     register_secret(key)

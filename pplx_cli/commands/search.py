@@ -52,6 +52,9 @@ def search(words, queries, urls_only, as_json, no_log, **p):
     a block: '[n] Title', its URL, its date when known, and its snippet (wrapped to a
     terminal, one line when piped), blocks separated by a blank line.
 
+    'pplx search web QUERY...' is Perplexity's own CLI's form instead, with its flags and
+    its JSON (pplx help content); 'pplx search -- web ...' searches for the word web here.
+
     \b
     Examples:
       pplx search "rust async runtime comparison"

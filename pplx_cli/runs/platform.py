@@ -9,6 +9,7 @@ the answers read here, with no click and no ``sys.stdout``.
 import time
 
 from pplx_cli.errors import StreamError, UsageError, outcome
+from pplx_cli.wire.urls import is_http_url, page_key  # noqa: F401  (is_http_url: for the commands)
 
 SEARCH_PATH = "/search"
 CONTEXT_PATH = "/v1/context"
@@ -110,6 +111,7 @@ def build_search_body(queries: list, o: dict) -> dict:
         "search_before_date_filter": o.get("before"), "last_updated_after_filter": o.get("updated_after"),
         "last_updated_before_filter": o.get("updated_before"), "country": o.get("country"),
         "max_tokens": o.get("max_tokens"), "max_tokens_per_page": o.get("max_tokens_per_page"),
+        "search_context_size": o.get("context_size"),
     }
     body.update((k, v) for k, v in fields.items() if v is not None)
     domains = list(o.get("domains") or ()) + ["-" + d for d in o.get("excluded") or ()]
@@ -169,20 +171,6 @@ def build_context_body(urls: list, formats: list, o: dict) -> dict:
     return body
 
 
-def is_http_url(url) -> bool:
-    """An absolute http(s) URL with a host and no white space (never an option's spelling)."""
-    from urllib.parse import urlsplit
-
-    if not isinstance(url, str) or any(c.isspace() or not c.isprintable() or "\u202a" <= c <= "\u202e"
-                                       or "\u2066" <= c <= "\u2069" for c in url):
-        return False  # white space, controls, bidi overrides: no URL a link may carry
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
-
-
 def check_urls(urls: list) -> list:
     """1 to 50 http(s) URLs, else a usage error before anything is sent."""
     from urllib.parse import urlsplit
@@ -202,33 +190,18 @@ def check_urls(urls: list) -> list:
 
 def pair_results(urls: list, results: list) -> list:
     """For each URL asked for, its result (a dict) or None: paired by the result's ``url``
-    as the same page however it is written (http or https, the host in any case or as IDNA,
-    a default port, percent-escapes, a trailing slash), so a short or reordered answer never
-    puts a page's content under another URL; only an answer whose results name no URL at
-    all is paired by position."""
-    from urllib.parse import unquote, urlsplit
-
-    def key(url):
-        try:
-            parts = urlsplit(url.strip())
-            host = (parts.hostname or "").lower()
-            port = parts.port
-        except ValueError:
-            return url
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            pass
-        return (host, None if port in (80, 443) else port, unquote(parts.path).rstrip("/"), parts.query)
-
+    as the same page however it is written (:func:`~pplx_cli.wire.urls.page_key`: http or
+    https, the host in any case or as IDNA, a default port, percent-escapes, a trailing
+    slash), so a short or reordered answer never puts a page's content under another URL;
+    only an answer whose results name no URL at all is paired by position."""
     pages = [r for r in results if isinstance(r, dict)]
     named = {}
     for page in pages:
         if isinstance(page.get("url"), str):
-            named.setdefault(key(page["url"]), page)
+            named.setdefault(page_key(page["url"]), page)
     if not named:
         return [pages[i] if i < len(pages) else None for i in range(len(urls))]
-    return [named.get(key(url)) for url in urls]
+    return [named.get(page_key(url)) for url in urls]
 
 
 def page_ok(result: dict) -> bool:

@@ -214,8 +214,9 @@ def _loopback(host: str) -> bool:
 class Settings:
     """Resolved settings for one call: flag > env > config > default."""
 
-    def __init__(self, flags: dict, env=None, warn=None):
+    def __init__(self, flags: dict, env=None, warn=None, key_first: str = None):
         self.env = os.environ if env is None else env
+        self.key_first = key_first  # an environment variable read before every other key source
         self.warn = warn or (lambda message: None)
         self.path = config_path(self.env)
         self.config = read_config(self.path, self.warn)
@@ -287,9 +288,12 @@ class Settings:
         return key
 
     def _key_sources(self):
-        """``(where, value, is a command)`` in precedence order, for the sources that are set."""
+        """``(where, value, is a command)`` in precedence order, for the sources that are set
+        (``key_first`` first: Perplexity's CLI's verbs read PERPLEXITY_API_KEY before all else)."""
+        if self.key_first and self.env.get(self.key_first):
+            yield self.key_first, self.env[self.key_first], False
         for var in ENV["api_key"]:
-            if self.env.get(var):
+            if self.env.get(var) and var != self.key_first:
                 yield var, self.env[var], False
         for var in ENV["api_key_cmd"]:
             if self.env.get(var):

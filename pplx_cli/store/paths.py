@@ -24,6 +24,15 @@ def config_path(env) -> Path:
     return xdg_dir("CONFIG", env) / "pplx" / "config.toml"
 
 
-def perplexity_credentials_path(env) -> Path:
-    """Where Perplexity's own CLI keeps the key its ``pplx auth login`` stores."""
+def perplexity_credentials_path(env, platform: str = None) -> Path:
+    """Where Perplexity's own CLI keeps the key its ``pplx auth login`` stores (and pplx's
+    own ``pplx auth login`` too): ``<config>/perplexity/credentials.json``, where ``<config>``
+    is ``$XDG_CONFIG_HOME`` (default ``~/.config``) on Linux and ``~/Library/Application
+    Support`` on macOS, as that CLI's README and skill say (whether it also honours
+    XDG_CONFIG_HOME on macOS is not documented: pplx does not)."""
+    import sys
+
+    if (platform or sys.platform) == "darwin":
+        home = Path(env.get("HOME") or os.path.expanduser("~"))
+        return home / "Library" / "Application Support" / "perplexity" / "credentials.json"
     return xdg_dir("CONFIG", env) / "perplexity" / "credentials.json"
