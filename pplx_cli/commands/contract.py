@@ -68,6 +68,16 @@ def _equals_form(args: list) -> list:
     return out
 
 
+def _guarded(ctx, call, *args):
+    """``call(*args)``; whatever it raises (but what passes through) becomes the one error object."""
+    try:
+        return call(*args)
+    except _THROUGH:
+        raise
+    except BaseException as e:
+        fail(ctx, e)
+
+
 class ContractCommand(click.Command):
     """A command that keeps the contract (see the module docstring); ``missing_hint``: the
     hint when an argument is missing, instead of the pointer to --help."""
@@ -77,20 +87,10 @@ class ContractCommand(click.Command):
         self.missing_hint = missing_hint
 
     def parse_args(self, ctx, args):
-        try:
-            return super().parse_args(ctx, _equals_form(list(args)))
-        except _THROUGH:
-            raise
-        except BaseException as e:
-            fail(ctx, e)
+        return _guarded(ctx, super().parse_args, ctx, _equals_form(list(args)))
 
     def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except _THROUGH:
-            raise
-        except BaseException as e:
-            fail(ctx, e)
+        return _guarded(ctx, super().invoke, ctx)
 
 
 class ContractGroup(click.Group):
@@ -100,12 +100,7 @@ class ContractGroup(click.Group):
     command_class = ContractCommand
 
     def parse_args(self, ctx, args):
-        try:
-            return super().parse_args(ctx, args)
-        except _THROUGH:
-            raise
-        except BaseException as e:
-            fail(ctx, e)
+        return _guarded(ctx, super().parse_args, ctx, args)
 
     def resolve_command(self, ctx, args):
         name = args[0] if args else ""
@@ -115,12 +110,7 @@ class ContractGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except _THROUGH:
-            raise
-        except BaseException as e:
-            fail(ctx, e)
+        return _guarded(ctx, super().invoke, ctx)
 
 
 def save_options(f):
