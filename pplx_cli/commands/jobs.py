@@ -173,7 +173,7 @@ def _stream_events(client, rid, say):
 def _final_status(final, writer):
     """The run's status once it is known to have ended: from its final state, else from the
     stream's end; None while it may still be going."""
-    from pplx_cli.runs.resume import ended
+    from pplx_cli.runs.statuses import ended
 
     if isinstance(final, dict) and ended(final.get("status")):
         return final["status"]
@@ -223,7 +223,8 @@ def show(run_id, as_json, **p):
     import time
 
     from pplx_cli import jsonsafe
-    from pplx_cli.runs.resume import ended, get_run, searches
+    from pplx_cli.runs.resume import get_run, searches
+    from pplx_cli.runs.statuses import ended
 
     record = _history_run(run_id)
     client, _ = _client(p, record)

@@ -8,7 +8,7 @@ detaches, and the run is remembered in the history the moment its id is known.
 (``run``, ``settings``, ``log``, ``note``...) it uses.
 """
 
-from pplx_cli.runs import resume as runs
+from pplx_cli.runs import statuses as runs
 from pplx_cli.errors import StreamError, Terminated, UsageError
 
 

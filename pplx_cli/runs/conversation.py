@@ -5,7 +5,7 @@ written to the history when it ends. :class:`Conversations` is mixed into
 ``opts``, ``log``...) it uses."""
 
 from pplx_cli.errors import UsageError
-from pplx_cli.runs import resume as runs
+from pplx_cli.runs import statuses as runs
 
 #: Request options a follow-up takes from its conversation unless -m, --models or --effort is given.
 CONVERSATION_KEYS = ("model", "models", "effort")

@@ -11,32 +11,17 @@ import re
 import time
 
 from pplx_cli.errors import APIError, NetworkError, PplxError, RateLimitError
+from pplx_cli.runs.statuses import GOING, TERMINAL, ended
 from pplx_cli.wire.sse import Event
 
-#: Statuses of a run that will not change any more.
-TERMINAL = {"completed", "failed", "incomplete", "cancelled", "requires_action"}
 #: Polling starts at FIRST_POLL seconds and grows by POLL_GROWTH to at most LAST_POLL; a
 #: Retry-After wins, but never below POLL_FLOOR (a server that says 0 is not polled flat out).
 FIRST_POLL, POLL_GROWTH, LAST_POLL, POLL_FLOOR = 1.0, 1.5, 15.0, 0.5
-#: The statuses of a run that is still going, besides the terminal ones.
-GOING = {"queued", "in_progress"}
 #: Polls in a row whose answer names no status before polling gives up on the run.
 MAX_NAMELESS = 5
-#: Efforts whose runs take long enough to be worth running in the background when streamed.
-LONG_EFFORTS = {"medium", "high", "xhigh"}
 
 _SEQUENCE = re.compile(r'"sequence_number"\s*:\s*(\d{1,15})[,}\s]')
 _TYPE = re.compile(r'"type"\s*:\s*"([^"]+)"')
-
-
-def ended(status) -> bool:
-    """Whether a run's status (any value from the network) says it has ended."""
-    return isinstance(status, str) and status in TERMINAL
-
-
-def is_long_effort(effort) -> bool:
-    """Whether an effort (``high`` or pinned ``high@2026-10-16.0``) makes a long run."""
-    return isinstance(effort, str) and effort.split("@", 1)[0] in LONG_EFFORTS
 
 
 def sequence_of(event: Event):
