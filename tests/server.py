@@ -630,7 +630,8 @@ class FakeAPI:
             setattr(self, what, getattr(self, what) + 1)
 
     def add(self, path, *replies):
-        """Queue replies (Reply, AgentRun or BackgroundRun) for ``path``; the last one is repeated."""
+        """Queue replies (Reply, AgentRun or BackgroundRun, or a function of no arguments that
+        makes one when the request comes) for ``path``; the last one is repeated."""
         self.routes.setdefault(path, []).extend(replies)
         return replies[0] if len(replies) == 1 else replies
 
@@ -639,8 +640,9 @@ class FakeAPI:
         path = path.split("?")[0]
         with self._lock:
             queue = self.routes.get(path)
-            if queue:
-                return queue.pop(0) if len(queue) > 1 else queue[0]
+            reply = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue else None
+        if reply is not None:
+            return reply() if callable(reply) and not isinstance(reply, type) else reply
         if path in AGENT_PATHS:
             return AgentRun()
         return json_reply({"error": {"message": f"no route {path}", "type": "not_found"}}, status=404)

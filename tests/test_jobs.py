@@ -181,17 +181,9 @@ def test_resumes_that_bring_nothing_new_are_bounded_by_retries_then_the_run_is_p
     api.add(AGENT, BackgroundRun(run=AgentRun(text=LONG, searches=[], id=rid), drops=[100]))
     path = f"{AGENT}/{rid}"
     empty = Reply(parts=[b""], headers={"Content-Type": "text/event-stream"})
-    api.add(path, empty, Reply(parts=[b""], headers={"Content-Type": "text/event-stream"}))
-    # the poll after the two fruitless resumes gets the run's final state, queued once the run exists
-    import threading
-    import time
-
-    def queue_final():
-        while rid not in api.runs:
-            time.sleep(0.001)
-        api.add(path, json_reply(api.runs[rid].final))
-
-    threading.Thread(target=queue_final, daemon=True).start()
+    # the poll after the two fruitless resumes gets the run's final state, made when it is asked for
+    api.add(path, empty, Reply(parts=[b""], headers={"Content-Type": "text/event-stream"}),
+            lambda: json_reply(api.runs[rid].final))
     result = run_cli(api, "stream", "q", "--effort", "high", "--no-meta", "--retries", "2")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (LONG + "\n").encode()
