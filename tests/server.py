@@ -566,6 +566,9 @@ class _Server(ThreadingHTTPServer):
     def get_request(self):
         sock, address = super().get_request()
         self.api.count("connections")
+        # no Nagle: a reply's headers and body go in two sends, and on a kept-alive connection
+        # the body would wait for the client's delayed ACK (about 40 ms a request)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.ssl_context is not None:  # the handshake happens in the connection's own thread
             sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         return sock, address
