@@ -314,3 +314,7 @@ prompt_argument = click.argument("prompt", nargs=-1)
 
 #: Output for listings.
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per line.")
+
+#: --verify of ask, stream and jobs wait: check the answer's citations once it has arrived.
+verify_option = click.option("--verify", is_flag=True,
+                             help="Then check the answer's citations as 'pplx verify' does (the report on stderr; exit 1 when a claim is not found).")
