@@ -29,14 +29,17 @@ class Run:
         self.color = wants_color(stream, os.environ)
         self.results, self.plain, self.said = [], [], set()
 
+    def on_done(self, result):
+        """A claim is done (in any order): a request that failed is said at once, once per reason."""
+        if result["status"] and result["error"] not in self.said:
+            self.said.add(result["error"])
+            warn(f"claim {result['n']}: {result['error']}")
+
     def on_result(self, result):
-        """A claim is done: its report, now (the claims before it are out already)."""
+        """A claim's turn has come: its report (the claims before it are out already)."""
         from pplx_cli.output.verify_report import Layout, claim_lines, json_lines
 
         self.results.append(result)
-        if result["status"] and result["error"] not in self.said:  # one warning per reason, not one per claim
-            self.said.add(result["error"])
-            warn(f"claim {result['n']}: {result['error']}")
         self.plain += claim_lines(result, Layout())
         if self.as_json:
             self.channel.lines(json_lines(result))
@@ -59,7 +62,7 @@ class Run:
         try:
             with noting_signals(signals):
                 check_all(self.plan, Checker(self.client, self.judge), jobs=self.jobs, on_result=self.on_result,
-                          signals=signals, on_stop=self.stopping)
+                          on_done=self.on_done, signals=signals, on_stop=self.stopping)
         except (KeyboardInterrupt, Terminated, Abandoned) as e:
             stopped = e
         status, error = self.status(stopped)

@@ -194,13 +194,13 @@ class Checker:
         return cost
 
 
-def check_all(plan: Plan, checker: Checker, *, jobs: int, on_result, signals, on_stop=None) -> list:
+def check_all(plan: Plan, checker: Checker, *, jobs: int, on_result, signals, on_done=None, on_stop=None) -> list:
     """Check every claim of ``plan`` in a pool of ``jobs`` (see :func:`pplx_cli.runs.batch.run`,
-    whose signals, stopping and order it keeps): ``on_result(result)`` in claim order as each
-    is done. A key refused stops the sending. The results handed on."""
+    whose signals, stopping and order it keeps): ``on_done(result)`` as each is done,
+    ``on_result(result)`` in claim order. A key refused stops the sending. The results handed on."""
     from pplx_cli.runs.batch import run
 
-    return run(plan.claims, checker.check, jobs=jobs, on_record=on_result, on_stop=on_stop,
+    return run(plan.claims, checker.check, jobs=jobs, on_record=on_result, on_done=on_done, on_stop=on_stop,
                stop_after=lambda result: result["status"] == 3, ordered=True, signals=signals)
 
 
