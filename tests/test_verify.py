@@ -462,3 +462,14 @@ def test_a_long_excerpt_is_cut_to_a_few_lines_around_what_matches(api, home):
     piped = run_cli(api, "verify").stdout.decode().splitlines()[2]
     assert piped.startswith("       “…") and piped.endswith("…”") and "The tower is 330 metres tall." in piped
     assert len(piped) <= 7 + 2 + 240 + 2
+
+
+def test_the_readme_session_is_what_pplx_prints(api, home):
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    session = readme.split("```console\n", 1)[1].split("```", 1)[0]
+    asked, shown = session.split("$ pplx verify\n")
+    assert asked.startswith("$ pplx ask ")
+    answered(api)
+    assert run_cli(api, "verify").stdout.decode() == shown
