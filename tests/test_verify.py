@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.conftest import pplx_executable
-from tests.server import AgentRun, Reply, agent_error
+from tests.server import AgentRun, agent_error
 
 #: An answer whose four claims meet a page that supports, contradicts, omits and fails them.
 TEXT = ("The Eiffel Tower is 330 metres tall [1]. Paris had 2.1 million residents in 2023 [2]. "

@@ -10,27 +10,16 @@ from pplx_cli.commands import status_line as make_status_line, write_stdout as _
 from pplx_cli.commands.batch_input import check_lines, read_input, read_shared_attachments, with_attachments
 from pplx_cli.errors import Silent, UsageError
 from pplx_cli.output.messages import note, warn
-from pplx_cli.commands.options import CONTEXT, request_options
+from pplx_cli.commands.options import CONTEXT, check_rate, request_options
 
 REMOTE_ACTIONS = ("submit", "status", "wait", "results", "cancel")
-
-
-def _check_rate(ctx, param, value):
-    if value is None:
-        return None
-    import re
-
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/s)?\s*", value)
-    if not m or float(m.group(1)) <= 0:
-        raise click.BadParameter(f"{value!r} is not a rate (e.g. 10/s)")
-    return float(m.group(1))
 
 
 @click.command(context_settings=CONTEXT)
 @click.argument("args", nargs=-1, metavar="[FILE] | --remote ACTION ARG")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=4, show_default=True, metavar="N",
               help="Requests in flight at once (threads sharing one connection pool and one rate limiter).")
-@click.option("--rate", callback=_check_rate, metavar="N/s", help="At most N requests a second.")
+@click.option("--rate", callback=check_rate, metavar="N/s", help="At most N requests a second.")
 @click.option("--unordered", is_flag=True, help="Write each record as it completes, not in input order.")
 @click.option("--answers-only", is_flag=True, help="Write only the answers, separated by a blank line (or NUL with -0).")
 @click.option("-0", "--null", "null", is_flag=True, help="With --answers-only: end each answer with NUL.")

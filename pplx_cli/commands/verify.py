@@ -6,25 +6,14 @@ import sys
 import click
 
 from pplx_cli.commands import make_client
-from pplx_cli.commands.log_view import EXCHANGE_ID, _reading, in_sqlite
-from pplx_cli.commands.options import CONTEXT, connection_options
+from pplx_cli.commands.log_view import EXCHANGE_ID, in_sqlite
+from pplx_cli.commands.options import CONTEXT, check_rate, connection_options
 from pplx_cli.dialects.judge import DEFAULT_JUDGE
-from pplx_cli.errors import PplxError, Silent, UsageError
-from pplx_cli.output.messages import note, warn
+from pplx_cli.errors import PplxError, UsageError
+from pplx_cli.output.messages import note
 
 #: Claims checked at once when -j is not given (and by --verify).
 JOBS = 4
-
-
-def _check_rate(ctx, param, value):
-    if value is None:
-        return None
-    import re
-
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/s)?\s*", value)
-    if not m or float(m.group(1)) <= 0:
-        raise click.BadParameter(f"{value!r} is not a rate (e.g. 10/s)")
-    return float(m.group(1))
 
 
 def _check_judge(ctx, param, value):
@@ -49,7 +38,7 @@ def _check_judge(ctx, param, value):
               help="Check what 'pplx raw' or 'pplx ask --raw' saved in FILE ('-': stdin), not an exchange of the history.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=JOBS, show_default=True, metavar="N",
               help="Claims checked at once (requests in flight, on one rate limiter as pplx batch's).")
-@click.option("--rate", callback=_check_rate, metavar="N/s", help="At most N requests a second.")
+@click.option("--rate", callback=check_rate, metavar="N/s", help="At most N requests a second.")
 @click.option("--judge", metavar="MODEL", is_flag=False, flag_value=DEFAULT_JUDGE, callback=_check_judge,
               help="Also ask MODEL (an Agent API call per claim, structured output) whether the passages support "
                    "each claim. [MODEL default: perplexity/sonar]")
@@ -95,19 +84,22 @@ def verify(exchange_id, from_file, jobs, rate, judge, uncited, as_json, no_log, 
 
 def _exchange(exchange_id):
     """The exchange to check, decoded: ID's, or the latest answer."""
-    from pplx_cli.store.history import HistoryError, decode_record
+    import os
+
+    from pplx_cli.store.history import History, HistoryError, decode_record
+    from pplx_cli.store.paths import history_path
     from pplx_cli.store.verifications import latest_answer
 
-    with _reading() as history:
-        try:
-            if history is None:
-                row = None
-            elif exchange_id is None:
-                row = latest_answer(history)
-            else:
-                row = history.get(exchange_id) if in_sqlite(exchange_id) else None
-        except HistoryError as e:
-            raise PplxError(f"cannot read the history: {e}") from None
+    path, row = history_path(os.environ), None
+    try:
+        if os.path.exists(path):
+            with History(path, create=False) as history:
+                if exchange_id is None:
+                    row = latest_answer(history)
+                elif in_sqlite(exchange_id):  # an id past 64 bits names no exchange
+                    row = history.get(exchange_id)
+    except HistoryError as e:
+        raise PplxError(f"cannot read the history: {e}") from None
     if row is None:
         raise PplxError(f"no exchange {exchange_id} in the history" if exchange_id is not None
                         else "no answer in the history to verify (see pplx log)")
