@@ -39,9 +39,9 @@ def _check_judge(ctx, param, value):
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=JOBS, show_default=True, metavar="N",
               help="Claims checked at once (requests in flight, on one rate limiter as pplx batch's).")
 @click.option("--rate", callback=check_rate, metavar="N/s", help="At most N requests a second.")
-@click.option("--judge", metavar="MODEL", is_flag=False, flag_value=DEFAULT_JUDGE, callback=_check_judge,
+@click.option("--judge", metavar="[MODEL]", is_flag=False, flag_value=DEFAULT_JUDGE, callback=_check_judge,
               help="Also ask MODEL (an Agent API call per claim, structured output) whether the passages support "
-                   "each claim. [MODEL default: perplexity/sonar]")
+                   "each claim; give ID before it. [default MODEL: perplexity/sonar]")
 @click.option("--uncited", is_flag=True, help="List the sentences that cite nothing.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print JSON Lines, one record per claim and source (with --uncited, one per uncited sentence too).")
