@@ -100,6 +100,7 @@ COMMANDS = {
     "content": ("pplx_cli.commands.official", "Page snippets or one page, as Perplexity's CLI gives them (JSON)."),
     "embed": ("pplx_cli.commands.embed", "Embed texts as JSON Lines of numbers (the Embeddings API)."),
     "batch": ("pplx_cli.commands.batch", "Ask many questions: one per line of FILE (or stdin), in parallel."),
+    "verify": ("pplx_cli.commands.verify", "Check what an answer's citations actually say."),
     "jobs": ("pplx_cli.commands.jobs", "List the background runs this machine started, newest first."),
     "log": ("pplx_cli.commands.log", "List recent exchanges from the history, newest first."),
     "completion": ("pplx_cli.commands.completion", "Print the completion script for SHELL (bash, zsh or fish)."),

@@ -27,7 +27,11 @@ What a test can set on the ``FakeAPI`` (each read with a default, so set it befo
   (content and metadata are still sent).
 - ``api.context_pages``: ``{url: {field: value}}`` merged over the generated page of that URL
   (fields of :func:`context_page`: title, markdown, html, links, highlights, description, language,
-  author, published_date, content_type).
+  author, published_date, content_type). A page given its ``markdown`` but no ``highlights`` has
+  the highlights the Context API would pick for the query: its passages that bear on it
+  (:func:`pick_highlights`).
+- ``api.context_latency``: seconds (default 0) each Context API answer waits before it is sent
+  (only its own request's thread waits), as a round trip to the service would.
 
 Without ``context_failures``, a URL is failed by its text: one containing ``timeout`` gets
 ``timeout``, ``blocked`` gets ``blocked``, ``fail`` gets ``fetch_failed``; one not starting with
@@ -180,6 +184,20 @@ def context_page(url, query=None):
     }
 
 
+def pick_highlights(markdown, query, most=3):
+    """The passages of a page that bear on a query, as the fake's Context API picks them: its
+    paragraphs (heading marks taken off) sharing at least one word of three letters or more
+    with the query, the most shared first (the page's order among equals), at most ``most``."""
+    words = {w for w in re.findall(r"\w+", query.lower()) if len(w) >= 3}
+    scored = []
+    for i, paragraph in enumerate(re.split(r"\n\s*\n", markdown)):
+        text = re.sub(r"^#+\s*", "", paragraph.strip())
+        shared = len(words & set(re.findall(r"\w+", text.lower())))
+        if text and shared:
+            scored.append((-shared, i, text))
+    return [text for _, _, text in sorted(scored)[:most]]
+
+
 def truncate_tokens(text, limit):
     """The text cut after its first ``limit`` tokens (whitespace between them kept)."""
     words = list(re.finditer(r"\S+", text))
@@ -248,6 +266,8 @@ def answer(api, route, headers, body):
     early = api.key_or_queued(route, headers)  # a bad key, or a queued reply (used once)
     if early is not None:
         return early
+    if route == "/v1/context" and getattr(api, "context_latency", 0):
+        api._closed.wait(api.context_latency)  # only this request's thread waits; a closing server ends the wait
     rid = str(uuid.uuid4())
     base = {"x-request-id": rid, **api.ratelimit_headers()}
     handler, fields = PATHS[route]
@@ -392,7 +412,10 @@ def _context_result(api, url, formats, query, limit, max_age, fetched_at):
     status = _context_status(api, url)
     if status["type"] not in ("ok", "not_modified"):
         return {"url": url, "status": status}
-    page = {**context_page(url, query), **copy.deepcopy((getattr(api, "context_pages", None) or {}).get(url, {}))}
+    given = copy.deepcopy((getattr(api, "context_pages", None) or {}).get(url, {}))
+    page = {**context_page(url, query), **given}
+    if "markdown" in given and "highlights" not in given and query:
+        page["highlights"] = pick_highlights(given["markdown"], query)
     result = {"url": url, "status": status}
     for name in formats:
         content = page[name]

@@ -21,7 +21,7 @@ service's 401 (``invalid_api_key``) on every path that checks keys.
 
 tests/batch_server.py adds an enforced request rate limit (``api.rate_limit``), a latency
 (``api.latency``) and the Files and Batch APIs; tests/platform_server.py the Search, Context and
-Embeddings APIs.
+Embeddings APIs; tests/structured_server.py the answers to requests for structured output.
 """
 
 import copy
@@ -638,8 +638,9 @@ class FakeAPI:
         self.routes.setdefault(path, []).extend(replies)
         return replies[0] if len(replies) == 1 else replies
 
-    def next_reply(self, path):
-        """The next reply queued for the path; with none, a default AgentRun for the Agent API, else a 404."""
+    def next_reply(self, path, request=None):
+        """The next reply queued for the path; with none, a default AgentRun for the Agent API
+        (a structured answer for a request that asks for one: tests/structured_server.py), else a 404."""
         path = path.split("?")[0]
         with self._lock:
             queue = self.routes.get(path)
@@ -647,7 +648,9 @@ class FakeAPI:
         if reply is not None:
             return reply() if callable(reply) and not isinstance(reply, type) else reply
         if path in AGENT_PATHS:
-            return AgentRun()
+            from . import structured_server
+
+            return structured_server.run_for(self, request) if structured_server.asks(request) else AgentRun()
         return json_reply({"error": {"message": f"no route {path}", "type": "not_found"}}, status=404)
 
     def answer(self, method, path, headers, body):
@@ -683,8 +686,8 @@ class FakeAPI:
         rejection = self.validate(headers, body) if self.strict else None
         if rejection:
             return rejection
-        reply = self.next_reply(path)
         request = body if isinstance(body, dict) else {}
+        reply = self.next_reply(path, request)
         # the request decides whether a run is a background one; the queued item only says how it goes
         if request.get("background") and isinstance(reply, (AgentRun, BackgroundRun)):
             return self.start(reply if isinstance(reply, BackgroundRun) else BackgroundRun(run=reply), request)
@@ -815,6 +818,11 @@ class FakeAPI:
             return self._invalid("invalid request", "previous_response_id")
         if body.get("background") and body.get("store", True) is False:
             return self._invalid("background requires store")
+        from . import structured_server
+
+        refused = structured_server.rejection(body)
+        if refused:
+            return self._invalid(refused, "response_format")
         return None
 
     def _invalid(self, message, param=None):

@@ -14,6 +14,7 @@ from pplx_cli.commands.options import (
     prompt_argument,
     request_options,
     stream_mode_option,
+    verify_option,
 )
 from pplx_cli.commands.prompt import read_prompt
 
@@ -112,7 +113,7 @@ def _options_given() -> list:
 
 #: Output options and their defaults: given with --raw (which prints the body as received) they would do nothing.
 OUTPUT_DEFAULTS = {"reasoning": None, "sources": None, "citations": None, "meta_path": None, "no_meta": False,
-                   "meta_style": None}
+                   "meta_style": None, "verify": False}
 
 
 def _check_output_options(mode, p):
@@ -123,6 +124,8 @@ def _check_output_options(mode, p):
         raise UsageError("--meta FILE and --no-meta contradict each other")
     if p.get("reattach") and not (p.get("continue_") or p.get("cid")):
         raise UsageError("--reattach sends a conversation's attachments again: it needs -c or --cid")
+    if p.get("verify") and p.get("detach"):
+        raise UsageError("--verify checks the answer, and --detach exits before there is one (pplx jobs wait --verify does)")
     if p.get("detach") and not p.get("background"):
         raise UsageError("--detach needs --background (a run that is not in the background ends with the connection)")
     if p.get("background") and (mode == "raw" or p.get("raw")):
@@ -140,6 +143,7 @@ def _check_output_options(mode, p):
 @output_options
 @history_options
 @background_options
+@verify_option
 @click.option("--raw", is_flag=True, help="Print the JSON response body as received.")
 def ask(prompt, raw, **p):
     """Ask and print the complete answer.
@@ -160,7 +164,10 @@ def ask(prompt, raw, **p):
       pplx ask -- what does grep -c do     # '--': dash words are prompt, not options
     """
     exchange = _exchange("ask", prompt, dict(p, raw=raw))
-    exchange.ask(make_writer(p, exchange.settings), raw=raw)
+    writer = make_writer(p, exchange.settings)
+    exchange.ask(writer, raw=raw)
+    if p.get("verify"):
+        _verify(exchange, writer, p)
 
 
 @click.command(context_settings=CONTEXT)
@@ -170,6 +177,7 @@ def ask(prompt, raw, **p):
 @output_options
 @history_options
 @background_options
+@verify_option
 @click.option("--raw", is_flag=True, help="Same as 'pplx raw': dump the event stream byte for byte (not recorded).")
 def stream(prompt, raw, **p):
     """Stream the answer as it is generated.
@@ -187,7 +195,20 @@ def stream(prompt, raw, **p):
         _exchange("raw", prompt, p).raw(sys.stdout.buffer)
     else:
         exchange = _exchange("stream", prompt, p)
-        exchange.stream(make_writer(p, exchange.settings))
+        writer = make_writer(p, exchange.settings)
+        exchange.stream(writer)
+        if p.get("verify"):
+            _verify(exchange, writer, p)
+
+
+def _verify(exchange, writer, p):
+    """--verify: the answer just printed checked as 'pplx verify' checks it, the report on
+    stderr (stdout is the answer's); the exit status is verify's."""
+    from pplx_cli.commands.verify import check_answer
+
+    recorded = {"id": exchange.exchange_id, "cid": exchange.cid} if exchange.exchange_id is not None else None
+    check_answer(writer.answer(), writer.metadata(), p=dict(p, no_log=not exchange.log), exchange=recorded,
+                 label=f"verify {exchange.exchange_id}" if recorded else f"verify ({exchange.mode})", to_stderr=True)
 
 
 @click.command(context_settings=CONTEXT)

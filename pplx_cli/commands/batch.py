@@ -1,7 +1,6 @@
 """``pplx batch``: many prompts from a file, in parallel on one rate limit, resumable; and
 ``pplx batch --remote``: the same on Perplexity's Batch API."""
 
-import contextlib
 import os
 import sys
 
@@ -11,27 +10,16 @@ from pplx_cli.commands import status_line as make_status_line, write_stdout as _
 from pplx_cli.commands.batch_input import check_lines, read_input, read_shared_attachments, with_attachments
 from pplx_cli.errors import Silent, UsageError
 from pplx_cli.output.messages import note, warn
-from pplx_cli.commands.options import CONTEXT, request_options
+from pplx_cli.commands.options import CONTEXT, check_rate, request_options
 
 REMOTE_ACTIONS = ("submit", "status", "wait", "results", "cancel")
-
-
-def _check_rate(ctx, param, value):
-    if value is None:
-        return None
-    import re
-
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/s)?\s*", value)
-    if not m or float(m.group(1)) <= 0:
-        raise click.BadParameter(f"{value!r} is not a rate (e.g. 10/s)")
-    return float(m.group(1))
 
 
 @click.command(context_settings=CONTEXT)
 @click.argument("args", nargs=-1, metavar="[FILE] | --remote ACTION ARG")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=4, show_default=True, metavar="N",
               help="Requests in flight at once (threads sharing one connection pool and one rate limiter).")
-@click.option("--rate", callback=_check_rate, metavar="N/s", help="At most N requests a second.")
+@click.option("--rate", callback=check_rate, metavar="N/s", help="At most N requests a second.")
 @click.option("--unordered", is_flag=True, help="Write each record as it completes, not in input order.")
 @click.option("--answers-only", is_flag=True, help="Write only the answers, separated by a blank line (or NUL with -0).")
 @click.option("-0", "--null", "null", is_flag=True, help="With --answers-only: end each answer with NUL.")
@@ -95,6 +83,7 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     from pplx_cli.commands import _isatty, make_client
     from pplx_cli.errors import Terminated, outcome
     from pplx_cli.runs.batch import Abandoned, Signals, run
+    from pplx_cli.runs.parallel import noting_signals, share_client
     from pplx_cli.runs.records import Sink
 
     client, settings = make_client(p)
@@ -102,7 +91,7 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
         return _dry_run([item for item in checked if str(item[0].id) not in _done_ids(output_path)], client)
     record_file, todo = _todo(checked, output_path)
     skipped = len(checked) - len(todo)
-    _share(client, rate, jobs, quiet=p.get("quiet"))
+    share_client(client, rate, jobs, say=None if p.get("quiet") else note)
     batch_id = "b-" + os.urandom(4).hex()
     history = _open_history() if not p.get("no_log") and settings.get("log") else None
     work = _worker(client, batch_id, history)
@@ -114,7 +103,7 @@ def _run(checked, p, *, jobs, rate, ordered, answers_only, null, output_path):
     records = []
     signals = Signals()
     try:
-        with _noting(signals):
+        with noting_signals(signals):
             records = run(todo, work, jobs=jobs, on_record=lambda r: (records.append(r), sink.write(r)), on_done=watch.done,
                           on_progress=(lambda progress: status_line.show(progress.line())) if status_line else None,
                           on_stop=watch.stopping, stop_after=watch.stop_after, ordered=ordered, signals=signals)
@@ -155,18 +144,6 @@ def _todo(checked, output_path):
         record_file.close()
         raise UsageError(f"cannot read {output_path}: {e.strerror}") from None
     return record_file, [item for item in checked if str(item[0].id) not in done_before]
-
-
-def _share(client, rate, jobs, *, quiet):
-    """One client for every worker: one rate limiter, one connection pool of ``jobs``."""
-    from requests.adapters import HTTPAdapter
-
-    from pplx_cli.runs.batch import RateLimiter
-
-    client.limiter = RateLimiter(rate, say=None if quiet else note)
-    client.sleep = client.limiter.sleep  # a worker backing off before a retry gives up when the batch stops
-    for scheme in ("http://", "https://"):  # one pool, one connection kept per worker
-        client.session.mount(scheme, HTTPAdapter(pool_connections=1, pool_maxsize=jobs))
 
 
 def _worker(client, batch_id, history):
@@ -217,35 +194,6 @@ class _Watch:
         if record["status"] != 0:
             line = self.numbers.get(str(record["id"]))
             warn(f"line {line} (id {record['id']}): {record['error']}" if line else f"id {record['id']}: {record['error']}")
-
-
-@contextlib.contextmanager
-def _noting(signals):
-    """While the batch runs, SIGINT, SIGTERM and SIGHUP are noted in ``signals`` (the batch
-    stops between records) rather than raised wherever they land; one ignored (nohup) stays
-    ignored. A third is raised at once as Abandoned: the batch is stuck (a write to a reader
-    that stopped reading) and must end even mid-write."""
-    import signal
-
-    from pplx_cli.runs.batch import Abandoned
-    from pplx_cli.errors import Hangup, Terminated
-
-    def handler(kind):
-        def note(number, frame):
-            signals.note(kind())
-            if len(signals.received) > 2:
-                raise Abandoned(signals.received[-1])
-        return note
-
-    before = {}
-    for signum, kind in ((signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated), (signal.SIGHUP, Hangup)):
-        if signal.getsignal(signum) is not signal.SIG_IGN:
-            before[signum] = signal.signal(signum, handler(kind))
-    try:
-        yield
-    finally:
-        for signum, handler in before.items():
-            signal.signal(signum, handler)
 
 
 def _done_ids(path) -> set:

@@ -7,7 +7,7 @@ import click
 from pplx_cli.commands import make_client, make_writer
 from pplx_cli.errors import PplxError
 from pplx_cli.output.messages import warn
-from pplx_cli.commands.options import CONTEXT, connection_options, json_option, output_options
+from pplx_cli.commands.options import CONTEXT, connection_options, json_option, output_options, verify_option
 from pplx_cli.output.stdio import out_lines
 
 
@@ -94,9 +94,10 @@ def jobs(ctx, limit, as_json):
 @jobs.command(context_settings=CONTEXT)
 @click.argument("run_id", metavar="[ID]", required=False)
 @click.option("--stream", "as_stream", is_flag=True, help="Resume the run's event stream instead of polling it.")
+@verify_option
 @connection_options
 @output_options
-def wait(run_id, as_stream, **p):
+def wait(run_id, as_stream, verify, **p):
     """Wait for a run to end, then print its answer and metadata as 'pplx ask' would.
 
     ID is a run's id; without it, the newest run not yet seen to end. The polls start at 1 s
@@ -108,6 +109,7 @@ def wait(run_id, as_stream, **p):
     Examples:
       pplx jobs wait
       pplx jobs wait resp_abc --stream --sources
+      pplx jobs wait --verify
     """
     import time
 
@@ -142,10 +144,17 @@ def wait(run_id, as_stream, **p):
         raise
     finally:
         run_status = _final_status(final, writer)
+        exchange_id = record["exchange_id"] if record is not None else None
         if record is not None and run_status and not record["exchange_id"]:
-            _record(record, writer, status, error, round(time.monotonic() - started, 3), run_status)
+            exchange_id = _record(record, writer, status, error, round(time.monotonic() - started, 3), run_status)
         elif run_status:
             _note_status(rid, run_status)
+    if verify:  # the answer arrived whole: checked as pplx verify checks it, the report on stderr
+        from pplx_cli.commands.verify import check_answer
+
+        recorded = {"id": exchange_id, "cid": record["cid"]} if exchange_id is not None and record["cid"] else None
+        check_answer(writer.answer(), writer.metadata(), p=p, exchange=recorded,
+                     label=f"verify {exchange_id}" if recorded else f"verify {rid}", to_stderr=True)
 
 
 def _stream_events(client, rid, say):
@@ -185,13 +194,13 @@ def _final_status(final, writer):
 
 def _record(record, writer, status, error, duration, run_status):
     """The answer as an exchange of the history (once per run: waiting again prints it, but
-    its cost is not counted twice), and the run's status beside it."""
+    its cost is not counted twice), and the run's status beside it; its id (None: not recorded)."""
     from pplx_cli import jsonsafe
     from pplx_cli.store.history import HistoryError
 
     history = _history(create=True)
     if history is None:
-        return
+        return None
     try:
         options = jsonsafe.loads(record["options"] or "{}")
     except ValueError:
@@ -206,6 +215,8 @@ def _record(record, writer, status, error, duration, run_status):
             history.set_run(record["id"], run_status, exchange_id)
     except HistoryError as e:
         warn(f"history not recorded: {e}")
+        return None
+    return exchange_id
 
 
 @jobs.command(context_settings=CONTEXT)

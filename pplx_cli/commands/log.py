@@ -68,11 +68,14 @@ def show(exchange_id, as_json, **p):
     with _reading() as history:
         # an id SQLite cannot hold (past 64 bits) names no exchange
         row = history.get(exchange_id) if history and (exchange_id is None or in_sqlite(exchange_id)) else None
+        checked = _verification(history, row)
     if not row:
         # 0 is an id like any other (none has it), not "the latest"
         raise PplxError(f"no exchange {exchange_id} in the history" if exchange_id is not None else "the history is empty")
     record = decode_record(row)
     if as_json:
+        if checked is not None:
+            record["verification"] = checked
         out_lines([jsonsafe.dumps(record, ensure_ascii=False)])
         return
     writer = make_writer(dict(p, status=False))
@@ -87,10 +90,33 @@ def show(exchange_id, as_json, **p):
     status = record.get("exit_status")
     # as the command printed it: a run the service ended (exit 1) still lists its sources
     writer.close(error=error, ended=status == 1)
+    if checked is not None:
+        note(f"verified as exchange {checked['id']} ({checked['time'][:16].replace('T', ' ')} UTC): {checked['summary']} "
+             f"(pplx log show {checked['id']})")
     if writer.out_error is not None:  # a full disk, EIO: 'cannot write to stdout', exit 74, as ask says it
         raise writer.out_error
     if isinstance(status, int) and status != 0:  # a failed or interrupted exchange: its recorded status
         raise Silent(status)  # what it has was printed, the error in its metadata
+
+def _verification(history, row):
+    """The latest verification of an answer (``pplx verify``): its id, time, exit status and
+    summary line; None when it has none (or is no answer)."""
+    if history is None or row is None or row["kind"] != "answer":
+        return None
+    from pplx_cli.store.history import HistoryError, decode_record
+    from pplx_cli.store.verifications import latest_verification
+
+    try:
+        found = latest_verification(history, row)
+    except HistoryError as e:
+        raise PplxError(f"cannot read the history: {e}") from None
+    if found is None:
+        return None
+    meta = decode_record(found)["meta"]
+    summary = meta.get("summary") if isinstance(meta, dict) and isinstance(meta.get("summary"), str) else None
+    return {"id": found["id"], "time": found["time"], "exit_status": found["exit_status"],
+            "summary": summary or f"exit {found['exit_status']}"}
+
 
 @log.command(context_settings=CONTEXT)
 @click.argument("terms", nargs=-1, required=True)

@@ -149,6 +149,16 @@ def _check_models(ctx, param, value):
     return models
 
 
+def check_rate(ctx, param, value):
+    """--rate N/s (batch, verify): requests a second, above 0."""
+    if value is None:
+        return None
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/s)?\s*", value)
+    if not m or float(m.group(1)) <= 0:
+        raise click.BadParameter(f"{value!r} is not a rate (e.g. 10/s)")
+    return float(m.group(1))
+
+
 def _check_country(ctx, param, value):
     if value is None:
         return None
@@ -314,3 +324,7 @@ prompt_argument = click.argument("prompt", nargs=-1)
 
 #: Output for listings.
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per line.")
+
+#: --verify of ask, stream and jobs wait: check the answer's citations once it has arrived.
+verify_option = click.option("--verify", is_flag=True,
+                             help="Then check the answer's citations as 'pplx verify' does (the report on stderr; exit 1 when a claim is not found).")

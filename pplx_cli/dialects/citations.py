@@ -10,6 +10,8 @@ from typing import NamedTuple
 MARKER = re.compile(r"[ \t]*\[(?:web:)?\d+\]")
 #: What may be the start of a marker at the end of a delta: held back until the next one.
 PARTIAL = re.compile(r"[ \t]*(?:\[(?:w(?:e(?:b(?::\d*)?)?)?|\d+)?)?\Z")
+#: A marker and its key, the form a Source lists among its ``markers``: ``[3]`` -> ``3``, ``[web:3]`` -> ``web:3``.
+MARKER_KEY = re.compile(r"\[((?:web:)?\d+)\]")
 FENCE = "```"
 
 
@@ -48,6 +50,11 @@ class CitationStripper:
                     self.in_code = not self.in_code
                 self.line = ""
         return "\n".join(out)
+
+
+def marker_keys(text: str) -> tuple:
+    """The keys of the markers in ``text`` (``1``, ``web:1``), in order, each once."""
+    return tuple(dict.fromkeys(m.group(1) for m in MARKER_KEY.finditer(text)))
 
 
 def strip_citations(text: str) -> str:
@@ -120,6 +127,16 @@ def source_links(meta: dict) -> dict:
             for marker in source.markers:
                 links.setdefault(marker, source.url)
     return links
+
+
+def sources_by_marker(meta: dict) -> dict:
+    """Marker key (``"1"``, ``"web:1"``) -> the :class:`Source` it cites (see :func:`sources`;
+    a key two entries claim is the first's, as for ``--sources`` and hyperlinks)."""
+    cited = {}
+    for source in sources(meta):
+        for marker in source.markers:
+            cited.setdefault(marker, source)
+    return cited
 
 
 def _list(value) -> list:

@@ -14,9 +14,13 @@ piece by piece. The one exception is ``raw`` (and ``ask --raw``): they print the
 received, byte for byte, for ``pplx parse``.
 """
 
+import re
 import sys
 
 from pplx_cli.errors import redact
+
+#: A style :meth:`Channel.styled` writes: SGR parameters only (``1``, ``1;31``), never more.
+_SGR = re.compile(r"[0-9]{1,3}(?:;[0-9]{1,3})*")
 
 
 def _isatty(stream) -> bool:
@@ -45,7 +49,45 @@ class Channel:
 
     def write(self, text: str):
         """Write ``text`` (made safe) and flush."""
-        data = self.safe(text).encode("utf-8", "replace")
+        self._write_safe(self.safe(text))
+
+    def lines(self, lines):
+        """Each of ``lines`` on a line of its own: on a terminal a newline or a control
+        character inside one is shown as an escape, so no line can forge another."""
+        if self.terminal:
+            from pplx_cli.output.terminal import neutralise_line
+
+            lines = [neutralise_line(line) for line in lines]
+        if lines:
+            self.write("".join(line + "\n" for line in lines))
+
+    def styled(self, lines, color: bool = False):
+        """Lines made of ``(style, text)`` spans, each line ended by a newline: every text made
+        safe (redacted; on a terminal one line, controls shown), and on a terminal with
+        ``color`` wrapped in its style's SGR sequence (``"1"`` bold, ``"32"`` green; ``""``
+        none). In a pipe the styles are dropped: the text alone."""
+        from pplx_cli.output.terminal import neutralise_line
+
+        out = []
+        for line in lines:
+            for style, text in line:
+                text = redact(text)
+                if self.terminal:
+                    text = neutralise_line(text)
+                    if color and text and _SGR.fullmatch(style):
+                        text = f"\x1b[{style}m{text}\x1b[0m"
+                out.append(text)
+            out.append("\n")
+        if out:
+            self._write_safe("".join(out))
+
+    def _write_safe(self, text: str):
+        """Write text already made safe, and flush (see :meth:`write`)."""
+        if self.name == "stderr":
+            from pplx_cli.output.terminal import clear_status
+
+            clear_status()  # a progress line up on the terminal goes first
+        data = text.encode("utf-8", "replace")
         try:
             self.stream.write(data)
             self.stream.flush()
@@ -57,16 +99,6 @@ class Channel:
                 from pplx_cli.output.streams import write_error
 
                 raise write_error(e) from None
-
-    def lines(self, lines):
-        """Each of ``lines`` on a line of its own: on a terminal a newline or a control
-        character inside one is shown as an escape, so no line can forge another."""
-        if self.terminal:
-            from pplx_cli.output.terminal import neutralise_line
-
-            lines = [neutralise_line(line) for line in lines]
-        if lines:
-            self.write("".join(line + "\n" for line in lines))
 
 
 def stdout() -> Channel:

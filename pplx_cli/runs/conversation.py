@@ -94,7 +94,7 @@ class Conversations:
                       batch=self.batch_id)
         try:
             with self._history() as history:
-                exchange_id = history.record(**fields)
+                exchange_id = self.exchange_id = history.record(**fields)
                 if self.run_id and runs.ended(self.run_status):
                     history.set_run(self.run_id, self.run_status, exchange_id)
         except HistoryError as e:

@@ -96,6 +96,7 @@ class Exchange(Conversations, BackgroundRuns):
         self.shared_history = None  # pplx batch: one history (a SharedHistory) for every line
         self.dry_run_out = None  # --dry-run: where the request is printed instead of sent
         self.batch_id = None
+        self.exchange_id = None  # the history's id of this exchange, once recorded
         self._sleep = time.sleep
         self.log_exchange = True
         self.answered = None  # called once the answer is written, before the history (pplx ask lets go of stdout)
