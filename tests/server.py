@@ -862,7 +862,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tests.server", description=main.__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: any free one)")
     args = parser.parse_args(argv)
-    api = FakeAPI(port=args.port)
+    try:
+        api = FakeAPI(port=args.port)
+    except OSError as e:  # the port is taken, say
+        raise SystemExit(f"tests.server: cannot listen on 127.0.0.1:{args.port}: {e.strerror}")
     api.rate_limit = 50  # 50 requests a second, as the Agent API's headers say: x-ratelimit-* as the service sends them
     stop = {signal.SIGINT, signal.SIGTERM}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # waited for below, in this thread
