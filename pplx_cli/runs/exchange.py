@@ -247,18 +247,26 @@ class Exchange(Conversations, BackgroundRuns):
             except ValueError:
                 summary = summarise_body(body, response.headers.get("Content-Type", ""))
                 raise StreamError(f"the response is not JSON: {summary}") from None
-            writer.render(body_pieces(obj, self.api))
+            pieces = body_pieces(obj, self.api)
+            try:
+                writer.render(pieces)
+            finally:
+                self._say_unknown(getattr(pieces, "parser", None))
             return writer
 
         self._recorded(run, writer)
 
     def _say_unknown(self, parser):
-        """With -v: how many events of types pplx does not know were ignored."""
-        unknown = getattr(parser, "unknown", None)
-        if self.conn.verbose and unknown:
-            kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(unknown.items()))
-            total = sum(unknown.values())
-            self.note(f"ignored {total} event{'s' if total != 1 else ''} of unknown type{'s' if len(unknown) != 1 else ''}: {kinds}")
+        """With -v: how many events, and output items, of types pplx does not know were ignored."""
+        if not self.conn.verbose:
+            return
+        tools = getattr(parser, "tools", None)
+        for unknown, what in ((getattr(parser, "unknown", None), "event"), (getattr(tools, "unknown", None), "output item")):
+            if unknown:
+                kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(unknown.items()))
+                total = sum(unknown.values())
+                self.note(f"ignored {total} {what}{'s' if total != 1 else ''} of unknown "
+                          f"type{'s' if len(unknown) != 1 else ''}: {kinds}")
 
     def _collect(self, body: bytes):
         """A writer that has read a raw body without printing it, for the history."""
