@@ -237,7 +237,7 @@ request_options = option_bundle(
                  help="Agent API model id (perplexity/sonar, openai/..., anthropic/...; see 'pplx models'), or a Sonar name. [env: PPLX_MODEL; default: none, --effort fast]"),
     click.option("--models", metavar="ID,ID,...", callback=_check_models, shell_complete=complete_models, help="A fallback chain of up to 5 model ids, tried in order (Agent API)."),
     click.option("--effort", metavar="LEVEL", callback=_check_effort, shell_complete=complete_effort,
-                 help="fast, low, medium, high or xhigh, optionally pinned (fast@2026-10-16.0): Perplexity's configuration for the task (Agent API)."),
+                 help="fast, low, medium, high or xhigh (another name is sent with a note), optionally pinned (fast@2026-10-16.0): Perplexity's configuration for the task (Agent API)."),
     click.option("--preset", metavar="NAME", callback=_check_preset, help="Deprecated alias of --effort (old names such as pro-search accepted)."),
     click.option("-s", "--system", help="System prompt (Agent API: instructions)."),
     click.option("--max-tokens", type=click.IntRange(min=1), help="Most tokens in the answer (Agent API: max_output_tokens, reasoning included)."),

@@ -7,8 +7,10 @@ from datetime import date
 
 from pplx_cli.errors import UsageError
 
-#: An effort level, optionally pinned to a released version (``fast@2026-10-16.0``).
-EFFORT = re.compile(r"(fast|low|medium|high|xhigh)(@[0-9A-Za-z._-]+)?")
+#: An effort's name, optionally pinned to a released version (``fast@2026-10-16.0``): any
+#: level name, since the service has more in circulation than the five it documents.
+EFFORT = re.compile(r"([A-Za-z0-9][A-Za-z0-9_-]*)(@[0-9A-Za-z._-]+)?")
+#: The documented levels: they complete and pass quietly; another name is sent with a note.
 EFFORTS = ("fast", "low", "medium", "high", "xhigh")
 #: Preset names from before ``effort`` (the service still accepts them for the first four levels).
 OLD_PRESETS = {"fast-search": "fast", "pro-search": "low", "deep-research": "medium", "advanced-deep-research": "high"}
@@ -66,11 +68,16 @@ class RequestOptions:
 
 
 def check_effort(value: str, what: str = "effort") -> str:
-    """``value`` if it is an effort level (optionally pinned); ValueError otherwise."""
+    """``value`` if it is an effort level's name (optionally pinned); ValueError otherwise."""
     if not EFFORT.fullmatch(value):
-        raise ValueError(f"{what} must be one of {', '.join(EFFORTS)}, optionally pinned as LEVEL@VERSION "
+        raise ValueError(f"{what} must be a level such as {', '.join(EFFORTS)}, optionally pinned as LEVEL@VERSION "
                          f"(e.g. fast@2026-10-16.0), not {value!r}")
     return value
+
+
+def unknown_effort(value) -> bool:
+    """Whether an effort is a name other than the five documented levels (it is sent all the same)."""
+    return isinstance(value, str) and value.split("@", 1)[0] not in EFFORTS
 
 
 def parse_date(text: str) -> str:

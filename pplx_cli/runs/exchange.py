@@ -31,7 +31,9 @@ from pplx_cli.errors import (
     register_secret,
 )
 from pplx_cli.dialects.pieces import META, Piece
-from pplx_cli.dialects.request import API_PATHS, RequestOptions, agent_unmapped, build_body, chat_unmapped, ignored_without_search
+from pplx_cli.dialects.request import (
+    API_PATHS, EFFORTS, RequestOptions, agent_unmapped, build_body, chat_unmapped, ignored_without_search, unknown_effort,
+)
 
 
 def request_options(r: Request, settings: Settings, attachments=()) -> RequestOptions:
@@ -75,6 +77,9 @@ class Exchange(Conversations, BackgroundRuns):
         )
         self.explicit_model = bool(request.model or request.models or effort)
         self.opts = request_options(request, self.settings, self.attachments)
+        if unknown_effort(self.opts.effort) and not conn.quiet:
+            note(f"effort {self.opts.effort!r} is not one of the documented levels ({', '.join(EFFORTS)}): "
+                 "sent as given; the service says if it does not know it")
         self.key = self.settings.api_key()
         register_secret(self.key)
         self.base_url = check_transport(self.settings.get("base_url"), self.conn.allow_http)
