@@ -56,6 +56,15 @@ class Request(NamedTuple):
     no_store: bool = False
     api: str = None
     stream_mode: str = None
+    code: bool = False
+    image_domains: tuple = ()
+    image_formats: tuple = ()
+    people: bool = False
+    finance: bool = False
+    tool_choice: str = None
+    force_search: bool = False
+    profile: dict = None
+    skills: tuple = ()
 
 
 class Conversation(NamedTuple):

@@ -547,10 +547,12 @@ def test_api_chat_from_the_environment(mocked):
 
 
 @pytest.mark.parametrize("api, url, args, notes, absent", [
-    ("agent", AGENT, ["--search-mode", "academic", "--images"],
-     ["--search-mode has no Agent API equivalent", "--images has no Agent API equivalent"], ["search_mode", "return_images"]),
-    ("chat", CHAT, ["--effort", "low", "--fetch"],
-     ["--effort has no chat completions equivalent", "--fetch has no chat completions equivalent"], ["effort", "tools"]),
+    ("agent", AGENT, ["--search-mode", "academic", "--related"],
+     ["--search-mode has no Agent API equivalent", "--related has no Agent API equivalent"], ["search_mode", "return_related_questions"]),
+    ("chat", CHAT, ["--effort", "low", "--fetch", "--code", "--skill", "office", "--force-search"],
+     ["--effort has no chat completions equivalent", "--fetch has no chat completions equivalent",
+      "--code has no chat completions equivalent", "--tool-choice has no chat completions equivalent",
+      "--skill has no chat completions equivalent"], ["effort", "tools", "skills", "tool_choice"]),
 ])
 def test_options_the_api_lacks_are_noted_and_not_sent(mocked, api, url, args, notes, absent):
     mocked.post(url, json=agent_body() if api == "agent" else chat_body())

@@ -8,6 +8,8 @@ import os
 import re
 import click
 
+from pplx_cli.dialects.tools import CHOICES as TOOL_CHOICES, IMAGE_FORMATS, SKILLS, TOOL_OPTIONS
+
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 #: The longest fallback chain the Agent API accepts.
@@ -138,6 +140,17 @@ def _check_preset(ctx, param, value):
         raise click.BadParameter(f"{e} (or one of the old names {', '.join(OLD_PRESETS)})") from None
 
 
+def _check_profile(ctx, param, value):
+    if value is None:
+        return None
+    from pplx_cli.dialects.tools import parse_profile
+
+    try:
+        return parse_profile(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 def _check_models(ctx, param, value):
     if value is None:
         return None
@@ -238,6 +251,8 @@ request_options = option_bundle(
     click.option("--models", metavar="ID,ID,...", callback=_check_models, shell_complete=complete_models, help="A fallback chain of up to 5 model ids, tried in order (Agent API)."),
     click.option("--effort", metavar="LEVEL", callback=_check_effort, shell_complete=complete_effort,
                  help="fast, low, medium, high or xhigh (another name is sent with a note), optionally pinned (fast@2026-10-16.0): Perplexity's configuration for the task (Agent API)."),
+    click.option("--profile", metavar="ID[@VERSION]", callback=_check_profile,
+                 help="A profile saved in the API Portal (model, tools, instructions) instead of an effort; -m may override its model (Agent API)."),
     click.option("--preset", metavar="NAME", callback=_check_preset, help="Deprecated alias of --effort (old names such as pro-search accepted)."),
     click.option("-s", "--system", help="System prompt (Agent API: instructions)."),
     click.option("--max-tokens", type=click.IntRange(min=1), help="Most tokens in the answer (Agent API: max_output_tokens, reasoning included)."),
@@ -250,7 +265,19 @@ request_options = option_bundle(
     click.option("--fetch", is_flag=True, help="Let the model fetch URLs (the fetch_url tool; Agent API)."),
     click.option("--no-search", is_flag=True, help="Answer without searching the web."),
     click.option("--search-mode", type=click.Choice(["web", "academic", "sec"]), help="Which index to search (chat API only)."),
-    click.option("--images", is_flag=True, help="Ask for images in the metadata (chat API only)."),
+    click.option("--code", is_flag=True, help="Let the model run code in a sandbox (the sandbox tool); -O saves the files it shares (Agent API)."),
+    click.option("--images", is_flag=True, help="Search images (the image_search tool; chat API: return_images); listed with --sources."),
+    click.option("--image-domain", "image_domains", multiple=True, metavar="DOMAIN",
+                 help="Images only from DOMAIN, or never from -DOMAIN (repeatable; implies --images; Agent API)."),
+    click.option("--image-format", "image_formats", multiple=True, type=click.Choice(IMAGE_FORMATS),
+                 help="Images only in this format (repeatable; implies --images; Agent API)."),
+    click.option("--people", is_flag=True, help="Search for people (the people_search tool; Agent API)."),
+    click.option("--finance", is_flag=True, help="Search financial data: quotes, filings, earnings (the finance_search tool; Agent API)."),
+    click.option("--tool-choice", type=click.Choice([*TOOL_CHOICES, *TOOL_OPTIONS]),
+                 help="Let the model choose its tools (auto), forbid them (none), require one (required), or force this tool (Agent API)."),
+    click.option("--force-search", is_flag=True, help="Make the model search the web: --tool-choice web_search (Agent API)."),
+    click.option("--skill", "skills", multiple=True, type=click.Choice(SKILLS),
+                 help="Load a built-in skill, which also enables the sandbox (repeatable; Agent API)."),
     click.option("--related", is_flag=True, help="Ask for related questions in the metadata (chat API only)."),
     click.option("--reasoning-effort", type=click.Choice(["none", "minimal", "low", "medium", "high", "xhigh"]), help="The model's reasoning effort (Agent API: reasoning.effort)."),
     click.option("--json-schema", metavar="FILE", type=click.Path(dir_okay=False), callback=_load_schema, help="Answer as JSON matching the schema in FILE."),

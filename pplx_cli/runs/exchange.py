@@ -41,15 +41,26 @@ def request_options(r: Request, settings: Settings, attachments=()) -> RequestOp
     domains = list(r.domains) + ["-" + d.lstrip("-") for d in r.excluded]
     if r.recency and (r.after or r.before):
         raise UsageError("--recency cannot be combined with --after or --before (the API refuses it)")
+    tool_choice = r.tool_choice
+    if r.force_search:
+        if tool_choice not in (None, "web_search"):
+            raise UsageError(f"--force-search is --tool-choice web_search, not {tool_choice}: give one of them")
+        tool_choice = "web_search"
+    # a profile is the configuration: the model and effort of the environment or config file
+    # are defaults it replaces; only -m, --models or --effort given here count (and an effort is refused)
+    model = None if r.models else r.model if r.profile else settings.get("model")
+    effort = (r.effort or r.preset) if r.profile else settings.get("effort")
     return RequestOptions(
-        model=None if r.models else settings.get("model"), models=list(r.models) if r.models else None,
-        effort=settings.get("effort"), system=r.system, max_tokens=r.max_tokens, temperature=r.temperature, top_p=r.top_p,
+        model=model, models=list(r.models) if r.models else None,
+        effort=effort, system=r.system, max_tokens=r.max_tokens, temperature=r.temperature, top_p=r.top_p,
         search_type=r.search_type, max_results=r.max_results, country=r.country, domains=domains,
         recency=r.recency, after=r.after, before=r.before, updated_after=r.updated_after,
         updated_before=r.updated_before, context_size=r.context_size, fetch=r.fetch, no_search=r.no_search,
         search_mode=r.search_mode, images=r.images, related=r.related, reasoning_effort=r.reasoning_effort,
         json_schema=r.json_schema, store=not r.no_store, stream_mode=settings.get("stream_mode"),
         overrides=list(r.overrides), attachments=[a.part for a in attachments],
+        code=r.code, image_domains=list(r.image_domains), image_formats=list(r.image_formats), people=r.people,
+        finance=r.finance, tool_choice=tool_choice, profile=r.profile, skills=list(r.skills),
     )
 
 
@@ -75,7 +86,7 @@ class Exchange(Conversations, BackgroundRuns):
              "retries": conn.retries, "stream_mode": request.stream_mode, "api": request.api, "ca_bundle": conn.cacert},
             warn=warn,
         )
-        self.explicit_model = bool(request.model or request.models or effort)
+        self.explicit_model = bool(request.model or request.models or effort or request.profile)
         self.opts = request_options(request, self.settings, self.attachments)
         if unknown_effort(self.opts.effort) and not conn.quiet:
             note(f"effort {self.opts.effort!r} is not one of the documented levels ({', '.join(EFFORTS)}): "
