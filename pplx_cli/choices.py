@@ -76,6 +76,14 @@ class Conversation(NamedTuple):
     reattach: bool = False
 
 
+class Downloads(NamedTuple):
+    """Where the files a run shared are saved (-O/--output-dir), and whether one already
+    there may be replaced (--force). No directory: they are only listed."""
+
+    directory: str = None
+    force: bool = False
+
+
 class Background(NamedTuple):
     """Whether the run goes on on the service's side."""
 

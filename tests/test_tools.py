@@ -96,6 +96,7 @@ def test_tool_choice_is_sent(api, home, args, choice, tools):
      "--profile and an effort (low) both choose the configuration: give one (a model, -m, may override the profile's)"),
     (["--profile", "prof_1", "-m", "sonar-pro"],
      "--profile and an effort (low) both choose the configuration: give one (a model, -m, may override the profile's)"),
+    (["--force", "x"], "--force replaces files saved with -O DIR: give -O"),
 ])
 def test_what_cannot_work_is_refused_before_sending(api, home, args, message):
     result = run_cli(api, "ask", "q", *args)
@@ -185,6 +186,7 @@ def test_the_effort_skills_and_tool_choice_complete(home):
     assert complete("pplx ask --tool-choice ") == ["auto", "none", "required", "web_search", "fetch_url", "sandbox",
                                                    "image_search", "people_search", "finance_search"]
     assert complete("pplx batch --image-format p") == ["png"]
+    assert "--output-dir" in complete("pplx jobs files --out")
 
 
 def test_chat_completions_get_none_of_it(api, home):

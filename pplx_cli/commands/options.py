@@ -151,6 +151,21 @@ def _check_profile(ctx, param, value):
         raise click.BadParameter(str(e)) from None
 
 
+def _check_output_dir(ctx, param, value):
+    """A directory that is, or can be made, writable: checked before anything is sent."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("give a directory")
+    existing = os.path.abspath(value)
+    while not os.path.lexists(existing):  # the nearest part of the path that exists: the rest is made
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        what = value if existing == os.path.abspath(value) else existing
+        raise click.BadParameter(f"{what} is not a directory pplx can write to")
+    return value
+
+
 def _check_models(ctx, param, value):
     if value is None:
         return None
@@ -338,6 +353,13 @@ background_options = option_bundle(
 )
 
 prompt_argument = click.argument("prompt", nargs=-1)
+
+#: Where the files a run shared are saved (ask, stream, jobs wait, jobs files).
+files_options = option_bundle(
+    click.option("-O", "--output-dir", metavar="DIR", callback=_check_output_dir,
+                 help="Save the files the run shared (say, a chart its code made) into DIR, made if missing; never a path outside it."),
+    click.option("--force", is_flag=True, help="With -O: replace a file of the same name in DIR (otherwise it is kept, and the file not saved)."),
+)
 
 #: Output for listings.
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per line.")

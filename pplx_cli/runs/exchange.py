@@ -9,7 +9,7 @@ are given.
 
 import time
 
-from pplx_cli.choices import Background, Connection, Conversation, Request
+from pplx_cli.choices import Background, Connection, Conversation, Downloads, Request
 from pplx_cli.store.caches import read_api_choice, remember_api_choice
 from pplx_cli.store.config import Settings, check_transport
 from pplx_cli.runs.background import BackgroundRuns
@@ -68,12 +68,13 @@ class Exchange(Conversations, BackgroundRuns):
     """A prompt about to be sent, with everything resolved before anything is sent."""
 
     def __init__(self, mode: str, prompt: str, *, request: Request, conn: Connection, conversation: Conversation = None,
-                 run: Background = None, attachments=(), warn, note, err=None):
+                 run: Background = None, attachments=(), downloads: Downloads = None, warn, note, err=None):
         self.mode = mode  # ask, stream or raw
         self.prompt = prompt
         self.conversation = conversation or Conversation()
         self.run = run or Background()
         self.attachments = list(attachments)  # read and checked; --reattach adds the conversation's
+        self.downloads = downloads  # where the run's shared files go; None: a batch line's, not looked at
         self.warn = warn
         self.note = note
         self.err = err
@@ -231,6 +232,7 @@ class Exchange(Conversations, BackgroundRuns):
             return writer
 
         self._recorded(run, writer)
+        self._save_files(writer)
 
     def warn_line(self, line: str):
         """A line already prefixed (pplx: ...), on stderr."""
@@ -271,6 +273,16 @@ class Exchange(Conversations, BackgroundRuns):
             return writer
 
         self._recorded(run, writer)
+        if not raw:
+            self._save_files(writer)
+
+    def _save_files(self, writer):
+        """After the answer and its record: the files the run shared, saved (-O) or said to be there."""
+        if self.downloads is None or self.run.detach or self.api != "agent":
+            return
+        from pplx_cli.runs.files import save_shared
+
+        save_shared(self._client, writer.meta, self.downloads, note=self.note, warn=self.warn, quiet=self.conn.quiet)
 
     def _say_unknown(self, parser):
         """With -v: how many events, and output items, of types pplx does not know were ignored."""
