@@ -187,6 +187,7 @@ def test_the_effort_skills_and_tool_choice_complete(home):
                                                    "image_search", "people_search", "finance_search"]
     assert complete("pplx batch --image-format p") == ["png"]
     assert "--output-dir" in complete("pplx jobs files --out")
+    assert complete("pplx ask -O ch") == ["ch"]  # the shell's own directory completion (type dir)
 
 
 def test_chat_completions_get_none_of_it(api, home):

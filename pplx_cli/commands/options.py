@@ -223,6 +223,13 @@ def complete_cid(ctx, param, incomplete):
     return [cid for (cid,) in rows]
 
 
+def complete_dir(ctx, param, incomplete):
+    """Directories, as the shell completes them."""
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(incomplete, type="dir")]
+
+
 def complete_effort(ctx, param, incomplete):
     """Effort levels for shell completion."""
     from pplx_cli.dialects.request import EFFORTS
@@ -288,8 +295,8 @@ request_options = option_bundle(
                  help="Images only in this format (repeatable; implies --images; Agent API)."),
     click.option("--people", is_flag=True, help="Search for people (the people_search tool; Agent API)."),
     click.option("--finance", is_flag=True, help="Search financial data: quotes, filings, earnings (the finance_search tool; Agent API)."),
-    click.option("--tool-choice", type=click.Choice([*TOOL_CHOICES, *TOOL_OPTIONS]),
-                 help="Let the model choose its tools (auto), forbid them (none), require one (required), or force this tool (Agent API)."),
+    click.option("--tool-choice", type=click.Choice([*TOOL_CHOICES, *TOOL_OPTIONS]), metavar="auto|none|required|TOOL",
+                 help=f"Let the model choose its tools (auto), forbid them (none), require a call (required), or force one TOOL: {', '.join(TOOL_OPTIONS)} (Agent API)."),
     click.option("--force-search", is_flag=True, help="Make the model search the web: --tool-choice web_search (Agent API)."),
     click.option("--skill", "skills", multiple=True, type=click.Choice(SKILLS),
                  help="Load a built-in skill, which also enables the sandbox (repeatable; Agent API)."),
@@ -356,7 +363,7 @@ prompt_argument = click.argument("prompt", nargs=-1)
 
 #: Where the files a run shared are saved (ask, stream, jobs wait, jobs files).
 files_options = option_bundle(
-    click.option("-O", "--output-dir", metavar="DIR", callback=_check_output_dir,
+    click.option("-O", "--output-dir", metavar="DIR", callback=_check_output_dir, shell_complete=complete_dir,
                  help="Save the files the run shared (say, a chart its code made) into DIR, made if missing; never a path outside it."),
     click.option("--force", is_flag=True, help="With -O: replace a file of the same name in DIR (otherwise it is kept, and the file not saved)."),
 )
