@@ -871,7 +871,8 @@ def main(argv=None):
     signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # waited for below, in this thread
     with api:
         print(f"export PPLX_BASE_URL={api.url}\nexport PPLX_API_KEY=pplx-local-test-key", flush=True)
-        print("# answers: the Agent API, search, fetch, embed, batch --remote, models; Ctrl-C stops", flush=True)
+        print("# answers: the Agent API (its tools and shared files too), search, fetch, embed, batch --remote, models; "
+              "Ctrl-C stops", flush=True)
         signal.sigwait(stop)
 
 

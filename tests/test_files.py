@@ -221,3 +221,30 @@ def test_jobs_wait_saves_the_files_with_O(api, home, tmp_path):
     assert result.stdout == ANSWER
     assert lines(result)[-1] == f"pplx: note: saved {out}/chart.png (70 bytes)"
     assert hashlib.sha256((out / "chart.png").read_bytes()).digest() == hashlib.sha256(PNG).digest()
+
+
+def test_ctrl_c_mid_download_leaves_nothing_behind(api, home, tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import pplx_executable
+    from tests.server import Reply
+
+    api.add(AGENT, AgentRun(id="resp_slow"))
+    api.add("/v1/responses/resp_slow/files/file_1/content",  # half now, the rest in a minute
+            Reply(parts=[b"x" * 100, b"y" * 100], delay=60, framing="chunked",
+                  headers={"Content-Type": "image/png", "Content-Disposition": 'attachment; filename="chart.png"'}))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([pplx_executable(), "ask", "q", "--code", "-O", str(out), "--no-meta"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    deadline = time.monotonic() + 20
+    while not (out.exists() and list(out.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the download has begun, under its temporary name
+    time.sleep(0.3)  # and its first half has been read
+    [partial] = list(out.iterdir())
+    assert partial.name.startswith(".chart.png.") and partial.name.endswith(".part")
+    proc.send_signal(signal.SIGINT)
+    stdout, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 130 and stdout == ANSWER
+    assert tree(out) == []
