@@ -56,6 +56,15 @@ class Request(NamedTuple):
     no_store: bool = False
     api: str = None
     stream_mode: str = None
+    code: bool = False
+    image_domains: tuple = ()
+    image_formats: tuple = ()
+    people: bool = False
+    finance: bool = False
+    tool_choice: str = None
+    force_search: bool = False
+    profile: dict = None
+    skills: tuple = ()
 
 
 class Conversation(NamedTuple):
@@ -65,6 +74,14 @@ class Conversation(NamedTuple):
     cid: str = None
     no_log: bool = False
     reattach: bool = False
+
+
+class Downloads(NamedTuple):
+    """Where the files a run shared are saved (-O/--output-dir), and whether one already
+    there may be replaced (--force). No directory: they are only listed."""
+
+    directory: str = None
+    force: bool = False
 
 
 class Background(NamedTuple):

@@ -188,6 +188,10 @@ class AgentRun:
     drop_after: int = None  # drop the connection after this many events
     headers: dict = field(default_factory=dict)  # extra response headers (they win over the fake's own)
     sent_at: list = field(default_factory=list)  # as Reply.sent_at, over every request this run answered
+    # the other tools (tests/tools_server.py): items made from the request's tools unless given
+    tool_items: list = None  # output items sent as they are, before the message, instead of the request's tools' items
+    shared: list = None  # tools_server.SharedFile of each file the sandbox shares; None: chart.png when it runs
+    files_of: dict = field(default_factory=dict, repr=False)  # response id -> the files it shared, until the server keeps them
 
     def answering_model(self, request):
         """The model reported once the run has finished."""
@@ -285,6 +289,8 @@ class AgentRun:
                                                           "thought": f"Fetched {len(block['contents'])} pages"}),
                 ("response.output_item.done", {"output_index": index, "item": items[-1]}),
             ]
+        from . import tools_server  # the sandbox, files, image, people and finance search, skills
+        events += tools_server.script(self, request, rid, items)
         if self.text:
             index, mid = len(items), f"msg_{_hex()}"
             message = {"type": "message", "id": mid, "role": "assistant",
@@ -611,6 +617,8 @@ class FakeAPI:
         self._closed = threading.Event()
         from . import batch_server  # the enforced rate limit, latency, files and batches (imported late: it builds on this module)
         batch_server.install(self)  # their knobs and state: api.rate_limit, api.latency, api.files, api.batches, ...
+        from . import tools_server  # the sandbox's shared files, the usage tier's 402
+        tools_server.install(self)  # api.shared_files, api.gated_models
         self.httpd = _Server(("127.0.0.1", port), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.api = self
@@ -660,6 +668,9 @@ class FakeAPI:
         if method == "POST" and route in AGENT_PATHS:
             # api.rate_limit and api.latency (tests/batch_server.py) come first: a 429, or agent_answer after the wait
             return batch_server.limit(self, headers, lambda: self.agent_answer(path, headers, body))
+        from . import tools_server  # a run's shared files
+        if self.strict and tools_server.handles(route):
+            return tools_server.answer(self, method, route, headers)
         run_path = RUN_PATH.fullmatch(route)
         if run_path and not self.routes.get(route):  # a reply queued for the exact path wins
             if self.strict and not self.authorized(headers):
@@ -700,6 +711,8 @@ class FakeAPI:
     def run(self, run, request):
         """Render an AgentRun, storing the response if it completed and the request did not say ``store: false``."""
         reply, final = run.render(request, self.ratelimit_headers())
+        from . import tools_server
+        tools_server.keep(self, run, final["id"])
         if final["status"] == "completed" and request.get("store", True) is not False:
             with self._lock:
                 self.responses[final["id"]] = {"response": final, "request": request}
@@ -710,6 +723,8 @@ class FakeAPI:
         with self._changed:
             state = RunState(spec, request, self.clock, self._changed)
             self.runs[state.id] = state
+        from . import tools_server
+        tools_server.keep(self, spec.run, state.id)
         base = {"x-request-id": state.id.removeprefix("resp_"), **self.ratelimit_headers()}
         if request.get("stream"):
             return self.stream(state, -1, base)
@@ -823,7 +838,8 @@ class FakeAPI:
         refused = structured_server.rejection(body)
         if refused:
             return self._invalid(refused, "response_format")
-        return None
+        from . import tools_server  # tools, tool_choice, profile, skills, and the usage tier's 402
+        return tools_server.validate(self, body)
 
     def _invalid(self, message, param=None):
         """A 400 invalid_request; like every Agent API answer to a valid key, it counts against the rate limit."""
@@ -871,7 +887,8 @@ def main(argv=None):
     signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # waited for below, in this thread
     with api:
         print(f"export PPLX_BASE_URL={api.url}\nexport PPLX_API_KEY=pplx-local-test-key", flush=True)
-        print("# answers: the Agent API, search, fetch, embed, batch --remote, models; Ctrl-C stops", flush=True)
+        print("# answers: the Agent API (its tools and shared files too), search, fetch, embed, batch --remote, models; "
+              "Ctrl-C stops", flush=True)
         signal.sigwait(stop)
 
 

@@ -70,7 +70,7 @@ def test_records_come_in_input_order_with_ids_and_per_line_options(api, home):
 
 
 def test_invalid_lines_stop_everything_before_sending_unless_skipped(api, home):
-    lines = ["fine", "{not json", json.dumps({"prompt": "x", "effort": "ultra"}), json.dumps({"prompt": "y", "bogus": 1}),
+    lines = ["fine", "{not json", json.dumps({"prompt": "x", "effort": "ultra max"}), json.dumps({"prompt": "y", "bogus": 1}),
              json.dumps({"id": 1, "prompt": "dup"}), json.dumps({"prompt": ""})]
     data = ("\n".join(lines) + "\n").encode()
     refused = run_cli(api, "batch", stdin=data)

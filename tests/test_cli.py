@@ -260,7 +260,7 @@ def test_config_with_key_readable_by_others_warns(mocked, home):
 
 @pytest.mark.parametrize("text, why", [("model = [", "not valid TOML"), ("timeout = \"x\"", "timeout must be a number"),
                                        ("api = \"soap\"", "api must be one of"), ('base_url = "ftp://x"', "http"),
-                                       ('effort = "extreme"', "effort must be one of"), ('model = ""', "model is empty")])
+                                       ('effort = "very high"', "effort must be a level such as"), ('model = ""', "model is empty")])
 def test_broken_config_is_one_line_exit_2(mocked, home, text, why):
     path = write_config(home, text)
     result = invoke("ask", "q")
@@ -289,9 +289,9 @@ def test_broken_config_is_one_line_exit_2(mocked, home, text, why):
         (["--max-tokens", "0"], "max-tokens"),
         (["--api", "soap"], "soap"),
         (["--reasoning", "loud"], "loud"),
-        (["--effort", "max"], "effort must be one of"),
+        (["--effort", "very high"], "effort must be a level such as fast"),
         (["--effort", "fast@"], "optionally pinned"),
-        (["--preset", "turbo"], "--preset must be one of"),
+        (["--preset", "turbo!"], "--preset must be a level such as fast"),
         (["--models", "a/1,b/2,c/3,d/4,e/5,f/6"], "at most 5 models"),
         (["--models", " , "], "one or more model ids"),
         (["--search-type", "deep"], "deep"),
@@ -547,10 +547,12 @@ def test_api_chat_from_the_environment(mocked):
 
 
 @pytest.mark.parametrize("api, url, args, notes, absent", [
-    ("agent", AGENT, ["--search-mode", "academic", "--images"],
-     ["--search-mode has no Agent API equivalent", "--images has no Agent API equivalent"], ["search_mode", "return_images"]),
-    ("chat", CHAT, ["--effort", "low", "--fetch"],
-     ["--effort has no chat completions equivalent", "--fetch has no chat completions equivalent"], ["effort", "tools"]),
+    ("agent", AGENT, ["--search-mode", "academic", "--related"],
+     ["--search-mode has no Agent API equivalent", "--related has no Agent API equivalent"], ["search_mode", "return_related_questions"]),
+    ("chat", CHAT, ["--effort", "low", "--fetch", "--code", "--skill", "office", "--force-search"],
+     ["--effort has no chat completions equivalent", "--fetch has no chat completions equivalent",
+      "--code has no chat completions equivalent", "--tool-choice has no chat completions equivalent",
+      "--skill has no chat completions equivalent"], ["effort", "tools", "skills", "tool_choice"]),
 ])
 def test_options_the_api_lacks_are_noted_and_not_sent(mocked, api, url, args, notes, absent):
     mocked.post(url, json=agent_body() if api == "agent" else chat_body())

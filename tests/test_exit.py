@@ -86,7 +86,7 @@ def test_help_and_errors_are_complete_when_the_process_leaves_early(home):
     assert helped.returncode == 0 and helped.stdout.rstrip().endswith(b"Show a command's manual page, or pplx(1) without COMMAND.")
     piped = subprocess.run(f"{pplx_executable()} --help | cat", shell=True, capture_output=True, timeout=30)
     assert piped.stdout == helped.stdout
-    wrong = subprocess.run([pplx_executable(), "ask", "--effort", "nope", "q"], capture_output=True, timeout=30)
+    wrong = subprocess.run([pplx_executable(), "ask", "--effort", "no pe", "q"], capture_output=True, timeout=30)
     assert wrong.returncode == 2
     assert wrong.stderr.decode().splitlines()[-1] == "Try 'pplx ask --help' for help."
 

@@ -95,7 +95,7 @@ def test_every_agent_option_reaches_its_field():
             "search_type": "fast",
             "max_results": 5,
             "user_location": {"country": "FR"},
-        }, {"type": "fetch_url"}],
+        }, {"type": "fetch_url"}, {"type": "image_search"}],  # --images: the image_search tool
         "max_output_tokens": 100,
         "temperature": 0.2,
         "top_p": 0.9,
@@ -153,9 +153,9 @@ def test_agent_requests_that_cannot_be_sent(opts, message):
 
 
 def test_agent_sends_nothing_chat_only():
-    body = build_agent_body("q", RequestOptions(search_mode="sec", images=True, related=True, stream_mode="full"), stream=True)
+    body = build_agent_body("q", RequestOptions(search_mode="sec", related=True, stream_mode="full"), stream=True)
     assert set(body) == {"effort", "input", "stream", "store"}
-    assert agent_unmapped(RequestOptions(search_mode="sec", images=True, related=True)) == ["--search-mode", "--images", "--related"]
+    assert agent_unmapped(RequestOptions(search_mode="sec", images=True, related=True)) == ["--search-mode", "--related"]
 
 
 def test_agent_previous_response_id_replaces_the_input_list():

@@ -125,7 +125,7 @@ ACCEPTED = [
     {"input": "q", "preset": "xhigh"},
     {"input": "q", "model": "anthropic/claude-sonnet-4-5", "max_output_tokens": 100},
     {"input": "q", "models": ["openai/gpt-5.1", "google/gemini-2.5-pro", "xai/grok-4", "perplexity/sonar", "openai/gpt-5-mini"]},
-    {"input": "q", "effort": "low", "profile": {"type": "custom", "id": "profile_1"}, "instructions": "s", "reasoning": {"effort": "high"},
+    {"input": "q", "profile": {"type": "custom", "id": "profile_1"}, "instructions": "s", "reasoning": {"effort": "high"},
      "tools": [{"type": "web_search"}], "tool_choice": "auto",
      "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}},
      "stream": False, "background": False, "store": False, "temperature": 0.5, "top_p": 0.5, "language_preference": "fr", "max_steps": 3,

@@ -69,6 +69,22 @@ AGENT_BODY = {
               "input_tokens_details": {"cached_tokens": 1780}, "output_tokens_details": {"reasoning_tokens": 0},
               "cost": {"currency": "USD", "input_cost": 0, "output_cost": 0.00002, "total_cost": 0.00119}},
 }
+#: The other tools' items (tests/tools_server.py), after the message so that the indices above hold.
+TOOL_ITEMS = [
+    {"type": "sandbox_results", "call_id": "c1", "code": "print(1)", "language": "python", "status": "completed",
+     "container_id": "k", "results": [{"status": "completed", "exit_code": 0, "stdout": "1\n", "stderr": "", "duration_ms": 5}]},
+    {"type": "share_file", "call_id": "c2", "file_id": "f1", "filename": "a.png", "size_bytes": 9, "url": "/v1/x"},
+    {"type": "image_search_results", "queries": ["q"], "results": [
+        {"image_url": "https://example.org/i.png", "origin_url": "https://example.org/p", "title": "I", "width": 1, "height": 2}]},
+    {"type": "people_search_results", "queries": ["who"], "results": [{"id": 40, "url": "https://example.org/who", "title": "W"}]},
+    {"type": "finance_results", "categories": ["quote"], "tickers": ["X"], "results": [
+        {"category": "quote", "content": "1", "tickers": ["X"], "sources": ["https://example.org/q", {"url": "https://example.org/r"}]}]},
+    {"type": "skill_loaded", "name": "office"},
+    {"type": "sandbox_apply_patch", "call_id": "c3", "added": ["a"], "modified": ["b"], "deleted": []},
+    {"type": "sandbox_grep", "call_id": "c4", "count": 2},
+    {"type": "unknown", "item_name": "Ledger", "payload": {}},
+]
+AGENT_BODY["output"] += TOOL_ITEMS
 AGENT_STREAMS = [
     fixture_events("agent_events.sse"),
     [agent_event("response.created", response={**AGENT_BODY, "status": "in_progress", "output": [], "usage": None, "model": "fast"}),
@@ -79,6 +95,14 @@ AGENT_STREAMS = [
      agent_event("response.reasoning.fetch_url_results", contents=[{"url": "https://example.org/f", "title": "F"}]),
      agent_event("response.reasoning.started", thought="thinking"),
      agent_event("response.output_item.done", output_index=0, item=AGENT_BODY["output"][0]),
+     agent_event("response.output_item.added", output_index=4, item={**TOOL_ITEMS[0], "status": "in_progress", "results": []}),
+     agent_event("response.output_item.done", output_index=4, item=TOOL_ITEMS[0]),
+     agent_event("response.output_item.done", output_index=5, item=TOOL_ITEMS[1]),
+     agent_event("response.reasoning.image_search_queries", call_id="i", queries=["q"]),
+     agent_event("response.reasoning.image_search_results", call_id="i", results=TOOL_ITEMS[2]["results"]),
+     agent_event("response.skill.loaded", name="office"),
+     agent_event("response.output_item.done", output_index=7, item=TOOL_ITEMS[3]),
+     agent_event("response.output_item.done", output_index=8, item=TOOL_ITEMS[4]),
      agent_event("response.output_text.delta", item_id="msg_1", output_index=1, content_index=0, delta="An answer "),
      agent_event("response.output_text.delta", item_id="msg_1", output_index=1, content_index=0, delta="[1][31]"),
      agent_event("response.output_text.done", item_id="msg_1", text="An answer [1][31] [web:0]."),

@@ -9,6 +9,7 @@ from pplx_cli.output.messages import note, warn
 from pplx_cli.commands.options import (
     CONTEXT,
     background_options,
+    files_options,
     history_options,
     output_options,
     prompt_argument,
@@ -20,14 +21,15 @@ from pplx_cli.commands.prompt import read_prompt
 
 
 def _exchange(mode, words, p):
-    from pplx_cli.commands.params import exchange as make_exchange
+    from pplx_cli.commands.params import downloads, exchange as make_exchange
 
     _check_output_options(mode, p)
     _note_misread_continuation(words, p)
     prompt, p = _prompt_and_attachments(words, p)
     from pplx_cli.output.streams import let_go_of_stdout
 
-    exchange = make_exchange(mode, prompt, p, warn=warn, note=note, err=sys.stderr)
+    exchange = make_exchange(mode, prompt, p, warn=warn, note=note, err=sys.stderr,
+                             downloads=downloads(p) if mode != "raw" else None)
     exchange.answered = let_go_of_stdout  # the reader has the answer before the history is written
     if p.get("dry_run"):
         from pplx_cli.output.stdio import stdout
@@ -113,7 +115,7 @@ def _options_given() -> list:
 
 #: Output options and their defaults: given with --raw (which prints the body as received) they would do nothing.
 OUTPUT_DEFAULTS = {"reasoning": None, "sources": None, "citations": None, "meta_path": None, "no_meta": False,
-                   "meta_style": None, "verify": False}
+                   "meta_style": None, "verify": False, "output_dir": None}
 
 
 def _check_output_options(mode, p):
@@ -130,6 +132,10 @@ def _check_output_options(mode, p):
         raise UsageError("--detach needs --background (a run that is not in the background ends with the connection)")
     if p.get("background") and (mode == "raw" or p.get("raw")):
         raise UsageError("--background resumes and polls the run, --raw prints the bytes as received: not both")
+    if p.get("force") and not p.get("output_dir"):
+        raise UsageError("--force replaces files saved with -O DIR: give -O")
+    if p.get("output_dir") and p.get("detach"):
+        raise UsageError("--detach ends before the run shares its files: 'pplx jobs files ID -O DIR' saves them later")
     if mode == "raw" or p.get("raw"):
         given = [name for name, default in OUTPUT_DEFAULTS.items() if name in p and p[name] != default]
         if given:
@@ -141,6 +147,7 @@ def _check_output_options(mode, p):
 @prompt_argument
 @request_options
 @output_options
+@files_options
 @history_options
 @background_options
 @verify_option
@@ -160,6 +167,8 @@ def ask(prompt, raw, **p):
       pplx ask -m anthropic/claude-sonnet-4-6 "Explain SSE" --citations strip
       git diff | pplx ask "review this" --meta meta.json
       pplx ask --json-schema person.json "Who founded Perplexity?" | jq .
+      pplx ask --code -a data.csv "chart column b as a PNG" -O charts
+      pplx ask --images --image-format png "Golden Gate Bridge at dusk" --sources
       pplx ask -c "and why?"
       pplx ask -- what does grep -c do     # '--': dash words are prompt, not options
     """
@@ -175,6 +184,7 @@ def ask(prompt, raw, **p):
 @request_options
 @stream_mode_option
 @output_options
+@files_options
 @history_options
 @background_options
 @verify_option
@@ -189,6 +199,7 @@ def stream(prompt, raw, **p):
     Examples:
       pplx stream "Explain quantum computing simply"
       pplx stream --effort medium --reasoning stderr "State of fusion power"
+      pplx stream --code --reasoning show "the 20th Fibonacci number, computed"
       pplx stream "hello" 2>meta.json | tee answer.txt
     """
     if raw:

@@ -13,8 +13,9 @@ from pplx_cli.commands.options import CONTEXT
 def completion(shell):
     """Print the completion script for SHELL (bash, zsh or fish).
 
-    It completes commands, options, choices, files, model ids (from the last 'pplx models':
-    completing never makes a network call), efforts and conversation ids from the history.
+    It completes commands, options, choices (tool choices, skills...), files, directories, model
+    ids (from the last 'pplx models': completing never makes a network call), efforts and
+    conversation ids from the history.
 
     \b
     Examples:

@@ -7,7 +7,8 @@ import click
 from pplx_cli.commands import make_client, make_writer
 from pplx_cli.errors import PplxError
 from pplx_cli.output.messages import warn
-from pplx_cli.commands.options import CONTEXT, connection_options, json_option, output_options, verify_option
+from pplx_cli.commands.options import (CONTEXT, connection_options, files_options, json_option, output_options,
+                                       verify_option)
 from pplx_cli.output.stdio import out_lines
 
 
@@ -68,6 +69,7 @@ def jobs(ctx, limit, as_json):
       pplx jobs
       id=$(pplx ask --background --detach "survey of fusion startups") && pplx jobs wait "$id"
       pplx jobs show resp_abc; pplx jobs cancel resp_abc
+      pplx jobs files resp_abc -O out
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -97,6 +99,7 @@ def jobs(ctx, limit, as_json):
 @verify_option
 @connection_options
 @output_options
+@files_options
 def wait(run_id, as_stream, verify, **p):
     """Wait for a run to end, then print its answer and metadata as 'pplx ask' would.
 
@@ -110,6 +113,7 @@ def wait(run_id, as_stream, verify, **p):
       pplx jobs wait
       pplx jobs wait resp_abc --stream --sources
       pplx jobs wait --verify
+      pplx jobs wait resp_abc -O out                 # and save the files it shared
     """
     import time
 
@@ -118,6 +122,7 @@ def wait(run_id, as_stream, verify, **p):
     from pplx_cli.dialects.stream import PieceStream, body_pieces
     from pplx_cli.runs.resume import phase, poll
 
+    _check_files_options(p)
     record = _find(run_id)
     rid = run_id or record["id"]
     client, settings = _client(p, record)
@@ -149,12 +154,30 @@ def wait(run_id, as_stream, verify, **p):
             exchange_id = _record(record, writer, status, error, round(time.monotonic() - started, 3), run_status)
         elif run_status:
             _note_status(rid, run_status)
+    _save_shared(client, writer, rid, p)
     if verify:  # the answer arrived whole: checked as pplx verify checks it, the report on stderr
         from pplx_cli.commands.verify import check_answer
 
         recorded = {"id": exchange_id, "cid": record["cid"]} if exchange_id is not None and record["cid"] else None
         check_answer(writer.answer(), writer.metadata(), p=p, exchange=recorded,
                      label=f"verify {exchange_id}" if recorded else f"verify {rid}", to_stderr=True)
+
+
+def _check_files_options(p):
+    if p.get("force") and not p.get("output_dir"):
+        from pplx_cli.errors import UsageError
+
+        raise UsageError("--force replaces files saved with -O DIR: give -O")
+
+
+def _save_shared(client, writer, rid, p):
+    """The files the run shared: saved with -O, else said to be there."""
+    from pplx_cli.commands.params import downloads
+    from pplx_cli.output.messages import note
+    from pplx_cli.runs.files import save_shared
+
+    save_shared(client, dict(writer.meta, id=writer.meta.get("id") or rid), downloads(p), note=note, warn=warn,
+                quiet=client.quiet)
 
 
 def _stream_events(client, rid, say):
@@ -287,6 +310,59 @@ def cancel(run_id, **p):
     _note_status(run_id, answer.get("status") if isinstance(answer.get("status"), str) else "cancelling")
     status = answer.get("status")
     out_lines([f"{run_id}: {status if isinstance(status, str) and status else 'cancelling'}"])
+
+
+@jobs.command(context_settings=CONTEXT)
+@click.argument("run_id", metavar="ID")
+@files_options
+@connection_options
+@json_option
+def files(run_id, as_json, **p):
+    """List the files a run's code shared, or save them into DIR with -O.
+
+    Each line: the file's id, its size in bytes, and its name. With -O each file is written
+    into DIR (made if missing) under its name reduced to a base name, complete or not at
+    all, and its path printed; a file already there is kept unless --force.
+
+    \b
+    Examples:
+      pplx jobs files resp_abc
+      pplx jobs files resp_abc -O out
+      pplx jobs files resp_abc --json | jq -r .filename
+    """
+    from pplx_cli import jsonsafe
+    from pplx_cli.errors import APIError, UsageError
+    from pplx_cli.runs.files import file_error, list_files, raise_failures, save_files
+
+    _check_files_options(p)
+    if as_json and p.get("output_dir"):
+        raise UsageError("--json lists the files, -O saves them: give one")
+    client, _ = _client(p, _history_run(run_id))
+    try:
+        listed = list_files(client, run_id)
+    except APIError as e:
+        if e.status == 404:
+            raise PplxError(f"no run {run_id} on the service, or none with files kept ({e.message})") from None
+        raise
+    if not p.get("output_dir"):
+        out_lines([jsonsafe.dumps(f, ensure_ascii=False) if as_json
+                   else f"{f['id']}  {f['bytes'] if 'bytes' in f else '-'}  {_shown(f.get('filename', '-'))}" for f in listed])
+    elif listed:
+        errors = []
+        save_files(client, run_id, listed, p["output_dir"], force=p.get("force"),
+                   saved=lambda path, size: out_lines([path]), failed=lambda entry, e: errors.append(file_error(entry, e)))
+        raise_failures(errors, len(listed), warn)
+    if not listed and not client.quiet:
+        from pplx_cli.output.messages import note
+
+        note(f"the run {run_id} shared no files")
+
+
+def _shown(name: str) -> str:
+    """A name from the network on one line of a listing, whatever it holds."""
+    import re
+
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", "?", name)
 
 
 def _started(record):

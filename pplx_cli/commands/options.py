@@ -8,6 +8,8 @@ import os
 import re
 import click
 
+from pplx_cli.dialects.tools import CHOICES as TOOL_CHOICES, IMAGE_FORMATS, SKILLS, TOOL_OPTIONS
+
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 #: The longest fallback chain the Agent API accepts.
@@ -138,6 +140,32 @@ def _check_preset(ctx, param, value):
         raise click.BadParameter(f"{e} (or one of the old names {', '.join(OLD_PRESETS)})") from None
 
 
+def _check_profile(ctx, param, value):
+    if value is None:
+        return None
+    from pplx_cli.dialects.tools import parse_profile
+
+    try:
+        return parse_profile(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _check_output_dir(ctx, param, value):
+    """A directory that is, or can be made, writable: checked before anything is sent."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("give a directory")
+    existing = os.path.abspath(value)
+    while not os.path.lexists(existing):  # the nearest part of the path that exists: the rest is made
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        what = value if existing == os.path.abspath(value) else existing
+        raise click.BadParameter(f"{what} is not a directory pplx can write to")
+    return value
+
+
 def _check_models(ctx, param, value):
     if value is None:
         return None
@@ -205,6 +233,13 @@ def complete_cid(ctx, param, incomplete):
     return [cid for (cid,) in rows]
 
 
+def complete_dir(ctx, param, incomplete):
+    """Directories, as the shell completes them."""
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(incomplete, type="dir")]
+
+
 def complete_effort(ctx, param, incomplete):
     """Effort levels for shell completion."""
     from pplx_cli.dialects.request import EFFORTS
@@ -247,7 +282,9 @@ request_options = option_bundle(
                  help="Agent API model id (perplexity/sonar, openai/..., anthropic/...; see 'pplx models'), or a Sonar name. [env: PPLX_MODEL; default: none, --effort fast]"),
     click.option("--models", metavar="ID,ID,...", callback=_check_models, shell_complete=complete_models, help="A fallback chain of up to 5 model ids, tried in order (Agent API)."),
     click.option("--effort", metavar="LEVEL", callback=_check_effort, shell_complete=complete_effort,
-                 help="fast, low, medium, high or xhigh, optionally pinned (fast@2026-10-16.0): Perplexity's configuration for the task (Agent API)."),
+                 help="fast, low, medium, high or xhigh (another name is sent with a note), optionally pinned (fast@2026-10-16.0): Perplexity's configuration for the task (Agent API)."),
+    click.option("--profile", metavar="ID[@VERSION]", callback=_check_profile,
+                 help="A profile saved in the API Portal (model, tools, instructions) instead of an effort; -m may override its model (Agent API)."),
     click.option("--preset", metavar="NAME", callback=_check_preset, help="Deprecated alias of --effort (old names such as pro-search accepted)."),
     click.option("-s", "--system", help="System prompt (Agent API: instructions)."),
     click.option("--max-tokens", type=click.IntRange(min=1), help="Most tokens in the answer (Agent API: max_output_tokens, reasoning included)."),
@@ -260,7 +297,19 @@ request_options = option_bundle(
     click.option("--fetch", is_flag=True, help="Let the model fetch URLs (the fetch_url tool; Agent API)."),
     click.option("--no-search", is_flag=True, help="Answer without searching the web."),
     click.option("--search-mode", type=click.Choice(["web", "academic", "sec"]), help="Which index to search (chat API only)."),
-    click.option("--images", is_flag=True, help="Ask for images in the metadata (chat API only)."),
+    click.option("--code", is_flag=True, help="Let the model run code in a sandbox (the sandbox tool); -O saves the files it shares (Agent API)."),
+    click.option("--images", is_flag=True, help="Search images (the image_search tool; chat API: return_images); listed with --sources."),
+    click.option("--image-domain", "image_domains", multiple=True, metavar="DOMAIN",
+                 help="Images only from DOMAIN, or never from -DOMAIN (repeatable; implies --images; Agent API)."),
+    click.option("--image-format", "image_formats", multiple=True, type=click.Choice(IMAGE_FORMATS),
+                 help="Images only in this format (repeatable; implies --images; Agent API)."),
+    click.option("--people", is_flag=True, help="Search for people (the people_search tool; Agent API)."),
+    click.option("--finance", is_flag=True, help="Search financial data: quotes, filings, earnings (the finance_search tool; Agent API)."),
+    click.option("--tool-choice", type=click.Choice([*TOOL_CHOICES, *TOOL_OPTIONS]), metavar="auto|none|required|TOOL",
+                 help=f"Let the model choose its tools (auto), forbid them (none), require a call (required), or force one TOOL: {', '.join(TOOL_OPTIONS)} (Agent API)."),
+    click.option("--force-search", is_flag=True, help="Make the model search the web: --tool-choice web_search (Agent API)."),
+    click.option("--skill", "skills", multiple=True, type=click.Choice(SKILLS),
+                 help="Load a built-in skill, which also enables the sandbox (repeatable; Agent API)."),
     click.option("--related", is_flag=True, help="Ask for related questions in the metadata (chat API only)."),
     click.option("--reasoning-effort", type=click.Choice(["none", "minimal", "low", "medium", "high", "xhigh"]), help="The model's reasoning effort (Agent API: reasoning.effort)."),
     click.option("--json-schema", metavar="FILE", type=click.Path(dir_okay=False), callback=_load_schema, help="Answer as JSON matching the schema in FILE."),
@@ -321,6 +370,13 @@ background_options = option_bundle(
 )
 
 prompt_argument = click.argument("prompt", nargs=-1)
+
+#: Where the files a run shared are saved (ask, stream, jobs wait, jobs files).
+files_options = option_bundle(
+    click.option("-O", "--output-dir", metavar="DIR", callback=_check_output_dir, shell_complete=complete_dir,
+                 help="Save the files the run shared (say, a chart its code made) into DIR, made if missing; never a path outside it."),
+    click.option("--force", is_flag=True, help="With -O: replace a file of the same name in DIR (otherwise it is kept, and the file not saved)."),
+)
 
 #: Output for listings.
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON Lines, one object per line.")

@@ -4,7 +4,7 @@ Nothing below commands/ takes a dict of options: each command calls these with i
 arguments and hands the values down.
 """
 
-from pplx_cli.choices import Background, Connection, Conversation, Request
+from pplx_cli.choices import Background, Connection, Conversation, Downloads, Request
 
 
 def _build(cls, p: dict):
@@ -43,6 +43,11 @@ def conversation(p: dict) -> Conversation:
 def background(p: dict) -> Background:
     """--background, --detach."""
     return _build(Background, p)
+
+
+def downloads(p: dict) -> Downloads:
+    """-O/--output-dir, --force."""
+    return Downloads(directory=p.get("output_dir"), force=bool(p.get("force")))
 
 
 def exchange(mode: str, prompt: str, p: dict, **kw):

@@ -13,6 +13,10 @@ What the service sends that needs care (README "The Agent API"):
   searches of one run, in any order), or for a fetch-only answer a fetched page's 0-based
   position: sources are kept under those numbers, never renumbered
   (:func:`pplx_cli.dialects.citations.sources` says what each marker means);
+- the other tools' items (code run in the sandbox, files shared, images, people and finance
+  results, skills) are read by :mod:`pplx_cli.dialects.agent_items`; item types it does not
+  know are counted in the final output (``tools.unknown``), never warned about: the API
+  adds types;
 - the model that answered is known only from the final response;
 - any value may come with the wrong type: it is skipped, and the first such part noted in
   one warning (:class:`~pplx_cli.dialects.pieces.Dialect`).
@@ -21,8 +25,10 @@ What the service sends that needs care (README "The Agent API"):
 from typing import Iterable, Iterator
 
 from pplx_cli.errors import APIError, StreamIncomplete
-from pplx_cli.dialects.pieces import ANSWER, META, REASONING, TEXT, Dialect, Piece, loads_event, typed_meta
-from pplx_cli.jsonsafe import as_text, decode
+from pplx_cli.dialects.agent_items import AgentItems, _message_text
+from pplx_cli.dialects.pieces import ANSWER, META, TEXT, Dialect, Piece, loads_event, typed_meta
+from pplx_cli.dialects.tool_items import ToolItems
+from pplx_cli.jsonsafe import decode
 from pplx_cli.wire.bodies import error_message
 from pplx_cli.wire.sse import Event
 
@@ -31,15 +37,15 @@ FAILED = {"failed", "incomplete", "cancelled", "requires_action"}
 TERMINAL_EVENTS = {f"response.{s}" for s in ("completed", *FAILED)}
 #: Event types that carry nothing pplx needs (documented, or part of the Responses standard).
 IGNORED_EVENTS = {
-    "response.created", "response.in_progress", "response.queued", "response.output_item.added",
+    "response.created", "response.in_progress", "response.queued",
     "response.content_part.added", "response.content_part.done", "response.output_text.annotation.added",
-    "response.skill.loaded",
 }
 #: Tools the service runs itself: their function_call items are not for the client.
-BUILTIN_CALLS = {"search_web", "fetch_url", "search_images", "search_people", "search_finance", "load_skill"}
+BUILTIN_CALLS = {"search_web", "fetch_url", "search_images", "search_people", "search_finance", "load_skill",
+                 "sandbox", "share_file"}
 
 
-class AgentDialect(Dialect):
+class AgentDialect(Dialect, AgentItems):
     """The Agent API: bodies and streams, with or without ``event:`` lines."""
 
     name = "agent"
@@ -51,50 +57,7 @@ class AgentDialect(Dialect):
         self.queries = []  # what the engine searched for
         self.fetched = {}  # fetched pages by URL, in order: [web:0], [web:1], ...
         self.unknown = {}  # event type -> how many were ignored
-
-    # ---- sources ----
-
-    def _add_results(self, results, queries=None) -> bool:
-        changed = False
-        if queries is not None and not isinstance(queries, list):
-            self.note_malformed("search queries")
-        for query in queries if isinstance(queries, list) else ():
-            if isinstance(query, str) and query not in self.queries:
-                self.queries.append(query)
-                changed = True
-        if results is not None and not isinstance(results, list):
-            self.note_malformed("search results")
-        for result in results if isinstance(results, list) else ():
-            if not isinstance(result, dict):
-                continue
-            key = result.get("id") if result.get("id") is not None else result.get("url")
-            if key is None:
-                continue
-            key = _hashable(key)
-            if key not in self.results:
-                self.results[key] = result
-                changed = True
-        return changed
-
-    def _add_fetched(self, contents) -> bool:
-        changed = False
-        if contents is not None and not isinstance(contents, list):
-            self.note_malformed("fetched pages")
-        for page in contents if isinstance(contents, list) else ():
-            if isinstance(page, dict) and isinstance(page.get("url"), str) and page["url"] not in self.fetched:
-                self.fetched[page["url"]] = page
-                changed = True
-        return changed
-
-    def sources_meta(self) -> dict:
-        """The sources seen so far, as metadata: search results ordered by id, their URLs as
-        ``citations``, the queries, and fetched pages (when there were any)."""
-        results = sorted(self.results.values(), key=_by_id)
-        meta = {"search_results": results, "citations": [r["url"] for r in results if isinstance(r.get("url"), str) and r["url"]],
-                "search_queries": list(self.queries)}
-        if self.fetched:
-            meta["fetch_url_results"] = list(self.fetched.values())
-        return meta
+        self.tools = ToolItems(self.note_malformed)  # the other tools' items, and unknown item types
 
     # ---- text ----
 
@@ -187,6 +150,12 @@ class AgentDialect(Dialect):
             yield from self._reasoning(kind, obj)
         elif kind == "response.output_item.done":
             yield from self._item(obj.get("item"))
+        elif kind == "response.output_item.added":
+            if isinstance(obj.get("item"), dict):
+                yield from self.tools.started(obj["item"])
+        elif kind == "response.skill.loaded":  # SDK 0.46.1: "name"; an earlier guess of this project's fake: "skill.name"
+            skill = obj.get("skill")
+            yield from self.tools.skill_loaded(obj.get("name") or (skill.get("name") if isinstance(skill, dict) else None))
         elif kind in ("response.created", "response.in_progress", "response.queued"):
             response = obj.get("response")
             if isinstance(response, dict):
@@ -201,43 +170,6 @@ class AgentDialect(Dialect):
         elif kind not in IGNORED_EVENTS:
             self.unknown[kind] = self.unknown.get(kind, 0) + 1
 
-    def _item(self, item) -> list:
-        """The pieces of a finished output item."""
-        if not isinstance(item, dict):
-            return []
-        kind = item.get("type")
-        if kind == "search_results" and self._add_results(item.get("results"), item.get("queries")):
-            return [Piece(META, self.sources_meta())]
-        if kind == "fetch_url_results" and self._add_fetched(item.get("contents")):
-            return [Piece(META, self.sources_meta())]
-        if kind == "message" and self.emitted:
-            return self._complete_text(item.get("id"), _message_text(item))
-        return []
-
-    def _reasoning(self, kind, obj):
-        what = kind[len("response.reasoning."):]
-        if what == "search_results":
-            if self._add_results(obj.get("results")):
-                yield Piece(META, self.sources_meta())
-        elif what == "search_queries":
-            queries = _strings(obj.get("queries"))
-            if queries:
-                self._add_results(None, queries)
-                yield Piece(REASONING, "Searching: " + "; ".join(queries) + "\n")
-        elif what == "fetch_url_queries":
-            urls = _strings(obj.get("urls")) or _strings(obj.get("queries"))
-            if urls:
-                yield Piece(REASONING, "Reading: " + "; ".join(urls) + "\n")
-        elif what == "fetch_url_results":
-            if self._add_fetched(obj.get("contents")):
-                yield Piece(META, self.sources_meta())
-        else:
-            for key in ("delta", "text", "thought"):
-                text = obj.get(key)
-                if isinstance(text, str) and text:
-                    yield Piece(REASONING, text if text.endswith("\n") or key == "delta" else text + "\n")
-                    return
-
     def _final(self, response, status):
         """Pieces from a terminal response object; an error for a run that did not complete."""
         status = response.get("status") if isinstance(response.get("status"), str) and response.get("status") else status
@@ -250,11 +182,12 @@ class AgentDialect(Dialect):
         for item in output:
             if not isinstance(item, dict):
                 continue
+            self.tools.count_unknown(item)
             if item.get("type") == "message":
                 messages.append(item)
             else:
                 self._item(item)  # sources: kept, and written before the text
-        if self.results or self.fetched:
+        if self.results or self.fetched or self.tools.meta():
             # a body's sources before its text: a terminal links the markers as it renders
             yield Piece(META, self.sources_meta())
         if not self.emitted:
@@ -299,7 +232,7 @@ class AgentDialect(Dialect):
         if obj.get("error") and status is None:
             raise APIError(error_message(obj))
         self.complete = True
-        yield from _body_reasoning(obj.get("output"))
+        yield from self._body_items(obj.get("output"))
         yield from self._final(obj, status or "completed")
 
     def _response_meta(self, response: dict, final: bool) -> dict:
@@ -321,44 +254,10 @@ class AgentDialect(Dialect):
         return {k: v for k, v in meta.items() if v is not None}
 
 
-def _body_reasoning(output):
-    """What a stream's reasoning events would have said, from a body's items: the searches
-    run and the pages read (so that ask shows what stream shows)."""
-    for item in output if isinstance(output, list) else ():
-        if not isinstance(item, dict):
-            continue
-        if item.get("type") == "search_results" and isinstance(item.get("queries"), list):
-            queries = [q for q in item["queries"] if isinstance(q, str)]
-            if queries:
-                yield Piece(REASONING, "Searching: " + "; ".join(queries) + "\n")
-        elif item.get("type") == "fetch_url_results" and isinstance(item.get("contents"), list):
-            urls = [c["url"] for c in item["contents"] if isinstance(c, dict) and isinstance(c.get("url"), str)]
-            if urls:
-                yield Piece(REASONING, "Reading: " + "; ".join(urls) + "\n")
-
-
-def _hashable(key):
-    # a list or object id is unhashable, and repr() of a deeply nested one raises
-    return key if isinstance(key, (str, int, float)) else as_text(key, 1000)
-
-
-def _strings(values) -> list:
-    """The strings in ``values`` when it is a list, else none."""
-    return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
-
-
 def _incomplete_reason(response):
     details = response.get("incomplete_details")
     reason = details.get("reason") if isinstance(details, dict) else None
     return reason if isinstance(reason, str) and reason else None
-
-
-def _by_id(result):
-    """Sort key: results with a numeric id by id, then the others in arrival order."""
-    key = result.get("id")
-    if isinstance(key, (int, float)) and not isinstance(key, bool):
-        return (0, key)
-    return (1, 0)
 
 
 def _prefix_length(full: str, parts) -> int:
@@ -369,12 +268,6 @@ def _prefix_length(full: str, parts) -> int:
             return None
         at += len(part)
     return at
-
-
-def _message_text(item) -> str:
-    content = item.get("content")
-    return "".join(part.get("text") or "" for part in content if isinstance(part, dict)
-                   and part.get("type") == "output_text" and isinstance(part.get("text"), str)) if isinstance(content, list) else ""
 
 
 def _finish_reason(response, status):

@@ -83,7 +83,10 @@ def sources(meta: dict) -> list:
     positions: they continue across the searches of a run). Fetched pages are cited only by
     an answer that has no search results, as ``[web:n]``, n their 0-based position; beside
     search results they are listed after them as ``[page 1]``, ``[page 2]``..., labels no
-    marker of the text can be mistaken for. Entries of the wrong shape, or without a URL,
+    marker of the text can be mistaken for. People search results are search results (the
+    same shape, ids in the same sequence: inferred, unconfirmed). The URLs finance results
+    cite come last, as ``[finance 1]``, ``[finance 2]``...: no marker is known to cite them
+    (their shape is a third party's reading). Entries of the wrong shape, or without a URL,
     are left out."""
     results = [r for r in _list(meta.get("search_results")) if isinstance(r, dict)]
     fetched = [p for p in _list(meta.get("fetch_url_results")) if isinstance(p, dict)]
@@ -101,6 +104,7 @@ def sources(meta: dict) -> list:
         for i, page in enumerate(fetched):
             label = f"web:{i}" if cited else f"page {i + 1}"
             entries.append((label, (label,) if cited else (), page.get("title"), page.get("url")))
+        entries += _finance_entries(meta, {entry[3] for entry in entries})
     else:
         titles = {}
         for result in results:
@@ -113,9 +117,57 @@ def sources(meta: dict) -> list:
             for label, markers, title, url in entries if isinstance(url, str) and url]
 
 
+def _finance_entries(meta: dict, seen: set) -> list:
+    """``[finance n]`` entries: each URL the finance results cite (a string, or ``{url, title}``), once."""
+    entries = []
+    for result in _list(meta.get("finance_results")):
+        for cited in _list(result.get("sources")) if isinstance(result, dict) else ():
+            url, title = (cited, None) if isinstance(cited, str) else (cited.get("url"), cited.get("title")) \
+                if isinstance(cited, dict) else (None, None)
+            if isinstance(url, str) and url and url not in seen:
+                seen.add(url)
+                label = f"finance {len(entries) + 1}"
+                entries.append((label, (), title, url))
+    return entries
+
+
 def source_lines(meta: dict) -> list:
     """The ``[label] Title <url>`` lines of a response's sources (see :func:`sources`)."""
     return [f"[{s.label}] {s.title} <{s.url}>" if s.title else f"[{s.label}] {s.url}" for s in sources(meta)]
+
+
+def image_lines(meta: dict) -> list:
+    """``[image n] Title <page> image <image url>``: the images an image search found, in order."""
+    lines = []
+    for image in _list(meta.get("images")):
+        url = image.get("image_url") if isinstance(image, dict) else image if isinstance(image, str) else None
+        if not isinstance(url, str) or not url:
+            continue
+        page, title = (image.get("origin_url"), image.get("title")) if isinstance(image, dict) else (None, None)
+        head = f"[image {len(lines) + 1}]" + (f" {' '.join(title.split())}" if isinstance(title, str) and title.strip() else "")
+        lines.append(head + (f" <{page}>" if isinstance(page, str) and page else "") + f" image <{url}>")
+    return lines
+
+
+def file_lines(meta: dict) -> list:
+    """``[file n] name (N bytes)``: the files the run shared (saved with -O), in order."""
+    lines = []
+    for shared in _list(meta.get("files")):
+        if not isinstance(shared, dict):
+            continue
+        name = shared.get("filename") if isinstance(shared.get("filename"), str) else shared.get("id")
+        name = " ".join(name.split()) if isinstance(name, str) and name.strip() else "(no name)"
+        size = shared.get("bytes")
+        error = shared.get("error")
+        detail = f" (not shared: {' '.join(error.split())})" if isinstance(error, str) and error \
+            else f" ({size:,} bytes)" if type(size) is int else ""
+        lines.append(f"[file {len(lines) + 1}] {name}{detail}")
+    return lines
+
+
+def listing_lines(meta: dict) -> list:
+    """What --sources lists after the answer: the sources, then images, then files shared."""
+    return source_lines(meta) + image_lines(meta) + file_lines(meta)
 
 
 def source_links(meta: dict) -> dict:

@@ -6,9 +6,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from pplx_cli.errors import UsageError
+from pplx_cli.dialects.tools import agent_tools, skills_field, tool_choice_field, tools_unmapped
 
-#: An effort level, optionally pinned to a released version (``fast@2026-10-16.0``).
-EFFORT = re.compile(r"(fast|low|medium|high|xhigh)(@[0-9A-Za-z._-]+)?")
+#: An effort's name, optionally pinned to a released version (``fast@2026-10-16.0``): any
+#: level name, since the service has more in circulation than the five it documents.
+EFFORT = re.compile(r"([A-Za-z0-9][A-Za-z0-9_-]*)(@[0-9A-Za-z._-]+)?")
+#: The documented levels: they complete and pass quietly; another name is sent with a note.
 EFFORTS = ("fast", "low", "medium", "high", "xhigh")
 #: Preset names from before ``effort`` (the service still accepts them for the first four levels).
 OLD_PRESETS = {"fast-search": "fast", "pro-search": "low", "deep-research": "medium", "advanced-deep-research": "high"}
@@ -63,14 +66,27 @@ class RequestOptions:
     stream_mode: str = "concise"
     overrides: list = field(default_factory=list)  # [(dotted key, value)]
     attachments: list = field(default_factory=list)  # input parts (attachments.Attachment.part)
+    code: bool = False  # the sandbox tool
+    image_domains: list = field(default_factory=list)  # image_search domain_filter ("-" denies)
+    image_formats: list = field(default_factory=list)
+    people: bool = False
+    finance: bool = False
+    tool_choice: str = None  # auto, none, required, or a tool's type
+    profile: dict = None  # {"type": "custom", "id", "version"?}
+    skills: list = field(default_factory=list)  # built-in skill names
 
 
 def check_effort(value: str, what: str = "effort") -> str:
-    """``value`` if it is an effort level (optionally pinned); ValueError otherwise."""
+    """``value`` if it is an effort level's name (optionally pinned); ValueError otherwise."""
     if not EFFORT.fullmatch(value):
-        raise ValueError(f"{what} must be one of {', '.join(EFFORTS)}, optionally pinned as LEVEL@VERSION "
+        raise ValueError(f"{what} must be a level such as {', '.join(EFFORTS)}, optionally pinned as LEVEL@VERSION "
                          f"(e.g. fast@2026-10-16.0), not {value!r}")
     return value
+
+
+def unknown_effort(value) -> bool:
+    """Whether an effort is a name other than the five documented levels (it is sent all the same)."""
+    return isinstance(value, str) and value.split("@", 1)[0] not in EFFORTS
 
 
 def parse_date(text: str) -> str:
@@ -222,7 +238,7 @@ def chat_unmapped(opts: RequestOptions) -> list:
         ("--search-type", opts.search_type is not None),
         ("--max-results", opts.max_results is not None),
         ("--fetch", opts.fetch),
-    ) if used]
+    ) if used] + tools_unmapped(opts)
 
 
 # ---- the Agent API -----------------------------------------------------------------------
@@ -264,39 +280,14 @@ def agent_unmapped(opts: RequestOptions) -> list:
     """The options the Agent API has no field for (they are not sent there)."""
     return [name for name, used in (
         ("--search-mode", opts.search_mode is not None),
-        ("--images", opts.images),
         ("--related", opts.related),
     ) if used]
 
 
-def _web_search_tool(opts: RequestOptions) -> dict:
-    """The web_search tool with every filter and setting given; ``{"type": "web_search"}`` if none."""
-    filters = {}
-    for name, value in (
-        ("search_domain_filter", list(opts.domains) or None),
-        ("search_recency_filter", opts.recency),
-        ("search_after_date_filter", opts.after),
-        ("search_before_date_filter", opts.before),
-        ("last_updated_after_filter", opts.updated_after),
-        ("last_updated_before_filter", opts.updated_before),
-    ):
-        if value is not None:
-            filters[name] = value
-    tool = {"type": "web_search"}
-    if filters:
-        tool["filters"] = filters
-    for name, value in (("search_context_size", opts.context_size), ("search_type", opts.search_type),
-                        ("max_results", opts.max_results)):
-        if value is not None:
-            tool[name] = value
-    if opts.country:
-        tool["user_location"] = {"country": opts.country}
-    return tool
-
-
 def _agent_model_fields(opts: RequestOptions):
-    """``(body, effort, models)``: the body's model, models and effort fields, and the effort
-    and model ids they resolve to (a Sonar name mapped; with neither, the default effort)."""
+    """``(body, bundled, models)``: the body's model, models, effort and profile fields;
+    whether an effort or a profile brings its tools; the model ids sent (a Sonar name mapped;
+    with no model, effort or profile, the default effort)."""
     body = {}
     effort = opts.effort
     models = None
@@ -315,41 +306,34 @@ def _agent_model_fields(opts: RequestOptions):
             models = [value]
         elif effort is None:
             effort = value
+    if opts.profile is not None:
+        if effort is not None:
+            # the docs: a request uses a preset or a profile, not both; an effort is the preset's successor
+            raise UsageError(f"--profile and an effort ({effort}) both choose the configuration: give one "
+                             "(a model, -m, may override the profile's)")
+        body["profile"] = dict(opts.profile)
+        return body, True, models
     if effort is None and not models:
         effort = DEFAULT_EFFORT
     if effort is not None:
         body["effort"] = effort
-    return body, effort, models
-
-
-def _agent_tools(opts: RequestOptions, effort) -> dict:
-    """The ``tools`` (or ``max_tool_calls``) fields: see :func:`build_agent_body`."""
-    search = _web_search_tool(opts)
-    if effort is not None:
-        if opts.no_search:
-            if opts.fetch:
-                raise UsageError("--no-search with an effort turns off every tool, --fetch included; give a model (-m) to fetch without searching")
-            return {"max_tool_calls": 0}
-        return {"tools": [search, {"type": "fetch_url"}]} if len(search) > 1 or opts.fetch else {}
-    tools = [] if opts.no_search else [search]
-    if opts.fetch:
-        tools.append({"type": "fetch_url"})
-    return {"tools": tools} if tools else {}
+    return body, effort is not None, models
 
 
 def build_agent_body(prompt: str, opts: RequestOptions, *, stream: bool, history=(), previous_response_id=None) -> dict:
     """The ``/v1/responses`` request body (README "The Agent API").
 
     A model and an effort combine (the effort's configuration with that model); with
-    neither, the effort is :data:`DEFAULT_EFFORT`. A model searches only with the
-    ``web_search`` tool, so it is always offered unless ``--no-search``. An effort brings
-    its own tools, but a ``tools`` list replaces them: when a search option or ``--fetch``
-    is given with an effort, both tools an effort uses are sent (``web_search`` with the
-    options, and ``fetch_url``), never fewer. With an effort, ``--no-search`` sends
+    neither (nor a profile), the effort is :data:`DEFAULT_EFFORT`. A model searches only
+    with the ``web_search`` tool, so it is always offered unless ``--no-search``. An effort
+    or a profile brings its own tools, but a ``tools`` list replaces them: when a search
+    option or another tool is given with one, both tools an effort uses are sent
+    (``web_search`` with the options, and ``fetch_url``) beside the others, never fewer
+    (:mod:`pplx_cli.dialects.tools`). With an effort, ``--no-search`` sends
     ``max_tool_calls: 0`` (an effort's tools cannot be removed otherwise). The Agent API
     rejects unknown fields, so nothing chat-only is sent; ``-o`` still reaches any field.
     """
-    body, effort, models = _agent_model_fields(opts)
+    body, bundled, models = _agent_model_fields(opts)
     if opts.attachments:  # the prompt and its files as the parts of one user message
         content = [{"type": "input_text", "text": prompt}, *opts.attachments]
         body["input"] = list(history) + [{"role": "user", "content": content}]
@@ -361,7 +345,9 @@ def build_agent_body(prompt: str, opts: RequestOptions, *, stream: bool, history
         body["instructions"] = opts.system
     body["stream"] = stream
     body["store"] = bool(opts.store)
-    body.update(_agent_tools(opts, effort))
+    body.update(agent_tools(opts, bundled))
+    body.update(tool_choice_field(opts, body))
+    body.update(skills_field(opts))
     max_tokens = opts.max_tokens
     if max_tokens is None and any(m.startswith("anthropic/") for m in models or ()):
         max_tokens = ANTHROPIC_MAX_OUTPUT_TOKENS

@@ -72,8 +72,19 @@ def _chain(first, rest):
     yield from rest
 
 
-def body_pieces(obj, api: str) -> Iterator[Piece]:
+class BodyPieces:
+    """Iterate the pieces of a response body; ``parser`` is the dialect object reading it."""
+
+    def __init__(self, obj: dict, api: str):
+        self.parser = dialect(api)
+        self._obj = obj
+
+    def __iter__(self) -> Iterator[Piece]:
+        return self.parser.iter_body(self._obj)
+
+
+def body_pieces(obj, api: str) -> BodyPieces:
     """Pieces of a non-streamed response body (decoded JSON) of the given dialect."""
     if not isinstance(obj, dict):
         raise StreamError("the response is not a JSON object")
-    return dialect(api).iter_body(obj)
+    return BodyPieces(obj, api)

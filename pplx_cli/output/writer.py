@@ -17,13 +17,13 @@ import time
 from pplx_cli import jsonsafe
 
 from pplx_cli.errors import APIError, StreamError, WriteError, outcome, redact
-from pplx_cli.numbers import dollars
 from pplx_cli.dialects.pieces import ANSWER, BAD, META, PROGRESS, REASONING, TEXT, WARNING
 
 #: Metadata keys in the order they are written; ones never seen are left out unless listed in ALWAYS.
 META_ORDER = (
     "kind", "api", "id", "model", "server_time", "queries", "requests", "results", "pages", "failed", "embeddings", "created", "usage", "citations", "search_results", "search_queries", "fetch_url_results",
-    "images", "related_questions", "finish_reason", "request_id", "ratelimit", "reasoning", "skipped_events", "error",
+    "images", "finance_results", "sandbox", "files", "skills", "related_questions", "finish_reason", "request_id", "ratelimit",
+    "reasoning", "skipped_events", "error",
 )
 ALWAYS = {"id": None, "model": None, "usage": None, "citations": [], "search_results": [], "search_queries": [],
           "finish_reason": None}
@@ -307,12 +307,11 @@ class AnswerWriter:
         return ordered
 
     def _write_sources(self):
-        from pplx_cli.dialects.citations import source_lines
-
+        from pplx_cli.dialects.citations import listing_lines
         from pplx_cli.output.terminal import neutralise_line
 
         # a newline or an escape in a title or URL must not forge a line or drive a terminal
-        lines = [neutralise_line(line) for line in source_lines(self.meta)]
+        lines = [neutralise_line(line) for line in listing_lines(self.meta)]
         if not lines:
             return
         if not self.wrote_text:
@@ -325,25 +324,9 @@ class AnswerWriter:
 
     def summary(self, error=None) -> str:
         """The metadata as one line for a person: model, sources, tokens, cost, time."""
-        from pplx_cli.numbers import number, thousands, whole
+        from pplx_cli.output.summary import summary_line
 
-        meta = self.metadata(error)
-        parts = [str(meta["model"])] if meta.get("model") else []
-        sources = self._source_count()
-        if sources:
-            parts.append(f"{sources} source{'s' if sources != 1 else ''}")
-        for key, noun in (("results", "result"), ("pages", "page"), ("embeddings", "embedding")):
-            if whole(meta.get(key)) is not None:
-                parts.append(f"{thousands(meta[key])} {noun}{'s' if meta[key] != 1 else ''}")
-        usage = meta.get("usage") if isinstance(meta.get("usage"), dict) else {}
-        tokens = whole(usage.get("total_tokens"))
-        if tokens is not None:
-            parts.append(f"{thousands(tokens)} tokens")
-        cost = usage.get("cost", {}).get("total_cost") if isinstance(usage.get("cost"), dict) else None
-        if number(cost) is not None:
-            parts.append(dollars(cost) + (" (estimate)" if usage["cost"].get("estimated") is True else ""))
-        parts.append(f"{time.monotonic() - self.started:.1f}s")
-        return "pplx: " + " · ".join(parts)
+        return summary_line(self.metadata(error), self._source_count(), time.monotonic() - self.started)
 
     def _write_meta(self, error):
         if self.meta_path is None and self.meta_style == "summary":

@@ -7,8 +7,8 @@ written to the history when it ends. :class:`Conversations` is mixed into
 from pplx_cli.errors import UsageError
 from pplx_cli.runs import statuses as runs
 
-#: Request options a follow-up takes from its conversation unless -m, --models or --effort is given.
-CONVERSATION_KEYS = ("model", "models", "effort")
+#: Request options a follow-up takes from its conversation unless -m, --models, --effort or --profile is given.
+CONVERSATION_KEYS = ("model", "models", "effort", "profile")
 
 
 class Conversations:

@@ -9,7 +9,7 @@ are given.
 
 import time
 
-from pplx_cli.choices import Background, Connection, Conversation, Request
+from pplx_cli.choices import Background, Connection, Conversation, Downloads, Request
 from pplx_cli.store.caches import read_api_choice, remember_api_choice
 from pplx_cli.store.config import Settings, check_transport
 from pplx_cli.runs.background import BackgroundRuns
@@ -31,7 +31,9 @@ from pplx_cli.errors import (
     register_secret,
 )
 from pplx_cli.dialects.pieces import META, Piece
-from pplx_cli.dialects.request import API_PATHS, RequestOptions, agent_unmapped, build_body, chat_unmapped, ignored_without_search
+from pplx_cli.dialects.request import (
+    API_PATHS, EFFORTS, RequestOptions, agent_unmapped, build_body, chat_unmapped, ignored_without_search, unknown_effort,
+)
 
 
 def request_options(r: Request, settings: Settings, attachments=()) -> RequestOptions:
@@ -39,15 +41,26 @@ def request_options(r: Request, settings: Settings, attachments=()) -> RequestOp
     domains = list(r.domains) + ["-" + d.lstrip("-") for d in r.excluded]
     if r.recency and (r.after or r.before):
         raise UsageError("--recency cannot be combined with --after or --before (the API refuses it)")
+    tool_choice = r.tool_choice
+    if r.force_search:
+        if tool_choice not in (None, "web_search"):
+            raise UsageError(f"--force-search is --tool-choice web_search, not {tool_choice}: give one of them")
+        tool_choice = "web_search"
+    # a profile is the configuration: the model and effort of the environment or config file
+    # are defaults it replaces; only -m, --models or --effort given here count (and an effort is refused)
+    model = None if r.models else r.model if r.profile else settings.get("model")
+    effort = (r.effort or r.preset) if r.profile else settings.get("effort")
     return RequestOptions(
-        model=None if r.models else settings.get("model"), models=list(r.models) if r.models else None,
-        effort=settings.get("effort"), system=r.system, max_tokens=r.max_tokens, temperature=r.temperature, top_p=r.top_p,
+        model=model, models=list(r.models) if r.models else None,
+        effort=effort, system=r.system, max_tokens=r.max_tokens, temperature=r.temperature, top_p=r.top_p,
         search_type=r.search_type, max_results=r.max_results, country=r.country, domains=domains,
         recency=r.recency, after=r.after, before=r.before, updated_after=r.updated_after,
         updated_before=r.updated_before, context_size=r.context_size, fetch=r.fetch, no_search=r.no_search,
         search_mode=r.search_mode, images=r.images, related=r.related, reasoning_effort=r.reasoning_effort,
         json_schema=r.json_schema, store=not r.no_store, stream_mode=settings.get("stream_mode"),
         overrides=list(r.overrides), attachments=[a.part for a in attachments],
+        code=r.code, image_domains=list(r.image_domains), image_formats=list(r.image_formats), people=r.people,
+        finance=r.finance, tool_choice=tool_choice, profile=r.profile, skills=list(r.skills),
     )
 
 
@@ -55,12 +68,13 @@ class Exchange(Conversations, BackgroundRuns):
     """A prompt about to be sent, with everything resolved before anything is sent."""
 
     def __init__(self, mode: str, prompt: str, *, request: Request, conn: Connection, conversation: Conversation = None,
-                 run: Background = None, attachments=(), warn, note, err=None):
+                 run: Background = None, attachments=(), downloads: Downloads = None, warn, note, err=None):
         self.mode = mode  # ask, stream or raw
         self.prompt = prompt
         self.conversation = conversation or Conversation()
         self.run = run or Background()
         self.attachments = list(attachments)  # read and checked; --reattach adds the conversation's
+        self.downloads = downloads  # where the run's shared files go; None: a batch line's, not looked at
         self.warn = warn
         self.note = note
         self.err = err
@@ -73,8 +87,11 @@ class Exchange(Conversations, BackgroundRuns):
              "retries": conn.retries, "stream_mode": request.stream_mode, "api": request.api, "ca_bundle": conn.cacert},
             warn=warn,
         )
-        self.explicit_model = bool(request.model or request.models or effort)
+        self.explicit_model = bool(request.model or request.models or effort or request.profile)
         self.opts = request_options(request, self.settings, self.attachments)
+        if unknown_effort(self.opts.effort) and not conn.quiet:
+            note(f"effort {self.opts.effort!r} is not one of the documented levels ({', '.join(EFFORTS)}): "
+                 "sent as given; the service says if it does not know it")
         self.key = self.settings.api_key()
         register_secret(self.key)
         self.base_url = check_transport(self.settings.get("base_url"), self.conn.allow_http)
@@ -216,6 +233,7 @@ class Exchange(Conversations, BackgroundRuns):
             return writer
 
         self._recorded(run, writer)
+        self._save_files(writer)
 
     def warn_line(self, line: str):
         """A line already prefixed (pplx: ...), on stderr."""
@@ -248,18 +266,36 @@ class Exchange(Conversations, BackgroundRuns):
             except ValueError:
                 summary = summarise_body(body, response.headers.get("Content-Type", ""))
                 raise StreamError(f"the response is not JSON: {summary}") from None
-            writer.render(body_pieces(obj, self.api))
+            pieces = body_pieces(obj, self.api)
+            try:
+                writer.render(pieces)
+            finally:
+                self._say_unknown(getattr(pieces, "parser", None))
             return writer
 
         self._recorded(run, writer)
+        if not raw:
+            self._save_files(writer)
+
+    def _save_files(self, writer):
+        """After the answer and its record: the files the run shared, saved (-O) or said to be there."""
+        if self.downloads is None or self.run.detach or self.api != "agent":
+            return
+        from pplx_cli.runs.files import save_shared
+
+        save_shared(self._client, writer.meta, self.downloads, note=self.note, warn=self.warn, quiet=self.conn.quiet)
 
     def _say_unknown(self, parser):
-        """With -v: how many events of types pplx does not know were ignored."""
-        unknown = getattr(parser, "unknown", None)
-        if self.conn.verbose and unknown:
-            kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(unknown.items()))
-            total = sum(unknown.values())
-            self.note(f"ignored {total} event{'s' if total != 1 else ''} of unknown type{'s' if len(unknown) != 1 else ''}: {kinds}")
+        """With -v: how many events, and output items, of types pplx does not know were ignored."""
+        if not self.conn.verbose:
+            return
+        tools = getattr(parser, "tools", None)
+        for unknown, what in ((getattr(parser, "unknown", None), "event"), (getattr(tools, "unknown", None), "output item")):
+            if unknown:
+                kinds = ", ".join(f"{kind} ({n})" for kind, n in sorted(unknown.items()))
+                total = sum(unknown.values())
+                self.note(f"ignored {total} {what}{'s' if total != 1 else ''} of unknown "
+                          f"type{'s' if len(unknown) != 1 else ''}: {kinds}")
 
     def _collect(self, body: bytes):
         """A writer that has read a raw body without printing it, for the history."""

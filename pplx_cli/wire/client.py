@@ -229,6 +229,9 @@ def http_error(status: int, body: bytes, content_type: str = "") -> Exception:
         return AuthError(message)
     if status == 429:
         return RateLimitError(message)
+    if status == 402:  # documented for a model the organisation's usage tier cannot use (no body seen)
+        return APIError(f"{message}: the account's usage tier cannot use this model; 'pplx models' lists the models",
+                        status=status, error_type=error_type)
     return APIError(message, status=status, error_type=error_type)
 
 
