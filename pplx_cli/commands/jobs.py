@@ -155,12 +155,17 @@ def wait(run_id, as_stream, verify, **p):
         elif run_status:
             _note_status(rid, run_status)
     _save_shared(client, writer, rid, p)
-    if verify:  # the answer arrived whole: checked as pplx verify checks it, the report on stderr
-        from pplx_cli.commands.verify import check_answer
+    if verify:
+        _verify(writer, rid, record, exchange_id, p)
 
-        recorded = {"id": exchange_id, "cid": record["cid"]} if exchange_id is not None and record["cid"] else None
-        check_answer(writer.answer(), writer.metadata(), p=p, exchange=recorded,
-                     label=f"verify {exchange_id}" if recorded else f"verify {rid}", to_stderr=True)
+
+def _verify(writer, rid, record, exchange_id, p):
+    """The answer arrived whole: checked as pplx verify checks it, the report on stderr."""
+    from pplx_cli.commands.verify import check_answer
+
+    recorded = {"id": exchange_id, "cid": record["cid"]} if exchange_id is not None and record["cid"] else None
+    check_answer(writer.answer(), writer.metadata(), p=p, exchange=recorded,
+                 label=f"verify {exchange_id}" if recorded else f"verify {rid}", to_stderr=True)
 
 
 def _check_files_options(p):
