@@ -1,0 +1,317 @@
+"""pplx chat: a conversation on a real pseudo-terminal (typed lines, Ctrl-C during an answer
+and at the prompt, Ctrl-D, each / command, completion), and a scripted one through a pipe,
+against the local server. What the terminal shows is checked line by line (tests/terminal.py
+plays the bytes as a terminal would); a pipe's stdout and stderr byte for byte."""
+
+import json
+import os
+import sqlite3
+import stat
+import time
+
+import pytest
+
+from tests.conftest import KEY
+from tests.server import AgentRun, BackgroundRun, agent_error
+from tests.terminal import Terminal
+
+AGENT = "/v1/responses"
+SUMMARY = "pplx: openai/gpt-5.1 · 2 sources · 3,043 tokens · $0.0012 · 0.0s"
+
+
+def history(home) -> list:
+    with sqlite3.connect(home / ".local" / "share" / "pplx" / "history.db") as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM exchanges ORDER BY id")]
+
+
+def sent(api) -> list:
+    """The Agent API requests' bodies, in order."""
+    return [r["body"] for r in api.requests if r["path"] == AGENT]
+
+
+@pytest.fixture
+def term(api, home):
+    """Start pplx chat on a pseudo-terminal: term(*args, env=None) -> Terminal."""
+    started = []
+
+    def start(*args, env=None):
+        t = Terminal("chat", *args, env={"PPLX_BASE_URL": api.url, **(env or {})})
+        started.append(t)
+        return t
+
+    yield start
+    for t in started:
+        t.kill()
+
+
+def interrupt(t):
+    """Ctrl-C at the prompt, once readline has gone back to waiting for a key. (CPython's
+    readline loop sees a signal only while it waits in select(): one that lands in the
+    microseconds between a key handled and the next wait is seen at the next signal, so a
+    test that presses Ctrl-C the moment a key's echo shows could lose it; a person cannot.)"""
+    time.sleep(0.2)
+    t.type(b"\x03")
+
+
+def prompts(n, prompt="fast>"):
+    """The screen shows the prompt ``n`` times (the last one waiting)."""
+    return lambda text: text.count("\n" + prompt) + text.startswith(prompt) == n and text.endswith(prompt)
+
+
+# ---- at a terminal ----
+
+
+def test_a_session_follows_up_and_ends_with_the_conversation_and_its_cost(api, home, term):
+    api.add(AGENT, AgentRun(id="resp_one", text="Canberra [1]."), AgentRun(id="resp_two", text="About 460,000."))
+    t = term()
+    t.wait_for(prompts(1))
+    t.type("What is the capital of Australia?\r")
+    t.wait_for(prompts(2))
+    exchanges = history(home)  # recorded as it ended, while the session goes on
+    assert [(e["prompt"], e["answer"], e["exit_status"]) for e in exchanges] == [
+        ("What is the capital of Australia?", "Canberra [1].", 0)]
+    t.type("How many people live there?\r")
+    t.wait_for(prompts(3))
+    t.type(b"\x04")
+    assert t.finish() == 0
+    cid = exchanges[0]["cid"]
+    assert t.text() == "\n".join([
+        f"pplx: new conversation {cid} · /help lists the commands, Ctrl-D ends",
+        "fast> What is the capital of Australia?", "Canberra [1].", SUMMARY,
+        "fast> How many people live there?", "About 460,000.", SUMMARY,
+        "fast>", f"pplx: conversation {cid} · 2 exchanges · 6,086 tokens · $0.0024", ""])
+    first, second = sent(api)
+    assert first["input"] == "What is the capital of Australia?" and "previous_response_id" not in first
+    assert second["input"] == "How many people live there?" and second["previous_response_id"] == "resp_one"
+    assert [e["cid"] for e in history(home)] == [cid, cid]
+    kept = home / ".local" / "share" / "pplx" / "chat_history"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert kept.read_text() == "What is the capital of Australia?\nHow many people live there?\n"
+
+
+def test_ctrl_c_during_an_answer_keeps_it_records_it_interrupted_and_returns_to_the_prompt(api, home, term):
+    api.add(AGENT, AgentRun(text="First paragraph.\n\nSecond paragraph, never finished.", searches=[], delay=0.4),
+            AgentRun(text="Next."))
+    t = term()
+    t.wait_for(prompts(1))
+    t.type("tell me\r")
+    t.wait_for(lambda text: "First paragraph." in text)
+    interrupted_at = time.monotonic()
+    t.type(b"\x03")
+    screen = t.wait_for(prompts(2))
+    assert time.monotonic() - interrupted_at < 2  # at once, not when the answer would have ended
+    lines = screen.split("\n")
+    assert lines[1:3] == ["fast> tell me", "First paragraph."]
+    assert lines[-2:] == ["pplx: note: interrupted: what arrived is kept", "fast>"]
+    [record] = history(home)
+    assert record["exit_status"] == 130 and record["error"] == "interrupted"
+    assert record["answer"].startswith("First paragraph.\n\n")
+    t.type("and then?\r")
+    t.wait_for(prompts(3))
+    t.type(b"\x04")
+    assert t.finish() == 0
+    follow_up = sent(api)[1]
+    # an interrupted answer is no response to continue from: the conversation is sent instead
+    assert "previous_response_id" not in follow_up
+    assert follow_up["input"] == [{"role": "user", "content": "tell me"},
+                                  {"role": "assistant", "content": record["answer"]},
+                                  {"role": "user", "content": "and then?"}]
+    assert [e["exit_status"] for e in history(home)] == [130, 0]
+
+
+def test_ctrl_c_at_the_prompt_clears_the_line_and_ctrl_d_ends(api, home, term):
+    t = term()
+    t.wait_for(prompts(1))
+    t.type("half a thought")
+    t.wait_for("fast> half a thought")
+    interrupt(t)
+    t.wait_for(prompts(2))
+    t.type("a whole one\r")
+    t.wait_for(prompts(3))
+    t.type(b"\x04")
+    assert t.finish() == 0
+    assert [b["input"] for b in sent(api)] == ["a whole one"]
+    assert t.text().split("\n")[1:3] == ["fast> half a thought", "fast> a whole one"]
+
+
+def test_continued_lines_blocks_and_pastes_are_one_prompt_each(api, home, term):
+    t = term()
+    t.wait_for(prompts(1))
+    t.type("first line \\\r")
+    t.wait_for("...")
+    t.type("second line\r")
+    t.wait_for(prompts(2))
+    t.type('"""\r')
+    t.wait_for("...")
+    t.type("a block\r")
+    t.wait_for("...")
+    t.type('  indented"""\r')
+    t.wait_for(prompts(3))
+    t.type(b"\x1b[200~pasted one\npasted two\x1b[201~\r")  # a terminal's bracketed paste
+    t.wait_for(prompts(4))
+    t.type("typed fast\rand at once\r")  # lines already waiting when the first is read: a paste all the same
+    t.wait_for(prompts(5))
+    t.type(b"\x04")
+    assert t.finish() == 0
+    assert [b["input"] for b in sent(api)] == ["first line \nsecond line", "a block\n  indented",
+                                                "pasted one\npasted two", "typed fast\nand at once"]
+
+
+HELP = [
+    "/help                 these lines",
+    "/model [ID]           the model that answers; with ID, answer with it from now on",
+    "/effort LEVEL         answer with this effort from now on (fast, low, medium, high, xhigh)",
+    "/search [on|off]      search the web for the answers, or not",
+    "/sources              the last answer's sources",
+    "/attach PATH|URL      send a file or image with the next prompt",
+    "/retry                ask the last prompt again, in place of its answer",
+    "/new                  begin a new conversation",
+    "/save FILE            write the conversation to FILE as Markdown, as 'pplx log export' does",
+    "/cost                 what the conversation has cost so far",
+    "/background [PROMPT]  send the next prompt as a background run and go on; its answer comes when it ends",
+    "/exit                 end the session (as Ctrl-D does)",
+    'A line ending in \\ goes on on the next; """ opens and closes a block of lines; // sends a line that starts with /.',
+    "Ctrl-C stops an answer or clears the line; Ctrl-D ends the session.",
+]
+
+
+def command(t, line, prompt="fast>"):
+    """Type a line and return what the screen shows after it, up to the next prompt."""
+    before = t.text()
+    t.type(line + "\r")
+    after = t.wait_for(lambda text: len(text) > len(before) and text.endswith(prompt) and text != before)
+    return after[len(before):].split("\n")[1:-1]
+
+
+def test_help_model_effort_search_and_an_unknown_command(api, home, term):
+    t = term()
+    t.wait_for(prompts(1))
+    assert command(t, "/help") == HELP
+    assert command(t, "/model openai/gpt-5-mini", "openai/gpt-5-mini>") == ["pplx: answering with openai/gpt-5-mini"]
+    assert command(t, "/model gpt-5", "openai/gpt-5-mini>") == [
+        "pplx: error: model 'gpt-5' is not an Agent API model id: ids are provider/name, e.g. perplexity/sonar or "
+        "openai/gpt-5.1 (see pplx models)"]
+    command(t, "question one", "openai/gpt-5-mini>")
+    assert command(t, "/effort low", "low>") == ["pplx: answering with low"]
+    assert command(t, "/effort extreme", "low>")[0].startswith("pplx: error: effort must be one of fast, low")
+    assert command(t, "/search off", "low>") == ["pplx: web search is off"]
+    command(t, "question two", "low>")
+    assert command(t, "/search", "low>") == ["pplx: web search is off"]
+    assert command(t, "/serch on", "low>") == ["pplx: error: no command /serch (did you mean /search?); /help lists the commands"]
+    assert command(t, "/frobnicate", "low>") == ["pplx: error: no command /frobnicate; /help lists the commands"]
+    assert command(t, "//etc/hosts is what?", "low>")[0] == "Canberra is the capital of Australia [1]."
+    t.type("/exit\r")
+    assert t.finish() == 0
+    one, two, three = sent(api)
+    assert one["model"] == "openai/gpt-5-mini" and "effort" not in one
+    assert two["effort"] == "low" and "model" not in two and two["max_tool_calls"] == 0  # no search, with an effort
+    assert three["input"] == "/etc/hosts is what?"
+
+
+def test_sources_attach_retry_cost_and_save(api, home, term, tmp_path, run):
+    (tmp_path / "notes.txt").write_text("some notes\n")
+    api.add(AGENT, AgentRun(id="resp_a", text="Answer A [1]."), AgentRun(id="resp_b", text="Answer B."),
+            AgentRun(id="resp_c", text="Answer C."))
+    t = term()
+    t.wait_for(prompts(1))
+    assert command(t, "/sources") == ["pplx: error: there is no answer yet"]
+    command(t, "first")
+    assert command(t, "/sources") == ["[1] Canberra - Wikipedia <https://en.wikipedia.org/wiki/Canberra>",
+                                      "[2] Canberra | History, Map, & Population <https://www.britannica.com/place/Canberra>"]
+    assert command(t, f"/attach {tmp_path / 'nowhere.txt'}") == [f"pplx: error: cannot attach {tmp_path / 'nowhere.txt'}: "
+                                                                 "No such file or directory"]
+    assert command(t, f"/attach {tmp_path / 'notes.txt'}", "fast [+1 attached]>") == [
+        "pplx: note: notes.txt goes with the next prompt"]
+    command(t, "second", "fast>")
+    assert command(t, "/retry")[:2] == ["Answer C.", SUMMARY]
+    assert command(t, "/cost") == [f"pplx: conversation {history(home)[0]['cid']} · 3 exchanges · 9,129 tokens · $0.0036"]
+    assert command(t, f"/save {tmp_path / 'talk.md'}") == ["pplx: note: saved the conversation (3 exchanges) to "
+                                                           f"{tmp_path / 'talk.md'}"]
+    t.type(b"\x04")
+    assert t.finish() == 0
+    first, second, again = sent(api)
+    assert second["input"][0]["content"][1]["filename"] == "notes.txt" and second["previous_response_id"] == "resp_a"
+    assert again == second  # the same prompt, attachment and place in the conversation
+    exported = run("log", "export", "--cid", history(home)[0]["cid"])
+    assert (tmp_path / "talk.md").read_bytes() == exported.stdout
+
+
+def test_new_begins_another_conversation(api, home, term):
+    api.add(AGENT, AgentRun(id="resp_a", text="A."), AgentRun(id="resp_b", text="B."))
+    t = term()
+    t.wait_for(prompts(1))
+    command(t, "one")
+    old = history(home)[0]["cid"]
+    lines = command(t, "/new")
+    new = lines[1].rsplit(" ", 1)[1]
+    assert lines == [f"pplx: conversation {old} · 1 exchange · 3,043 tokens · $0.0012", f"pplx: new conversation {new}"]
+    command(t, "two")
+    t.type(b"\x04")
+    assert t.finish() == 0
+    assert t.text().endswith(f"pplx: conversation {new} · 1 exchange · 3,043 tokens · $0.0012\n")
+    assert [e["cid"] for e in history(home)] == [old, new] and new != old
+    assert "previous_response_id" not in sent(api)[1]
+
+
+def test_background_answers_are_announced_when_they_end(api, home, term):
+    api.add(AGENT, BackgroundRun(run=AgentRun(id="resp_bg", text="The long answer."), duration=None),
+            AgentRun(id="resp_fg", text="A quick one."))
+    t = term()
+    t.wait_for(prompts(1))
+    assert command(t, "/background", "fast [background]>") == [
+        "pplx: note: the next prompt runs in the background; its answer comes when it ends"]
+    assert command(t, "survey everything", "fast>") == [
+        "pplx: resp_bg runs in the background; its answer comes when it ends"]
+    command(t, "meanwhile")
+    t.type("half typed")
+    api.runs["resp_bg"].advance()  # the run ends while the prompt waits
+    screen = t.wait_for(lambda text: text.endswith("fast> half typed") and "The long answer." in text)
+    assert screen.split("\n")[-4:] == ['pplx: the background answer to "survey everything" (resp_bg):',
+                                       "The long answer.", SUMMARY, "fast> half typed"]
+    interrupt(t)
+    t.wait_for("fast> half typed\nfast>")
+    t.type(b"\x04")
+    assert t.finish() == 0
+    assert t.text().endswith(" · 2 exchanges · 6,086 tokens · $0.0024\n")
+    records = history(home)
+    assert [(r["prompt"], r["answer"]) for r in records] == [("meanwhile", "A quick one."),
+                                                              ("survey everything", "The long answer.")]
+    assert records[0]["cid"] == records[1]["cid"]
+    body = sent(api)[0]
+    assert body["background"] is True and body["stream"] is False
+
+
+def test_an_error_is_one_line_and_the_session_goes_on(api, home, term):
+    api.add(AGENT, agent_error(429, "slow down", "rate_limit_exceeded"), AgentRun(text="Fine now."))
+    t = term("--retries", "0")
+    t.wait_for(prompts(1))
+    assert command(t, "first") == ["pplx: error: HTTP 429: slow down (rate_limit_exceeded)"]
+    assert command(t, "second") == ["Fine now.", SUMMARY]
+    t.type(b"\x04")
+    assert t.finish() == 0
+    assert "Traceback" not in t.text()
+
+
+def test_a_refused_key_ends_the_session_with_exit_3(api, home, term):
+    api.keys = {"pplx-another-0123456789abcdef"}
+    t = term()
+    t.wait_for(prompts(1))
+    t.type("hello\r")
+    assert t.finish() == 3
+    lines = t.text().split("\n")
+    assert lines[2].startswith("pplx: error: HTTP 401: Invalid API key (invalid_api_key); the key (pplx-…[redacted]) came from PPLX_API_KEY")
+    assert lines[3:] == [f"pplx: conversation {lines[0].split()[3]} · 1 exchange · $0.0000", ""]
+
+
+def test_completion_of_commands_and_model_ids(api, home, term):
+    t = term()
+    t.wait_for(prompts(1))
+    t.type("/mo\t")
+    t.wait_for("fast> /model")
+    t.type("sonar-rea\t")
+    t.wait_for("fast> /model sonar-reasoning")
+    interrupt(t)
+    t.wait_for(prompts(2))
+    t.type(b"\x04")
+    assert t.finish() == 0
