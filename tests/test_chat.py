@@ -315,3 +315,126 @@ def test_completion_of_commands_and_model_ids(api, home, term):
     t.wait_for(prompts(2))
     t.type(b"\x04")
     assert t.finish() == 0
+
+
+# ---- through a pipe ----
+
+
+def chat(run, api, *args, input=b""):
+    return run("chat", *args, input=input, env={"PPLX_BASE_URL": api.url})
+
+
+def test_a_script_is_one_conversation_its_answers_in_order_separated_by_a_blank_line(api, home, run):
+    api.add(AGENT, AgentRun(id="resp_1", text="One."), AgentRun(id="resp_2", text="Two."))
+    result = chat(run, api, input=b"first\n\n   \nsecond\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"One.\n\nTwo.\n"
+    records = history(home)
+    cid = records[0]["cid"]
+    metas = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [m["id"] for m in metas[:2]] == ["resp_1", "resp_2"]
+    assert metas[2:] == [{"kind": "chat", "cid": cid, "exchanges": 2, "tokens": 6086, "cost": 0.00238}]
+    assert [(r["cid"], r["prompt"], r["answer"]) for r in records] == [(cid, "first", "One."), (cid, "second", "Two.")]
+    first, second = sent(api)
+    assert first["input"] == "first" and second["input"] == "second" and second["previous_response_id"] == "resp_1"
+
+
+def test_a_failed_turn_is_one_line_the_script_goes_on_and_its_status_is_the_exit_status(api, home, run):
+    api.add(AGENT, AgentRun(id="resp_1", text="One."), AgentRun(text="", status="failed", error="no such thing"),
+            AgentRun(text="Three."))
+    result = chat(run, api, "--no-meta", input=b"one\ntwo\nthree\n")
+    assert result.returncode == 1
+    assert result.stdout == b"One.\n\nThree.\n"
+    assert result.stderr == b"pplx: error: response failed: no such thing (internal_error)\n"
+    assert sent(api)[2]["previous_response_id"] == "resp_1"  # the failed turn left the conversation as it was
+    assert [r["exit_status"] for r in history(home)] == [0, 1, 0]
+
+
+def test_a_refused_key_ends_a_script_with_exit_3(api, home, run):
+    api.keys = {"pplx-another-0123456789abcdef"}
+    result = chat(run, api, input=b"one\ntwo\n")
+    assert result.returncode == 3 and result.stdout == b""
+    error, end = result.stderr.decode().splitlines()
+    assert error.startswith("pplx: error: HTTP 401: Invalid API key (invalid_api_key)")
+    assert json.loads(end) == {"kind": "chat", "cid": history(home)[0]["cid"], "exchanges": 1, "tokens": 0, "cost": 0}
+    assert len(sent(api)) == 1
+
+
+def test_a_line_that_is_not_utf8_is_not_sent(api, home, run):
+    result = chat(run, api, "--no-meta", input=b"caf\xe9?\nfine\n")
+    assert result.returncode == 2
+    assert result.stderr == b"pplx: error: line 1 of stdin is not valid UTF-8; not sent\n"
+    assert [b["input"] for b in sent(api)] == ["fine"]
+
+
+def test_c_and_cid_carry_on_a_recorded_conversation(api, home, run):
+    api.add(AGENT, AgentRun(id="resp_ask", text="Asked."), AgentRun(id="resp_c", text="Carried on."),
+            AgentRun(text="Again."))
+    assert run("ask", "q", "-m", "openai/gpt-5-mini", "--no-meta", env={"PPLX_BASE_URL": api.url}).returncode == 0
+    cid = history(home)[0]["cid"]
+    assert chat(run, api, "-c", "--no-meta", input=b"more\n").stdout == b"Carried on.\n"
+    assert chat(run, api, "--cid", cid, "--no-meta", input=b"again\n").stdout == b"Again.\n"
+    _, carried, again = sent(api)
+    # the conversation's model, and the response to continue from
+    assert carried["previous_response_id"] == "resp_ask" and carried["model"] == "openai/gpt-5-mini"
+    assert again["previous_response_id"] == "resp_c"
+    assert {r["cid"] for r in history(home)} == {cid}
+
+
+def test_no_log_records_nothing_and_still_follows_up(api, home, run):
+    api.add(AGENT, AgentRun(id="resp_1", text="One."), AgentRun(text="Two."))
+    result = chat(run, api, "--no-log", "--no-meta", input=b"one\ntwo\n")
+    assert result.returncode == 0 and result.stdout == b"One.\n\nTwo.\n"
+    assert sent(api)[1]["previous_response_id"] == "resp_1"
+    assert not (home / ".local" / "share" / "pplx" / "history.db").exists()
+
+
+def test_sources_follow_each_answer(api, home, run):
+    api.add(AGENT, AgentRun(text="One [1]."), AgentRun(text="Two.", searches=[]))
+    result = chat(run, api, "--sources", "--no-meta", input=b"one\ntwo\n")
+    assert result.stdout == (b"One [1].\n\n[1] Canberra - Wikipedia <https://en.wikipedia.org/wiki/Canberra>\n"
+                             b"[2] Canberra | History, Map, & Population <https://www.britannica.com/place/Canberra>\n"
+                             b"\nTwo.\n")
+
+
+def test_ctrl_c_ends_a_script_with_130_and_keeps_the_turn(api, home):
+    import select
+    import signal
+    import subprocess
+
+    from tests.conftest import pplx_executable
+
+    api.add(AGENT, AgentRun(text="Begun, and then nothing more for a long while.", searches=[], delay=5))
+    proc = subprocess.Popen([pplx_executable(), "chat", "--no-meta"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    proc.stdin.write(b"one\ntwo\n")
+    proc.stdin.flush()
+    select.select([proc.stdout], [], [], 20)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert out == b"Begun, \n" and err == b""
+    [record] = history(home)
+    assert (record["answer"], record["exit_status"], record["error"]) == ("Begun, ", 130, "interrupted")
+    assert len(sent(api)) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--reattach"], "pplx: error: --reattach sends a conversation's attachments again: it needs -c or --cid"),
+    (["-a", "-"], "pplx: error: '-a -' cannot read stdin: stdin is the conversation (attach a file, or /attach it)"),
+    (["--meta", "m.json", "--no-meta"], "pplx: error: --meta FILE and --no-meta contradict each other"),
+    (["--cid", "nope"], "pplx: error: cannot continue: no history yet at "),
+])
+def test_usage_errors_end_before_the_session(api, home, run, args, message, tmp_path):
+    result = run("chat", *args, input=b"one\n", env={"PPLX_BASE_URL": api.url}, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == b""
+    error, hint = result.stderr.decode().splitlines()
+    assert error.startswith(message) and hint == "Try 'pplx chat --help' for help."
+    assert api.requests == []
+
+
+def test_no_key_ends_before_the_session(api, home, run):
+    result = run("chat", input=b"one\n", env={"PPLX_BASE_URL": api.url, "PPLX_API_KEY": ""})
+    assert result.returncode == 3 and result.stdout == b""
+    assert result.stderr.decode().startswith("pplx: error: no API key")
+    assert api.requests == []
