@@ -81,13 +81,14 @@ class Screen:
 class Terminal:
     """pplx on a pseudo-terminal: ``type`` what a person types, ``wait_for`` what they see."""
 
-    def __init__(self, *args, env=None, columns=200):
+    def __init__(self, *args, env=None, columns=200, stdout=None):
+        """``stdout``: subprocess.PIPE for a pipe there (``self.proc.stdout``), else the terminal."""
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
         full = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
         full.update(TERM="xterm-256color", **(env or {}))
         self.proc = subprocess.Popen([sys.executable, "-c", TAKE_THE_TERMINAL, pplx_executable(), *args], stdin=slave,
-                                     stdout=slave, stderr=slave, env=full)
+                                     stdout=slave if stdout is None else stdout, stderr=slave, env=full)
         os.close(slave)
         self.raw = b""
         self.screen = Screen()

@@ -304,6 +304,48 @@ def test_a_refused_key_ends_the_session_with_exit_3(api, home, term):
     assert lines[3:] == [f"pplx: conversation {lines[0].split()[3]} · 1 exchange · $0.0000", ""]
 
 
+def test_with_stdout_in_a_pipe_the_prompts_go_to_the_terminal_and_the_answers_to_the_pipe(api, home, term):
+    import subprocess
+
+    api.add(AGENT, AgentRun(text="One [1]."), AgentRun(text="Two."))
+    t = Terminal("chat", env={"PPLX_BASE_URL": api.url}, stdout=subprocess.PIPE)
+    try:
+        t.wait_for(prompts(1))
+        t.type("first\r")
+        t.wait_for(prompts(2))
+        t.type("second\r")
+        t.wait_for(prompts(3))
+        t.type(b"\x04")
+        assert t.finish() == 0
+        assert t.proc.stdout.read() == b"One [1].\n\nTwo.\n"  # plain, a blank line between
+        assert t.text().split("\n")[1:] == ["fast> first", SUMMARY, "fast> second", SUMMARY, "fast>",
+                                            t.text().split("\n")[-2], ""]
+    finally:
+        t.kill()
+
+
+def test_a_lost_stream_is_one_line_and_the_conversation_goes_on(api, home, term):
+    api.add(AGENT, AgentRun(id="resp_1", text="Fine."), AgentRun(text="Cut short here", searches=[], drop_after=5),
+            AgentRun(text="Again."))
+    t = term()
+    t.wait_for(prompts(1))
+    command(t, "one")
+    lines = command(t, "two")
+    assert lines[0] == "Cut short"
+    assert lines[-1] == "pplx: error: connection lost after 5 events"
+    assert command(t, "three")[0] == "Again."
+    t.type(b"\x04")
+    assert t.finish() == 0
+    records = history(home)
+    assert [r["exit_status"] for r in records] == [0, 5, 0]
+    # what arrived of the cut answer is in the conversation, which is sent: no response to continue from
+    third = sent(api)[2]
+    assert "previous_response_id" not in third
+    assert third["input"] == [{"role": "user", "content": "one"}, {"role": "assistant", "content": "Fine."},
+                              {"role": "user", "content": "two"}, {"role": "assistant", "content": records[1]["answer"]},
+                              {"role": "user", "content": "three"}]
+
+
 def test_completion_of_commands_and_model_ids(api, home, term):
     t = term()
     t.wait_for(prompts(1))

@@ -58,6 +58,13 @@ class _Lead:
         self.out.flush()
 
 
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream) and stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
 def _short(prompt: str, width: int = 60) -> str:
     line = " ".join(prompt.split())
     return line if len(line) <= width else line[:width - 1] + "…"
@@ -80,9 +87,9 @@ class Chat:
     # ---- answers ----
 
     def writer(self, **extra):
-        """An answer writer as 'pplx stream' makes it (in a script, after a blank line)."""
+        """An answer writer as 'pplx stream' makes it (in a script or a pipe, after a blank line)."""
         writer = make_writer(dict(self.p, **extra), self.session.settings)
-        if self.scripted and self.wrote:
+        if self.wrote and (self.scripted or not _isatty(sys.stdout)):
             writer.out = _Lead(writer.out)
         return writer
 
@@ -204,21 +211,29 @@ class Chat:
 
 
 def _interactive(chat: Chat):
-    from pplx_cli.commands.chat_slash import run_line
-
     verb = "continuing" if chat.session.continued else "new"
     say(f"pplx: {verb} conversation {chat.session.cid} · /help lists the commands, Ctrl-D ends")
     while True:
-        chat.announce()
         try:
-            text = chat.keyboard.read(chat.prompt())
-        except KeyboardInterrupt:
+            if _one_line(chat):
+                return
+        except KeyboardInterrupt:  # at the prompt, or in a command: the line is dropped, the session goes on
             chat.keyboard.cancelled()
-            continue
-        except EOFError:
-            return
-        if text.strip() and run_line(chat, text):
-            return
+
+
+def _one_line(chat: Chat) -> bool:
+    """Read a line and do it; True when the session ends. Only Ctrl-C gets out."""
+    from pplx_cli.commands.chat_slash import run_line
+
+    try:
+        chat.announce()
+        text = chat.keyboard.read(chat.prompt())
+    except EOFError:
+        return True
+    except UnicodeDecodeError:
+        chat.failed(2, "the line typed is not valid UTF-8; not sent")
+        return False
+    return bool(text.strip()) and run_line(chat, text)
 
 
 def _scripted(chat: Chat):

@@ -8,7 +8,7 @@ that cannot be done is one ``pplx: error:`` line, and the session goes on.
 
 import os
 
-from pplx_cli.errors import PplxError, UsageError
+from pplx_cli.errors import AuthError, PplxError, UsageError, WriteError
 from pplx_cli.output.messages import note, say
 from pplx_cli.output.stdio import out_lines
 
@@ -150,8 +150,14 @@ def run_line(chat, text: str) -> bool:
         return False
     try:
         return COMMANDS[name][0](chat, arg.strip()) is END
+    except (AuthError, WriteError):  # a refused key, stdout gone: the session ends
+        raise
     except PplxError as e:
         say(f"pplx: error: {e.message}")
+    except (BrokenPipeError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # a defect: one line, the session goes on
+        say(f"pplx: error: {type(e).__name__}: {e}")
     return False
 
 
