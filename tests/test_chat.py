@@ -461,6 +461,64 @@ def test_ctrl_c_ends_a_script_with_130_and_keeps_the_turn(api, home):
     assert len(sent(api)) == 1
 
 
+def locked(home):
+    """The history held by another writer (as a second pplx in the middle of its record)."""
+    db = sqlite3.connect(home / ".local" / "share" / "pplx" / "history.db", isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    return db
+
+
+def test_ctrl_c_while_a_turn_is_recorded_waits_for_the_record(api, home, run):
+    import select
+    import signal
+    import subprocess
+
+    from tests.conftest import pplx_executable
+
+    api.add(AGENT, AgentRun(id="resp_0", text="Zero."), AgentRun(id="resp_1", text="One."))
+    assert chat(run, api, "--no-meta", input=b"zero\n").returncode == 0
+    db = locked(home)
+    proc = subprocess.Popen([pplx_executable(), "chat", "-c", "--no-meta"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    proc.stdin.write(b"one\ntwo\n")
+    proc.stdin.flush()
+    shown = b""
+    while not shown.endswith(b"\n") and select.select([proc.stdout], [], [], 20)[0]:
+        shown += os.read(proc.stdout.fileno(), 100)
+    assert shown == b"One.\n"  # the answer is out; its record waits for the lock
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    db.execute("COMMIT")
+    db.close()
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130 and out == b"" and err == b""  # the script stops, after the record
+    assert [(r["prompt"], r["exit_status"], r["error"]) for r in history(home)] == [("zero", 0, None), ("one", 0, None)]
+    assert len(sent(api)) == 2
+
+
+def test_ctrl_c_while_a_turn_is_recorded_at_the_keyboard_changes_nothing(api, home, run, term):
+    api.add(AGENT, AgentRun(id="resp_0", text="Zero."), AgentRun(id="resp_1", text="One."), AgentRun(text="Two."))
+    assert chat(run, api, "--no-meta", input=b"zero\n").returncode == 0
+    t = term("-c")
+    t.wait_for(prompts(1))
+    db = locked(home)
+    t.type("one\r")
+    t.wait_for(lambda text: "\nOne." in text)
+    time.sleep(0.3)
+    t.type(b"\x03")
+    time.sleep(0.3)
+    db.execute("COMMIT")
+    db.close()
+    t.wait_for(lambda text: text.endswith("fast>") and text.count("fast>") == 2)
+    command(t, "two")
+    t.type(b"\x04")
+    assert t.finish() == 0
+    assert "interrupted" not in t.text() and "\n^C\nfast> two\n" in t.text()
+    assert [r["exit_status"] for r in history(home)] == [0, 0, 0]
+    assert sent(api)[2]["previous_response_id"] == "resp_1"  # the answer stands as it ended
+
+
 @pytest.mark.parametrize("args, message", [
     (["--reattach"], "pplx: error: --reattach sends a conversation's attachments again: it needs -c or --cid"),
     (["-a", "-"], "pplx: error: '-a -' cannot read stdin: stdin is the conversation (attach a file, or /attach it)"),

@@ -18,9 +18,10 @@ from pplx_cli.output.messages import note, say
 
 
 class _Shield:
-    """SIGINT as KeyboardInterrupt, except while a turn is recorded: then it waits until the
-    record is written (a turn that ended is recorded whole), and is raised after it unless
-    the turn is already ending with an error of its own."""
+    """SIGINT as KeyboardInterrupt, except while a turn is recorded: a Ctrl-C then is only
+    noted (``pending``), so that a turn that ended is recorded whole and stays as it ended;
+    the session reads the note after the turn (a script stops; at the keyboard the answer
+    it would have stopped is over)."""
 
     def __init__(self):
         self.held = 0
@@ -35,12 +36,8 @@ class _Shield:
     def __enter__(self):
         self.held += 1
 
-    def __exit__(self, kind, value, tb):
+    def __exit__(self, *exc):
         self.held -= 1
-        if not self.held and self.pending:
-            self.pending = False
-            if kind is None:
-                raise KeyboardInterrupt
 
 
 class _Lead:
@@ -73,8 +70,9 @@ def _short(prompt: str, width: int = 60) -> str:
 class Chat:
     """One session: the prompts, the / commands and the answers (see the module docstring)."""
 
-    def __init__(self, session, p: dict, *, scripted: bool):
+    def __init__(self, session, p: dict, *, scripted: bool, shield=None):
         self.session = session
+        self.shield = shield or _Shield()
         self.p = p
         self.scripted = scripted
         self.status = 0  # a script's exit status: its first failed turn's
@@ -105,6 +103,11 @@ class Chat:
         finally:
             writer.stop_status()  # an answer that never began leaves no progress line behind
             self.wrote = self.wrote or writer.last != b""
+        pressed, self.shield.pending = self.shield.pending, False
+        if pressed and self.scripted:  # Ctrl-C while the turn was recorded: the script stops
+            raise KeyboardInterrupt
+        if pressed:  # the answer it would have stopped is over; the prompt starts after the ^C the terminal showed
+            self.keyboard.cancelled()
 
     def run(self, work, writer=None):
         """``work()``, its errors said in one line each."""
@@ -305,7 +308,7 @@ def chat(**p):
     _check(p)
     session, shield = _session(p)
     scripted = not (sys.stdin is not None and sys.stdin.isatty())
-    chat_ = Chat(session, p, scripted=scripted)
+    chat_ = Chat(session, p, scripted=scripted, shield=shield)
     handlers = {signal.SIGINT: signal.signal(signal.SIGINT, shield.handler)}
     try:
         if scripted:
