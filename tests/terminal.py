@@ -111,7 +111,7 @@ class Terminal:
 
     def text(self) -> str:
         """The screen as text, each summary line's time as 0.0s."""
-        return re.sub(r" · \d+\.\ds$", " · 0.0s", self.screen.text(), flags=re.M)
+        return re.sub(r"(pplx: (?:.* · )?)\d+\.\ds$", r"\g<1>0.0s", self.screen.text(), flags=re.M)
 
     def wait_for(self, check, timeout=20.0) -> str:
         """Read until ``check(screen text)`` holds (a string: the screen ends with it)."""

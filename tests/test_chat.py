@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.conftest import KEY
-from tests.server import AgentRun, BackgroundRun, agent_error
+from tests.server import AgentRun, BackgroundRun, Reply, agent_error
 from tests.terminal import Terminal
 
 AGENT = "/v1/responses"
@@ -23,6 +23,26 @@ def history(home) -> list:
     with sqlite3.connect(home / ".local" / "share" / "pplx" / "history.db") as db:
         db.row_factory = sqlite3.Row
         return [dict(r) for r in db.execute("SELECT * FROM exchanges ORDER BY id")]
+
+
+def hanging(api, text: str, shown: int):
+    """Queue an Agent API stream whose first ``shown`` deltas come at once and the rest only
+    once the returned event is set (the test sets it before it ends)."""
+    import threading
+
+    run = AgentRun(text=text, searches=[])
+    events, _ = run.numbered_events({"stream": True}, "resp_hang", int(time.time()))
+    deltas = [i for i, e in enumerate(events) if e["type"] == "response.output_text.delta"]
+    frames = [run.frame(e) for e in events]
+    release = threading.Event()
+
+    def parts():
+        yield from frames[:deltas[shown - 1] + 1]
+        release.wait(30)
+        yield from frames[deltas[shown - 1] + 1:]
+
+    api.add(AGENT, Reply(parts=parts(), headers=run.stream_headers({})))
+    return release
 
 
 def sent(api) -> list:
@@ -91,8 +111,8 @@ def test_a_session_follows_up_and_ends_with_the_conversation_and_its_cost(api, h
 
 
 def test_ctrl_c_during_an_answer_keeps_it_records_it_interrupted_and_returns_to_the_prompt(api, home, term):
-    api.add(AGENT, AgentRun(text="First paragraph.\n\nSecond paragraph, never finished.", searches=[], delay=0.4),
-            AgentRun(text="Next."))
+    release = hanging(api, "First paragraph.\n\nSecond paragraph, never finished.", 2)
+    api.add(AGENT, AgentRun(text="Next."))
     t = term()
     t.wait_for(prompts(1))
     t.type("tell me\r")
@@ -101,12 +121,12 @@ def test_ctrl_c_during_an_answer_keeps_it_records_it_interrupted_and_returns_to_
     t.type(b"\x03")
     screen = t.wait_for(prompts(2))
     assert time.monotonic() - interrupted_at < 2  # at once, not when the answer would have ended
-    lines = screen.split("\n")
-    assert lines[1:3] == ["fast> tell me", "First paragraph."]
-    assert lines[-2:] == ["pplx: note: interrupted: what arrived is kept", "fast>"]
+    # the terminal echoes ^C where the cursor is; the summary line follows it, as for pplx stream
+    assert screen.split("\n")[1:] == ["fast> tell me", "First paragraph.", "^Cpplx: 0.0s",
+                                      "pplx: note: interrupted: what arrived is kept", "fast>"]
     [record] = history(home)
     assert record["exit_status"] == 130 and record["error"] == "interrupted"
-    assert record["answer"].startswith("First paragraph.\n\n")
+    assert record["answer"] == "First paragraph.\n\n"
     t.type("and then?\r")
     t.wait_for(prompts(3))
     t.type(b"\x04")
@@ -118,6 +138,7 @@ def test_ctrl_c_during_an_answer_keeps_it_records_it_interrupted_and_returns_to_
                                   {"role": "assistant", "content": record["answer"]},
                                   {"role": "user", "content": "and then?"}]
     assert [e["exit_status"] for e in history(home)] == [130, 0]
+    release.set()
 
 
 def test_ctrl_c_at_the_prompt_clears_the_line_and_ctrl_d_ends(api, home, term):
@@ -446,7 +467,7 @@ def test_ctrl_c_ends_a_script_with_130_and_keeps_the_turn(api, home):
 
     from tests.conftest import pplx_executable
 
-    api.add(AGENT, AgentRun(text="Begun, and then nothing more for a long while.", searches=[], delay=5))
+    release = hanging(api, "Begun, and then nothing more for a long while.", 1)
     proc = subprocess.Popen([pplx_executable(), "chat", "--no-meta"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url))
     proc.stdin.write(b"one\ntwo\n")
@@ -459,6 +480,39 @@ def test_ctrl_c_ends_a_script_with_130_and_keeps_the_turn(api, home):
     [record] = history(home)
     assert (record["answer"], record["exit_status"], record["error"]) == ("Begun, ", 130, "interrupted")
     assert len(sent(api)) == 1
+    release.set()
+
+
+def test_a_goes_with_the_first_prompt_only(api, home, run, tmp_path):
+    (tmp_path / "notes.txt").write_text("some notes\n")
+    result = chat(run, api, "-a", str(tmp_path / "notes.txt"), "--no-meta", input=b"read this\nand then?\n")
+    assert result.returncode == 0, result.stderr
+    first, second = sent(api)
+    assert [part["type"] for part in first["input"][0]["content"]] == ["input_text", "input_file"]
+    assert second["input"] == "and then?"
+    assert json.loads(history(home)[0]["options"])["attachments"][0]["name"] == "notes.txt"
+
+
+def test_sigterm_during_an_answer_ends_the_session_with_143_and_records_the_turn(api, home):
+    import select
+    import signal
+    import subprocess
+
+    from tests.conftest import pplx_executable
+
+    release = hanging(api, "Begun, and then nothing more for a long while.", 1)
+    proc = subprocess.Popen([pplx_executable(), "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, PPLX_BASE_URL=api.url))
+    proc.stdin.write(b"one\n")
+    proc.stdin.flush()
+    select.select([proc.stdout], [], [], 20)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 143 and out == b"Begun, \n"
+    meta, end = [json.loads(line) for line in err.splitlines()]
+    assert meta["error"] == "terminated" and end["exchanges"] == 1
+    assert [(r["answer"], r["exit_status"]) for r in history(home)] == [("Begun, ", 143)]
+    release.set()
 
 
 def locked(home):
