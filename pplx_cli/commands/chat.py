@@ -151,6 +151,10 @@ class Chat:
             pass
 
     def _on_usr1(self, signum, frame):
+        self.announce_now()
+
+    def announce_now(self):
+        """While the prompt waits: the background answers that ended, above it."""
         if self.ended and not self.announcing and self.keyboard is not None:
             self.keyboard.interject(self.announce)
 
@@ -317,6 +321,7 @@ def chat(**p):
             from pplx_cli.commands.chat_slash import keyboard
 
             chat_.keyboard = keyboard(session)
+            chat_.keyboard.on_prompt = chat_.announce_now  # one that ended as the prompt was drawn
             handlers[signal.SIGUSR1] = signal.SIG_IGN  # never the default (which ends the process) once a watcher may wake it
             signal.signal(signal.SIGUSR1, chat_._on_usr1)
             _interactive(chat_)

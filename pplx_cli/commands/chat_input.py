@@ -53,6 +53,7 @@ class Keyboard:
         self.readline = _readline() if _isatty(sys.stdout) else None
         self.history_path = history_path
         self.at_prompt = False  # a line is being read: what interjects must redraw it
+        self.on_prompt = None  # called as each prompt begins to wait (what came in meanwhile is said then)
         self.prompt = ""
         self.saved = 0  # lines of readline's history already in the file
         if self.readline is not None:
@@ -79,6 +80,8 @@ class Keyboard:
 
     def _reading(self):
         self.at_prompt = True
+        if self.on_prompt is not None:
+            self.on_prompt()
 
     def read(self, prompt: str) -> str:
         """One prompt, of as many lines as it was typed or pasted in."""
@@ -119,6 +122,8 @@ class Keyboard:
         self.at_prompt = True
         try:
             _err(prompt)
+            if self.on_prompt is not None:
+                self.on_prompt()
             line = sys.stdin.readline()
         finally:
             self.at_prompt = False

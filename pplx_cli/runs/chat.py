@@ -33,9 +33,10 @@ class Turn(NamedTuple):
 
 
 class Ended(NamedTuple):
-    """A background turn that has ended: its prompt, run id, the answer collected (an
-    AnswerWriter that printed nothing), its exit status and error."""
+    """A background turn that has ended: its conversation, prompt and run id, the answer
+    collected (an AnswerWriter that printed nothing), its exit status and error."""
 
+    cid: str
     prompt: str
     run_id: str
     writer: object
@@ -255,11 +256,13 @@ class ChatSession:
         exchange.log_exchange = True  # its answer is recorded now that it has one (the run, when it began)
         exchange.record(collected, status, error, round(time.monotonic() - started, 3))
         self.running.pop(exchange.run_id, None)
-        on_end(Ended(exchange.prompt, exchange.run_id, collected, status, error))
+        on_end(Ended(exchange.cid, exchange.prompt, exchange.run_id, collected, status, error))
 
     def count(self, ended: Ended):
-        """A background answer's cost, counted in its conversation's totals when announced."""
-        self.totals.add(ended.writer.meta)
+        """A background answer's cost, counted in its conversation's totals when announced
+        (unless /new has begun another since it was sent)."""
+        if ended.cid == self.cid:
+            self.totals.add(ended.writer.meta)
 
     # ---- the record ----
 
