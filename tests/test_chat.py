@@ -110,6 +110,43 @@ def test_a_session_follows_up_and_ends_with_the_conversation_and_its_cost(api, h
     assert kept.read_text() == "What is the capital of Australia?\nHow many people live there?\n"
 
 
+def test_an_answer_is_written_byte_for_byte_as_pplx_stream_writes_it_on_a_terminal(api, home, term):
+    import re
+
+    text = "# A heading\n\nSome *emphasis*, `code` and a citation [1].\n\n- one item\n- another [2]\n"
+    api.add(AGENT, AgentRun(text=text), AgentRun(text=text))
+    stream = Terminal("stream", "q", env={"PPLX_BASE_URL": api.url})
+    assert stream.finish() == 0
+    t = term()
+    t.wait_for(prompts(1))
+    t.type("q\r")
+    t.wait_for(prompts(2))
+    t.type(b"\x04")
+    assert t.finish() == 0
+    streamed = stream.raw.split(b"pplx: openai/gpt-5.1 \xc2\xb7", 1)[0]
+    chatted = re.split(rb"fast> q\r\n(?:\x1b\[\?2004l)?\r?", t.raw, maxsplit=1)[1].split(b"pplx: openai/gpt-5.1 \xc2\xb7", 1)[0]
+    assert chatted == streamed
+    assert b"\x1b]8;;https://en.wikipedia.org/wiki/Canberra\x1b\\" in chatted and b"\x1b[1m" in chatted  # links, styles
+
+
+def test_the_lines_typed_are_there_in_the_next_session(api, home, term):
+    t = term()
+    t.wait_for(prompts(1))
+    command(t, "/cost")
+    t.type(b"\x04")
+    assert t.finish() == 0
+    again = term()
+    again.wait_for(prompts(1))
+    again.type(b"\x1b[A")  # up: the last line of the last session
+    again.wait_for("fast> /cost")
+    again.type("\r")
+    again.wait_for(prompts(2))
+    again.type(b"\x04")
+    assert again.finish() == 0
+    kept = home / ".local" / "share" / "pplx" / "chat_history"
+    assert kept.read_text() == "/cost\n"  # readline keeps a line once when it repeats the one before
+
+
 def test_ctrl_c_during_an_answer_keeps_it_records_it_interrupted_and_returns_to_the_prompt(api, home, term):
     release = hanging(api, "First paragraph.\n\nSecond paragraph, never finished.", 2)
     api.add(AGENT, AgentRun(text="Next."))
