@@ -552,6 +552,16 @@ def test_sigterm_during_an_answer_ends_the_session_with_143_and_records_the_turn
     release.set()
 
 
+def test_a_warning_or_a_note_is_said_once_a_session(api, home, run):
+    config = home / ".config" / "pplx" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("bogus_key = 1\n")
+    result = chat(run, api, "--images", "--no-meta", input=b"one\ntwo\nthree\n")
+    assert result.returncode == 0
+    assert result.stderr.decode() == (f"pplx: warning: config file {config}: unknown key 'bogus_key' ignored\n"
+                                      "pplx: note: --images has no Agent API equivalent; not sent\n")
+
+
 def locked(home):
     """The history held by another writer (as a second pplx in the middle of its record)."""
     db = sqlite3.connect(home / ".local" / "share" / "pplx" / "history.db", isolation_level=None)

@@ -263,9 +263,22 @@ def _check(p: dict):
         raise UsageError("'-a -' cannot read stdin: stdin is the conversation (attach a file, or /attach it)")
 
 
+def _once(say):
+    """``say``, each message at most once: every turn reads the settings again, and a note
+    about an option not sent, or a config file's warning, would be the same line every turn."""
+    said = set()
+
+    def once(message):
+        if message not in said:
+            said.add(message)
+            say(message)
+
+    return once
+
+
 def _session(p: dict):
     from pplx_cli.commands.params import connection, conversation, request
-    from pplx_cli.output.messages import note_once, warn
+    from pplx_cli.output.messages import warn
     from pplx_cli.runs.chat import ChatSession
 
     attachments = []
@@ -280,9 +293,8 @@ def _session(p: dict):
 
         dry_run_out = stdout()
     shield = _Shield()
-    # said once a session: a note about an option not sent is the same note every turn
-    session = ChatSession(request(p), conn, conversation(p), attachments, warn=warn, note=note_once, err=sys.stderr,
-                          dry_run_out=dry_run_out, shield=shield)
+    session = ChatSession(request(p), conn, conversation(p), attachments, warn=_once(warn), note=_once(note),
+                          err=sys.stderr, dry_run_out=dry_run_out, shield=shield)
     return session, shield
 
 
