@@ -94,6 +94,7 @@ COMMANDS = {
     "ask": ("pplx_cli.commands.answer", "Ask and print the complete answer."),
     "stream": ("pplx_cli.commands.answer", "Stream the answer as it is generated."),
     "raw": ("pplx_cli.commands.answer", "Dump the server-sent event stream byte for byte."),
+    "chat": ("pplx_cli.commands.chat", "Talk with a model: one conversation, prompt after prompt."),
     "parse": ("pplx_cli.commands.parse", "Render a captured event stream offline."),
     "search": ("pplx_cli.commands.search", "Search the web (the Search API): ranked results, no answer."),
     "fetch": ("pplx_cli.commands.fetch", "Fetch pages' content (the Context API), as Markdown by default."),
@@ -136,9 +137,11 @@ class PplxGroup(click.Group):
             import difflib
 
             close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)  # aks, lgo, serch
-            if close:
+            # a question is a question even when its first word is near a command ('what' and chat)
+            question = " " in name.strip() or args[-1].endswith("?")
+            if close and not question:
                 ctx.fail(f"no such command {name!r}; did you mean 'pplx {close[0]}'?")
-            if " " in name.strip() or len(args) > 1 or name.endswith("?"):
+            if question or len(args) > 1:
                 words = " ".join(args)
                 ctx.fail(f"no such command {name!r}; to ask a question: pplx ask \"{words}\"")
             ctx.fail(f"no such command {name!r}")

@@ -10,7 +10,7 @@ import click
 from pplx_cli.commands.options import CONTEXT
 
 #: The page each command is documented in (the families of man/).
-PAGES = {"ask": "pplx-ask", "stream": "pplx-ask", "raw": "pplx-ask", "parse": "pplx-ask", "search": "pplx-search",
+PAGES = {"ask": "pplx-ask", "stream": "pplx-ask", "raw": "pplx-ask", "parse": "pplx-ask", "chat": "pplx-chat", "search": "pplx-search",
          "fetch": "pplx-fetch", "content": "pplx-content", "auth": "pplx-auth", "embed": "pplx-embed",
          "batch": "pplx-batch", "jobs": "pplx-jobs", "verify": "pplx-verify", "log": "pplx-log", "config": "pplx-config", "models": "pplx",
          "completion": "pplx", "help": "pplx"}
@@ -31,7 +31,7 @@ def _page_file(page: str):
 def help(ctx, command):  # noqa: A001  (the command is called help)
     """Show a command's manual page, or pplx(1) without COMMAND.
 
-    ask, stream, raw and parse share pplx-ask(1); search, fetch, content (with 'search web',
+    ask, stream, raw and parse share pplx-ask(1); chat, search, fetch, content (with 'search web',
     Perplexity's CLI's verbs), auth, embed, batch, jobs, log and verify have pages of their own; 'config' shows pplx-config(5), the config file. Where man is missing or the page is not
     installed, the command's --help is printed instead.
 

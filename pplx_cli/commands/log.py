@@ -62,8 +62,8 @@ def show(exchange_id, as_json, **p):
       pplx log show 42 --sources --no-meta
     """
     from pplx_cli import jsonsafe
+    from pplx_cli.output.recorded import replay
     from pplx_cli.store.history import decode_record
-    from pplx_cli.dialects.pieces import META, REASONING, TEXT, Piece
 
     with _reading() as history:
         # an id SQLite cannot hold (past 64 bits) names no exchange
@@ -79,17 +79,9 @@ def show(exchange_id, as_json, **p):
         out_lines([jsonsafe.dumps(record, ensure_ascii=False)])
         return
     writer = make_writer(dict(p, status=False))
-    if record["reasoning"]:
-        writer.write(Piece(REASONING, record["reasoning"]))
-    if record["answer"]:
-        writer.write(Piece(TEXT, record["answer"]))
-    meta = dict(record["meta"] or {})
-    error = meta.pop("error", None)
-    meta.pop("reasoning", None)
-    writer.write(Piece(META, meta))
     status = record.get("exit_status")
     # as the command printed it: a run the service ended (exit 1) still lists its sources
-    writer.close(error=error, ended=status == 1)
+    replay(writer, answer=record["answer"], reasoning=record["reasoning"], meta=record["meta"], exit_status=status)
     if checked is not None:
         note(f"verified as exchange {checked['id']} ({checked['time'][:16].replace('T', ' ')} UTC): {checked['summary']} "
              f"(pplx log show {checked['id']})")

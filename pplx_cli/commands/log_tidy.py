@@ -113,7 +113,7 @@ def export(cid, fmt):
       pplx log export --cid 3f2a9c0b1d4e --format json | jq '.[].answer'
     """
     from pplx_cli import jsonsafe
-    from pplx_cli.dialects.citations import source_lines
+    from pplx_cli.output.recorded import conversation_markdown
     from pplx_cli.store.history import decode_record
 
     with _reading() as history:
@@ -125,13 +125,5 @@ def export(cid, fmt):
     if fmt == "json":
         text = jsonsafe.dumps(records, ensure_ascii=False, indent=2) + "\n"
     else:
-        parts = [f"# Conversation {cid}\n"]
-        for r in records:
-            meta = r["meta"] if isinstance(r["meta"], dict) else {}
-            parts.append(f"## {r['time'][:19].replace('T', ' ')} UTC · {r['model'] or '-'}\n\n**Q:** {r['prompt'].strip()}\n\n"
-                         f"{r['answer'].strip() or '*(no answer' + (': ' + r['error'] if r['error'] else '') + ')*'}\n")
-            sources = source_lines(meta)  # under the labels the answer's markers use, as --sources lists them
-            if sources:
-                parts.append("Sources:\n\n" + "".join(f"- {line}\n" for line in sources))
-        text = "\n".join(parts)
+        text = conversation_markdown(cid, records)
     write_stdout(text)

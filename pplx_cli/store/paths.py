@@ -19,6 +19,12 @@ def history_path(env) -> str:
     return env.get("PPLX_HISTORY") or str(xdg_dir("DATA", env) / "pplx" / "history.db")
 
 
+def chat_history_path(env) -> str:
+    """Where ``pplx chat`` keeps the lines typed at its prompt (readline's history file):
+    under XDG_DATA_HOME, beside the history database's default place."""
+    return str(xdg_dir("DATA", env) / "pplx" / "chat_history")
+
+
 def config_path(env) -> Path:
     """Where the config file is looked for."""
     return xdg_dir("CONFIG", env) / "pplx" / "config.toml"
