@@ -132,8 +132,9 @@ def _check_output_options(mode, p):
         raise UsageError("--detach needs --background (a run that is not in the background ends with the connection)")
     if p.get("background") and (mode == "raw" or p.get("raw")):
         raise UsageError("--background resumes and polls the run, --raw prints the bytes as received: not both")
-    if p.get("force") and not p.get("output_dir"):
-        raise UsageError("--force replaces files saved with -O DIR: give -O")
+    from pplx_cli.commands.params import downloads
+
+    downloads(p)  # --force without -O is refused
     if p.get("output_dir") and p.get("detach"):
         raise UsageError("--detach ends before the run shares its files: 'pplx jobs files ID -O DIR' saves them later")
     if mode == "raw" or p.get("raw"):

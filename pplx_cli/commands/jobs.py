@@ -120,9 +120,10 @@ def wait(run_id, as_stream, verify, **p):
     from pplx_cli.output.messages import say
     from pplx_cli.dialects.pieces import META, Piece
     from pplx_cli.dialects.stream import PieceStream, body_pieces
+    from pplx_cli.commands.params import downloads
     from pplx_cli.runs.resume import phase, poll
 
-    _check_files_options(p)
+    downloads(p)  # --force without -O is refused before anything is sent
     record = _find(run_id)
     rid = run_id or record["id"]
     client, settings = _client(p, record)
@@ -166,13 +167,6 @@ def _verify(writer, rid, record, exchange_id, p):
     recorded = {"id": exchange_id, "cid": record["cid"]} if exchange_id is not None and record["cid"] else None
     check_answer(writer.answer(), writer.metadata(), p=p, exchange=recorded,
                  label=f"verify {exchange_id}" if recorded else f"verify {rid}", to_stderr=True)
-
-
-def _check_files_options(p):
-    if p.get("force") and not p.get("output_dir"):
-        from pplx_cli.errors import UsageError
-
-        raise UsageError("--force replaces files saved with -O DIR: give -O")
 
 
 def _save_shared(client, writer, rid, p):
@@ -336,10 +330,11 @@ def files(run_id, as_json, **p):
       pplx jobs files resp_abc --json | jq -r .filename
     """
     from pplx_cli import jsonsafe
+    from pplx_cli.commands.params import downloads
     from pplx_cli.errors import APIError, UsageError
     from pplx_cli.runs.files import file_error, list_files, raise_failures, save_files
 
-    _check_files_options(p)
+    downloads(p)  # --force without -O is refused before anything is sent
     if as_json and p.get("output_dir"):
         raise UsageError("--json lists the files, -O saves them: give one")
     client, _ = _client(p, _history_run(run_id))

@@ -46,7 +46,11 @@ def background(p: dict) -> Background:
 
 
 def downloads(p: dict) -> Downloads:
-    """-O/--output-dir, --force."""
+    """-O/--output-dir, --force (refused without -O: there would be nothing to replace)."""
+    if p.get("force") and not p.get("output_dir"):
+        from pplx_cli.errors import UsageError
+
+        raise UsageError("--force replaces files saved with -O DIR: give -O")
     return Downloads(directory=p.get("output_dir"), force=bool(p.get("force")))
 
 
