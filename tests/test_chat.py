@@ -252,7 +252,9 @@ def test_help_model_effort_search_and_an_unknown_command(api, home, term):
         "openai/gpt-5.1 (see pplx models)"]
     command(t, "question one", "openai/gpt-5-mini>")
     assert command(t, "/effort low", "low>") == ["pplx: answering with low"]
-    assert command(t, "/effort extreme", "low>")[0].startswith("pplx: error: effort must be one of fast, low")
+    # a level the docs do not list is taken, as --effort takes it (the note comes with the request it goes in)
+    assert command(t, "/effort extreme", "extreme>") == ["pplx: answering with extreme"]
+    assert command(t, "/effort low", "low>") == ["pplx: answering with low"]
     assert command(t, "/search off", "low>") == ["pplx: web search is off"]
     command(t, "question two", "low>")
     assert command(t, "/search", "low>") == ["pplx: web search is off"]
@@ -556,10 +558,10 @@ def test_a_warning_or_a_note_is_said_once_a_session(api, home, run):
     config = home / ".config" / "pplx" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text("bogus_key = 1\n")
-    result = chat(run, api, "--images", "--no-meta", input=b"one\ntwo\nthree\n")
+    result = chat(run, api, "--related", "--no-meta", input=b"one\ntwo\nthree\n")
     assert result.returncode == 0
     assert result.stderr.decode() == (f"pplx: warning: config file {config}: unknown key 'bogus_key' ignored\n"
-                                      "pplx: note: --images has no Agent API equivalent; not sent\n")
+                                      "pplx: note: --related has no Agent API equivalent; not sent\n")
 
 
 def locked(home):
