@@ -387,6 +387,9 @@ def test_a_cut_record_of_any_length_is_removed_before_appending(api, home, tmp_p
 
 
 def test_an_output_file_on_a_full_disk_is_named_and_its_records_go_to_stdout(api, home):
+    # answers that take a while: both workers' lines are in flight before the first record
+    # fails the file (on a busy machine q0 could otherwise fail it before q1 was sent at all)
+    api.latency = 0.5
     result = run_cli(api, "batch", "-j", "2", "--output", "/dev/full", stdin=b"q0\nq1\nq2\nq3\n")
     assert result.returncode == 74
     assert [r["prompt"] for r in records(result.stdout)] == ["q0", "q1"]  # what the file could not take
