@@ -281,6 +281,8 @@ class Exchange(Conversations, BackgroundRuns):
         """After the answer and its record: the files the run shared, saved (-O) or said to be there."""
         if self.downloads is None or self.run.detach or self.api != "agent":
             return
+        if self.downloads.directory is None and not writer.meta.get("files"):
+            return  # nothing shared and nowhere asked to save: the download machinery is not imported
         from pplx_cli.runs.files import save_shared
 
         save_shared(self._client, writer.meta, self.downloads, note=self.note, warn=self.warn, quiet=self.conn.quiet)
