@@ -411,7 +411,7 @@ def test_colour_false_inline_code_keeps_its_backticks():
 PTY_SCRIPT = r"""
 import os, sys
 from pplx_cli.output.render import MarkdownStream
-from pplx_cli.output.terminal import wants_color, wants_render, width
+from pplx_cli.output.tty import wants_color, wants_render, width
 
 out = sys.stdout.buffer
 assert wants_render(out, os.environ), "stdout is not a terminal"

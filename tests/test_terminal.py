@@ -8,15 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pplx_cli.output.terminal import (
-    StreamNeutraliser,
-    neutralise,
-    neutralise_line,
-    osc8,
-    wants_color,
-    wants_render,
-    width,
-)
+from pplx_cli.output.terminal import StreamNeutraliser, neutralise, neutralise_line, osc8
+from pplx_cli.output.tty import wants_color, wants_render, width
 
 #: What must never reach a terminal from the network.
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

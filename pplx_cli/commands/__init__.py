@@ -12,7 +12,7 @@ def make_writer(p: dict, settings=None):
     import os
 
     from pplx_cli.output.writer import AnswerWriter
-    from pplx_cli.output.terminal import wants_color, wants_render, width
+    from pplx_cli.output.tty import wants_color, wants_render, width
 
     settings = settings or _settings()
     # the output defaults an option did not set come from the config file
@@ -70,7 +70,8 @@ def status_line(p: dict):
 
     if p.get("quiet") or p.get("verbose") or not _isatty(sys.stderr):
         return None
-    from pplx_cli.output.terminal import StatusLine, width
+    from pplx_cli.output.terminal import StatusLine
+    from pplx_cli.output.tty import width
 
     return StatusLine(sys.stderr.buffer, width=width(sys.stderr, os.environ))
 

@@ -100,7 +100,8 @@ def _table(rows, header, right=(), estimate=None) -> list:
     Widths are terminal columns: a CJK character or an emoji takes two, a combining mark
     none. What came from the network is shown, never obeyed: one line a row."""
     from pplx_cli.commands import _isatty
-    from pplx_cli.output.terminal import cells, fit, neutralise_line, width
+    from pplx_cli.output.terminal import cells, fit, neutralise_line
+    from pplx_cli.output.tty import width
 
     if not rows:
         return []

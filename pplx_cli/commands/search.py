@@ -161,7 +161,7 @@ def _width(writer):
     import os
     import sys
 
-    from pplx_cli.output.terminal import width
+    from pplx_cli.output.tty import width
 
     return width(sys.stdout, os.environ)
 

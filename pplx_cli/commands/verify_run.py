@@ -15,7 +15,7 @@ class Run:
 
     def __init__(self, plan, client, *, jobs: int, rate, judge, uncited: bool, as_json: bool, to_stderr: bool, quiet):
         from pplx_cli.output.stdio import stderr, stdout
-        from pplx_cli.output.terminal import wants_color, width
+        from pplx_cli.output.tty import wants_color, width
         from pplx_cli.output.verify_report import Layout
         from pplx_cli.runs.parallel import share_client
 

@@ -11,7 +11,6 @@ The escapes are for showing, not for reversing: a backslash already in the text 
 is, so ``\\x1b`` on screen may be either.
 """
 
-import os
 import re
 
 #: C0 controls but tab and newline, DEL, C1 controls, bidi embeddings/overrides and isolates.
@@ -71,42 +70,6 @@ class StreamNeutraliser:
         """What is held back, at the end of the text (a CR at the very end is a lone CR)."""
         held, self.held = self.held, ""
         return neutralise(held)
-
-
-def _isatty(stream) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError, OSError):  # no isatty, a closed file, a detached buffer
-        return False
-
-
-def wants_render(stream, env) -> bool:
-    """Whether to render Markdown on ``stream``: it is a terminal and TERM is not ``dumb``.
-    Colour is a separate decision (``wants_color``): NO_COLOR keeps rendering, without colour."""
-    return _isatty(stream) and env.get("TERM") != "dumb"
-
-
-def wants_color(stream, env) -> bool:
-    """Whether to use colour on ``stream``: a terminal, NO_COLOR unset or empty
-    (https://no-color.org), and TERM not ``dumb``."""
-    return _isatty(stream) and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
-
-
-def width(stream, env=None, fallback: int = 80) -> int:
-    """The terminal's columns: COLUMNS when it is a positive number, else the size of the
-    terminal ``stream`` is on, else ``fallback``."""
-    env = os.environ if env is None else env
-    try:
-        columns = int(env.get("COLUMNS", ""))
-    except ValueError:
-        columns = 0
-    if columns > 0:
-        return columns
-    try:
-        columns = os.get_terminal_size(stream.fileno()).columns
-    except (AttributeError, ValueError, OSError):  # not a file, closed, not a terminal
-        columns = 0
-    return columns if columns > 0 else fallback
 
 
 def cells(text: str) -> int:
