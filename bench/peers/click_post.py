@@ -1,6 +1,7 @@
 """The floor under pplx's start-to-request figure: minimal_post.py as a minimal click command.
-pplx reads its command line with click (fixed by its design), so no pplx can reach the server
-sooner than this does. argv: URL, the body as JSON."""
+pplx reads its command line with click and posts with requests (fixed by its design): this is
+what those two alone cost a program before its request reaches the server (pplx saves a little
+of it back by not importing requests' charset detector). argv: URL, the body as JSON."""
 
 import json
 import os
