@@ -6,6 +6,8 @@
 
 import sys
 
+from pplx_cli.output.tty import isatty as _isatty
+
 
 def make_writer(p: dict, settings=None):
     """The answer writer for a command's output options, on stdout and stderr."""
@@ -55,13 +57,6 @@ def _settings():
     from pplx_cli.output.messages import warn
 
     return Settings({}, env=os.environ, warn=warn)
-
-
-def _isatty(stream) -> bool:
-    try:
-        return bool(stream) and stream.isatty()
-    except (OSError, ValueError):
-        return False
 
 
 def status_line(p: dict):

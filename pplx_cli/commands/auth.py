@@ -12,6 +12,7 @@ import click
 from pplx_cli.commands.contract import KEY_VARIABLE, ContractCommand, ContractGroup
 from pplx_cli.commands.options import CONTEXT
 from pplx_cli.errors import OfficialError
+from pplx_cli.output.tty import isatty as _isatty
 
 PROMPT = "Perplexity API key: "
 
@@ -145,8 +146,3 @@ def _print(obj: dict):
     out(dumps(obj))
 
 
-def _isatty(stream) -> bool:
-    try:
-        return bool(stream) and stream.isatty()
-    except (OSError, ValueError):
-        return False

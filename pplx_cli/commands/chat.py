@@ -15,6 +15,7 @@ from pplx_cli.commands import make_writer, meta_style
 from pplx_cli.commands.options import CONTEXT, history_options, output_options, request_options, stream_mode_option
 from pplx_cli.errors import AuthError, DryRun, PplxError, Silent, UsageError, WriteError
 from pplx_cli.output.messages import note, say
+from pplx_cli.output.tty import isatty as _isatty
 
 
 class _Shield:
@@ -53,13 +54,6 @@ class _Lead:
 
     def flush(self):
         self.out.flush()
-
-
-def _isatty(stream) -> bool:
-    try:
-        return bool(stream) and stream.isatty()
-    except (OSError, ValueError):
-        return False
 
 
 def _short(prompt: str, width: int = 60) -> str:

@@ -16,6 +16,8 @@ Piped (:func:`iter_script`): every line is one prompt, read as it arrives.
 import os
 import sys
 
+from pplx_cli.output.tty import isatty as _isatty
+
 #: The lines the input history file keeps.
 HISTORY_LINES = 1000
 #: The prompt of a prompt's second and later lines.
@@ -29,13 +31,6 @@ def _readline():
     except ImportError:  # a Python built without it: lines unedited
         return None
     return readline
-
-
-def _isatty(stream) -> bool:
-    try:
-        return bool(stream) and stream.isatty()
-    except (OSError, ValueError):
-        return False
 
 
 def _err(text: str):

@@ -18,16 +18,10 @@ import re
 import sys
 
 from pplx_cli.errors import redact
+from pplx_cli.output.tty import isatty as _isatty
 
 #: A style :meth:`Channel.styled` writes: SGR parameters only (``1``, ``1;31``), never more.
 _SGR = re.compile(r"[0-9]{1,3}(?:;[0-9]{1,3})*")
-
-
-def _isatty(stream) -> bool:
-    try:
-        return bool(stream) and stream.isatty()
-    except (OSError, ValueError):
-        return False
 
 
 class Channel:

@@ -5,23 +5,25 @@ widths) so that an answer to a pipe does not import that."""
 import os
 
 
-def _isatty(stream) -> bool:
+def isatty(stream) -> bool:
+    """Whether ``stream`` is a terminal: False for None, a closed file, a detached buffer or
+    anything without ``isatty`` (a test runner's buffer)."""
     try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError, OSError):  # no isatty, a closed file, a detached buffer
+        return stream is not None and bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
         return False
 
 
 def wants_render(stream, env) -> bool:
     """Whether to render Markdown on ``stream``: it is a terminal and TERM is not ``dumb``.
     Colour is a separate decision (``wants_color``): NO_COLOR keeps rendering, without colour."""
-    return _isatty(stream) and env.get("TERM") != "dumb"
+    return isatty(stream) and env.get("TERM") != "dumb"
 
 
 def wants_color(stream, env) -> bool:
     """Whether to use colour on ``stream``: a terminal, NO_COLOR unset or empty
     (https://no-color.org), and TERM not ``dumb``."""
-    return _isatty(stream) and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
+    return isatty(stream) and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
 
 
 def width(stream, env=None, fallback: int = 80) -> int:
