@@ -33,12 +33,13 @@ _raw_decode = json.JSONDecoder(parse_constant=_no_constant).raw_decode
 def decode(text: str):
     """Parse a JSON text (str): ``loads`` without its checks, for the hot path of a stream
     (too deep is a ValueError all the same). A text with no space around its value (every
-    event the service sends) skips the decoder's two whitespace scans."""
+    event the service sends) skips the decoder's two whitespace scans; one that ends in JSON
+    whitespace (a body's final newline) is still parsed once."""
     try:
         obj, end = _raw_decode(text)
-        if end == len(text):
+        if end == len(text) or not text[end:].strip(" \t\n\r"):
             return obj
-    except ValueError:  # leading space, or not JSON: decode() says which
+    except ValueError:  # leading space, or not JSON: _decode says which
         pass
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
@@ -54,10 +55,7 @@ def loads(text):
         text = text.decode(json.detect_encoding(text), "surrogatepass")  # as json.loads does
     elif not isinstance(text, str):
         raise TypeError(f"JSON must be str or bytes, not {type(text).__name__}")
-    try:
-        return _decode(text)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
+    return decode(text)
 
 
 #: What json.dumps leaves raw in a string with ensure_ascii=False, and a terminal may obey or
