@@ -13,6 +13,8 @@ tests/test_wire.py pins both: no detector is imported, no warning is printed, an
 import sys
 import warnings
 
+__all__ = ("requests", "urllib3")
+
 _DETECTORS = ("charset_normalizer", "chardet")
 
 

@@ -111,9 +111,10 @@ _TYPES = {}
 
 
 def _type_name(value) -> str:
-    name = bytes(value).decode("utf-8", "replace")
+    key = bytes(value)
+    name = key.decode("utf-8", "replace")
     if len(_TYPES) < 256:
-        _TYPES[bytes(value)] = name
+        _TYPES[key] = name
     return name
 
 
