@@ -70,3 +70,15 @@ def test_only_http_urls_become_links():
 def test_chat_sources_are_numbered_by_position_in_citations():
     meta = {"api": "chat", "citations": ["https://a", "https://b"], "search_results": [{"url": "https://b", "title": "B"}]}
     assert source_lines(meta) == ["[1] https://a", "[2] B <https://b>"]
+
+
+def test_a_url_of_the_wrong_type_beside_finance_results_is_left_out():
+    """Found by tests/test_shapes.py: a search result whose URL is a list made the finance
+    sources' de-duplication fail (a list is no set member); it is left out like any entry
+    without a URL, and the finance URLs are listed."""
+    from pplx_cli.dialects.citations import source_lines
+
+    meta = {"api": "agent", "search_results": [{"id": 1, "url": ["https://a.example"], "title": "A"},
+                                               {"id": 2, "url": "https://b.example", "title": "B"}],
+            "finance_results": [{"sources": ["https://b.example", "https://f.example"]}]}
+    assert source_lines(meta) == ["[2] B <https://b.example>", "[finance 1] https://f.example"]

@@ -104,7 +104,7 @@ def sources(meta: dict) -> list:
         for i, page in enumerate(fetched):
             label = f"web:{i}" if cited else f"page {i + 1}"
             entries.append((label, (label,) if cited else (), page.get("title"), page.get("url")))
-        entries += _finance_entries(meta, {entry[3] for entry in entries})
+        entries += _finance_entries(meta, {entry[3] for entry in entries if isinstance(entry[3], str)})
     else:
         titles = {}
         for result in results:
